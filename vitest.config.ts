@@ -1,0 +1,22 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Worker tests run inside workerd with the real bindings (KV, assets), the real ONNX
+        // runtime and the real default model.
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "client",
+          include: ["test/client/**/*.test.ts"],
+          environment: "happy-dom",
+        },
+      },
+    ],
+  },
+});
