@@ -8,7 +8,10 @@ export default defineConfig({
         // Worker tests run inside workerd with the real bindings (KV, assets), the real ONNX
         // runtime and the real default model.
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
+      },
+      {
+        test: { name: "models", include: ["test/models/**/*.test.ts"], environment: "node" },
       },
       {
         test: {

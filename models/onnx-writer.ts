@@ -4,12 +4,9 @@
  * deterministic: the same weights and manifest always give the same file, byte for byte.
  */
 import onnxProto from "onnx-proto";
-import type { ModelManifest } from "../worker/ranking/manifest.ts";
+import { MANIFEST_KEY, type ModelManifest } from "../worker/ranking/manifest.ts";
 
 const { onnx } = onnxProto;
-
-/** The metadata key the Worker reads the manifest from (public contract). */
-export const MANIFEST_KEY = "nextbest.manifest";
 
 /** Everything needed to write a linear model: score = sigmoid(features · weights + bias). */
 export interface LinearModel {

@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { signalsSchema } from "../ranking/signals.ts";
+
+const slotName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "slot names are lowercase letters, digits, - and _");
+
+/** `POST /v1/decide` body (SPEC.md, public contract). */
+export const decideRequestSchema = z.object({
+  visitorId: z.string().min(1).max(128),
+  slots: z
+    .array(slotName)
+    .min(1)
+    .max(10)
+    .refine((s) => new Set(s).size === s.length, "slots must be unique"),
+  /** Missing consent means none: the visitor gets the default blocks. */
+  consent: z
+    .object({ personalization: z.boolean().default(false), analytics: z.boolean().default(false) })
+    .catchall(z.boolean())
+    .default({ personalization: false, analytics: false }),
+  context: z
+    .object({
+      url: z.string().max(2048).optional(),
+      signals: signalsSchema.default({}),
+    })
+    .default({ signals: {} }),
+});
+
+export type DecideRequest = z.infer<typeof decideRequestSchema>;
+
+/** Why a block was served (SPEC.md). */
+export type DecisionReason = "ranked" | "holdout" | "fallback" | "default";
+
+/** One slot's answer. */
+export interface Decision {
+  slot: string;
+  decisionId: string;
+  block: { id: string; html: string };
+  holdout: boolean;
+  /** Probability with which this block was chosen for this slot (for off-policy evaluation). */
+  propensity: number;
+  /** The model that ranked the candidates; null when no model was used. */
+  modelVersion: string | null;
+  reason: DecisionReason;
+  /** Model score of the served block (when ranked). */
+  score?: number;
+  /** True when exploration, not the best score, picked the block. */
+  explored?: boolean;
+}
+
+export interface DecideResponse {
+  decisions: Decision[];
+}

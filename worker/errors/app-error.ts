@@ -1,0 +1,40 @@
+import type { ZodError } from "zod";
+
+/** Every error code the API can answer with, mapped to its HTTP status. */
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unknown_slot: 422,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The one error type of the API; `onError` turns it into `{ error: { code, message } }`. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+  }
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** Formats zod issues as `path: message`, joined by "; " (the path of the root is "body"). */
+export function formatZodError(error: ZodError, root = "body"): string {
+  return error.issues
+    .slice(0, 10)
+    .map((issue) => {
+      const path = issue.path.length ? issue.path.map(String).join(".") : root;
+      return `${path}: ${issue.message}`;
+    })
+    .join("; ");
+}

@@ -1,0 +1,39 @@
+import { zValidator } from "@hono/zod-validator";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ZodType } from "zod";
+import { AppError, formatZodError } from "../errors/app-error.ts";
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** Refuses bodies that are not declared as JSON (415) before anything reads them. */
+export function requireJson(): MiddlewareHandler {
+  return async (c, next) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (!JSON_TYPE.test(type)) {
+      throw new AppError("unsupported_media_type", "content-type must be application/json");
+    }
+    await next();
+  };
+}
+
+/** Caps the body size; larger bodies get 413 without being buffered whole. */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new AppError("payload_too_large", `body exceeds ${maxBytes} bytes`);
+    },
+  });
+}
+
+/**
+ * JSON body validation with zod through Hono's validator; failures become `invalid_request`
+ * with `path: message` details. Malformed JSON is reported by Hono as an HTTPException and
+ * mapped to `invalid_json` by `onError`.
+ */
+export function jsonBody<T extends ZodType>(schema: T) {
+  return zValidator("json", schema, (result) => {
+    if (!result.success) throw new AppError("invalid_request", formatZodError(result.error));
+  });
+}

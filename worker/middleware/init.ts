@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from "hono";
+import { kvCatalogStore } from "../catalog/store.ts";
+import { defaultModelProvider } from "../ranking/active-model.ts";
+import type { AppEnv, Services } from "../services.ts";
+
+function rate(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 && n <= 1 ? n : fallback;
+}
+
+/** Builds the production services from the bindings. */
+export function servicesFromEnv(env: Env): Services {
+  return {
+    catalog: kvCatalogStore(env.CONFIG),
+    models: defaultModelProvider(),
+    newId: () => crypto.randomUUID(),
+    now: Date.now,
+    holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },
+    epsilon: rate(env.EXPLORATION_EPSILON, 0.05),
+  };
+}
+
+/**
+ * Wires the services once per request. `override` lets tests swap in deterministic ones.
+ */
+export function init(override?: (env: Env) => Partial<Services>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("services", { ...servicesFromEnv(c.env), ...override?.(c.env) });
+    await next();
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The feature catalog: every feature a model may name in its manifest, computed per
+ * (request context, candidate block). Documented for data scientists in models/README.md;
+ * names are a contract: add features, never change what an existing name means.
+ */
+import type { Block } from "../catalog/schema.ts";
+import type { Signals } from "./signals.ts";
+
+/** What a feature sees: the visitor's signals and one candidate block. */
+export interface FeatureInput {
+  signals: Signals;
+  block: Block;
+}
+
+const SEARCH_ENGINES = /(^|\.)(google|bing|duckduckgo|yahoo|ecosia|baidu|yandex|qwant|startpage)\./i;
+
+function categoryViews(s: Signals): Record<string, number> {
+  return s.categoryViews ?? {};
+}
+
+function totalViews(s: Signals): number {
+  return Object.values(categoryViews(s)).reduce((a, b) => a + b, 0);
+}
+
+function firstVisit(s: Signals): boolean {
+  return (s.visitCount ?? 1) <= 1;
+}
+
+function utmText(s: Signals): string {
+  const u = s.utm ?? {};
+  return [u.campaign, u.term, u.content].filter(Boolean).join(" ").toLowerCase();
+}
+
+const bool = (b: boolean): number => (b ? 1 : 0);
+
+/** Feature name → how it is computed. Order here is irrelevant; the manifest sets the order. */
+export const FEATURES = {
+  /** 1 when the page's category is the block's category. */
+  page_category_match: ({ signals, block }: FeatureInput) => bool(signals.pageCategory === block.category),
+  /** Share of this session's category page views that were in the block's category (0..1). */
+  category_affinity: ({ signals, block }: FeatureInput) => {
+    const total = totalViews(signals);
+    return total > 0 ? (categoryViews(signals)[block.category] ?? 0) / total : 0;
+  },
+  /** ln(1 + page views in the block's category this session). */
+  category_views_log: ({ signals, block }: FeatureInput) => Math.log1p(categoryViews(signals)[block.category] ?? 0),
+  /** 1 when this is the visitor's first visit (visitCount ≤ 1 or unknown). */
+  first_visit: ({ signals }: FeatureInput) => bool(firstVisit(signals)),
+  /** 1 for a block tagged `newcomer` shown on a first visit. */
+  newcomer_offer_first_visit: ({ signals, block }: FeatureInput) =>
+    bool(firstVisit(signals) && block.tags.includes("newcomer")),
+  /** 1 for a `cross-sell` block of the product page's own category. */
+  product_page_cross_sell: ({ signals, block }: FeatureInput) =>
+    bool(signals.pageType === "product" && block.tags.includes("cross-sell") && signals.pageCategory === block.category),
+  /** 1 when the UTM campaign/term/content mentions the block's category or campaign. */
+  utm_match: ({ signals, block }: FeatureInput) => {
+    const t = utmText(signals);
+    return bool(t.length > 0 && (t.includes(block.category.toLowerCase()) || t.includes(block.campaign.toLowerCase())));
+  },
+  /** 1 when the referrer is a web search engine. */
+  search_referrer: ({ signals }: FeatureInput) => bool(SEARCH_ENGINES.test(signals.referrer ?? "")),
+  /** Max scroll depth on this page so far (0..1). */
+  scroll_depth: ({ signals }: FeatureInput) => signals.scrollDepth ?? 0,
+  /** ln(1 + seconds on this page so far). */
+  dwell_log: ({ signals }: FeatureInput) => Math.log1p(signals.dwellSeconds ?? 0),
+  /** ln(visit count), 0 on a first visit. */
+  visit_count_log: ({ signals }: FeatureInput) => Math.log(signals.visitCount ?? 1),
+  /** 1 on a mobile device. */
+  device_mobile: ({ signals }: FeatureInput) => bool(signals.device === "mobile"),
+  /** 1 for a block whose category is `general` (not tied to a product category). */
+  block_general: ({ block }: FeatureInput) => bool(block.category === "general"),
+  /** 1 for a block tagged `promo`. */
+  block_promo: ({ block }: FeatureInput) => bool(block.tags.includes("promo")),
+  /** 1 for a slot's default (house) block, tagged `default`. */
+  block_default: ({ block }: FeatureInput) => bool(block.tags.includes("default")),
+  /** The block's business priority / 10. */
+  block_priority: ({ block }: FeatureInput) => block.priority / 10,
+} satisfies Record<string, (input: FeatureInput) => number>;
+
+export type FeatureName = keyof typeof FEATURES;
+export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
+
+/**
+ * Builds the model input: one row per block, columns in the manifest's order, row-major
+ * float32 — the `[N, F]` tensor the model contract fixes.
+ */
+export function buildFeatureMatrix(names: readonly string[], signals: Signals, blocks: readonly Block[]): Float32Array {
+  const fns = names.map((n) => {
+    const fn = (FEATURES as Record<string, (i: FeatureInput) => number>)[n];
+    if (!fn) throw new Error(`unknown feature "${n}"`);
+    return fn;
+  });
+  const out = new Float32Array(blocks.length * fns.length);
+  blocks.forEach((block, row) => {
+    const input = { signals, block };
+    fns.forEach((fn, col) => {
+      const v = fn(input);
+      out[row * fns.length + col] = Number.isFinite(v) ? v : 0;
+    });
+  });
+  return out;
+}

@@ -1,0 +1,33 @@
+import { z } from "zod";
+
+const text = z.string().max(200);
+
+/** On-page signals the client script sends (see client/signals.ts); all optional. */
+export const signalsSchema = z
+  .object({
+    pageCategory: text.optional(),
+    pageType: z.enum(["home", "category", "product", "cart", "search", "other"]).optional(),
+    categoryViews: z
+      .record(text, z.number().int().min(0).max(100_000))
+      .refine((o) => Object.keys(o).length <= 50, "at most 50 categories")
+      .optional(),
+    scrollDepth: z.number().min(0).max(1).optional(),
+    dwellSeconds: z.number().min(0).max(86_400 * 7).optional(),
+    visitCount: z.number().int().min(1).max(1_000_000).optional(),
+    referrer: text.optional(),
+    utm: z
+      .object({
+        source: text.optional(),
+        medium: text.optional(),
+        campaign: text.optional(),
+        term: text.optional(),
+        content: text.optional(),
+      })
+      .optional(),
+    device: z.enum(["mobile", "tablet", "desktop"]).optional(),
+  })
+  // Sites may send their own signals; they are kept as plain values for later models.
+  .catchall(z.union([text, z.number(), z.boolean()]))
+  .refine((o) => Object.keys(o).length <= 64, "at most 64 signals");
+
+export type Signals = z.infer<typeof signalsSchema>;

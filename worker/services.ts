@@ -1,0 +1,19 @@
+import type { CatalogStore } from "./catalog/store.ts";
+import type { HoldoutConfig } from "./holdout/assign.ts";
+import type { ScorerProvider } from "./ranking/active-model.ts";
+
+/** Capabilities a request handler uses, wired once per request by the init middleware. */
+export interface Services {
+  catalog: CatalogStore;
+  models: ScorerProvider;
+  newId: () => string;
+  now: () => number;
+  holdout: HoldoutConfig;
+  epsilon: number;
+}
+
+/** Hono environment of the app: bindings plus the wired services. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { services: Services };
+}
