@@ -6,8 +6,14 @@ export default defineConfig({
     projects: [
       {
         // Worker tests run inside workerd with the real bindings (KV, assets), the real ONNX
-        // runtime and the real default model.
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        // runtime and the real default model. Exploration is off so served blocks are exact;
+        // exploration itself is tested on the decision core with injected ids.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { EXPLORATION_EPSILON: "0" } },
+          }),
+        ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
