@@ -1,5 +1,3 @@
-import type { ZodError } from "zod";
-
 /** Every error code the API can answer with, mapped to its HTTP status. */
 export const ERROR_STATUS = {
   invalid_json: 400,
@@ -29,7 +27,10 @@ export class AppError extends Error {
 }
 
 /** Formats zod issues as `path: message`, joined by "; " (the path of the root is "body"). */
-export function formatZodError(error: ZodError, root = "body"): string {
+export function formatZodError(
+  error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
+  root = "body",
+): string {
   return error.issues
     .slice(0, 10)
     .map((issue) => {

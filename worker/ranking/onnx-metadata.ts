@@ -60,7 +60,7 @@ export function* protoFields(buf: Uint8Array): Generator<Field> {
 /** Returns the model's `metadata_props` as a map. Throws on malformed bytes. */
 export function readMetadataProps(model: Uint8Array): Map<string, string> {
   const props = new Map<string, string>();
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   for (const f of protoFields(model)) {
     if (f.field !== MODEL_METADATA_PROPS || !f.bytes) continue;
     let key = "";

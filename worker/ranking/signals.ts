@@ -3,8 +3,7 @@ import { z } from "zod";
 const text = z.string().max(200);
 
 /** On-page signals the client script sends (see client/signals.ts); all optional. */
-export const signalsSchema = z
-  .object({
+const knownSignals = z.object({
     pageCategory: text.optional(),
     pageType: z.enum(["home", "category", "product", "cart", "search", "other"]).optional(),
     categoryViews: z
@@ -24,10 +23,14 @@ export const signalsSchema = z
         content: text.optional(),
       })
       .optional(),
-    device: z.enum(["mobile", "tablet", "desktop"]).optional(),
-  })
+  device: z.enum(["mobile", "tablet", "desktop"]).optional(),
+});
+
+/** Known signals plus the site's own (plain values only), at most 64 in all. */
+export const signalsSchema = knownSignals
   // Sites may send their own signals; they are kept as plain values for later models.
   .catchall(z.union([text, z.number(), z.boolean()]))
   .refine((o) => Object.keys(o).length <= 64, "at most 64 signals");
 
-export type Signals = z.infer<typeof signalsSchema>;
+/** Signals as features see them: the known ones typed, the site's own as plain values. */
+export type Signals = z.infer<typeof knownSignals> & { [custom: string]: unknown };

@@ -1,0 +1,142 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { entries, keys, type UseStore } from "idb-keyval";
+import {
+  CONSENT_KEY, createNextbest, readConsent, readSession, SESSION_KEY, VISITOR_KEY,
+} from "../../client/index.ts";
+import { decidingFetch, freshStore, manualClock, setPage, SLOTS_HTML } from "./helpers.ts";
+
+let store: UseStore;
+let clock: ReturnType<typeof manualClock>;
+
+beforeEach(() => {
+  store = freshStore();
+  clock = manualClock();
+  localStorage.clear();
+  sessionStorage.clear();
+  setPage({ path: "/shoes.html", head: '<meta name="nb:category" content="shoes">', body: SLOTS_HTML });
+});
+
+/** One page load: a client with a recording fetch on the shared store. */
+function loadPage() {
+  const fetch = decidingFetch();
+  let counter = 0;
+  const client = createNextbest({
+    endpoint: "https://edge.example",
+    fetchImpl: fetch.fetchImpl,
+    store,
+    now: clock.now,
+    newId: () => `id-${clock.now()}-${++counter}`,
+  });
+  return { client, calls: fetch.calls };
+}
+
+async function storedKeys(): Promise<string[]> {
+  return ((await keys(store)) as string[]).sort();
+}
+
+async function storedValues(): Promise<Record<string, unknown>> {
+  return Object.fromEntries(await entries(store));
+}
+
+describe("before any consent answer", () => {
+  it("writes nothing to IndexedDB, localStorage, sessionStorage or cookies", async () => {
+    const { client, calls } = loadPage();
+    await client.refresh();
+    await client.refresh();
+    expect(calls).toHaveLength(2);
+    expect(await storedKeys()).toEqual([]);
+    expect(localStorage.length).toBe(0);
+    expect(sessionStorage.length).toBe(0);
+    expect(document.cookie).toBe("");
+  });
+
+  it("decides with an ephemeral per-page id and no consent", async () => {
+    const first = loadPage();
+    await first.client.refresh();
+    await first.client.refresh();
+    const [a, b] = first.calls.map((call) => call.body);
+    expect(a!.visitorId).toMatch(/^anon-/);
+    expect(b!.visitorId).toBe(a!.visitorId); // stable within the page
+    expect(a!.consent).toEqual({ personalization: false, analytics: false });
+
+    clock.advance(1000);
+    const second = loadPage();
+    await second.client.refresh();
+    expect(second.calls[0]!.body.visitorId).toMatch(/^anon-/);
+    expect(second.calls[0]!.body.visitorId).not.toBe(a!.visitorId); // a new page, a new id
+  });
+
+  it("consentState() reports no answer", async () => {
+    expect(await loadPage().client.consentState()).toBeUndefined();
+  });
+});
+
+describe("consent({ personalization: true })", () => {
+  it("stores the answer, a visitor id and the session, and re-runs the decide with them", async () => {
+    const { client, calls } = loadPage();
+    await client.refresh();
+    await client.consent({ personalization: true, analytics: true });
+
+    expect(await storedKeys()).toEqual([CONSENT_KEY, SESSION_KEY, VISITOR_KEY].sort());
+    expect(await readConsent(store)).toEqual({ personalization: true, analytics: true, updatedAt: clock.now() });
+    expect(await client.consentState()).toEqual({ personalization: true, analytics: true });
+    expect(await readSession(store)).toEqual({ visitCount: 1, categoryViews: { shoes: 1 }, lastActivity: clock.now() });
+
+    expect(calls).toHaveLength(2);
+    const visitorId = (await storedValues())[VISITOR_KEY];
+    expect(visitorId).toEqual(expect.any(String));
+    expect(visitorId).not.toMatch(/^anon-/);
+    expect(calls[1]!.body.visitorId).toBe(visitorId);
+    expect(calls[1]!.body.consent).toEqual({ personalization: true, analytics: true });
+  });
+
+  it("is read back on the next page load, with the same visitor id", async () => {
+    const first = loadPage();
+    await first.client.consent({ personalization: true, analytics: false });
+    clock.advance(60_000);
+    const second = loadPage();
+    await second.client.refresh();
+    expect(second.calls[0]!.body.visitorId).toBe(first.calls[0]!.body.visitorId);
+    expect(second.calls[0]!.body.consent).toEqual({ personalization: true, analytics: false });
+    expect(await second.client.consentState()).toEqual({ personalization: true, analytics: false });
+  });
+});
+
+describe("refusing personalization", () => {
+  it("deletes the visitor id and stored signals, keeping only the answer", async () => {
+    const first = loadPage();
+    await first.client.consent({ personalization: true, analytics: true });
+    expect(await storedKeys()).toContain(VISITOR_KEY);
+
+    const { client, calls } = loadPage();
+    await client.consent({ personalization: false, analytics: false });
+    expect(await storedKeys()).toEqual([CONSENT_KEY]);
+    expect(await client.consentState()).toEqual({ personalization: false, analytics: false });
+    expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
+    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false });
+
+    await client.refresh(); // and later decides write nothing more
+    expect(await storedKeys()).toEqual([CONSENT_KEY]);
+  });
+
+  it("stores only the answer for a first-time refusal, also with analytics consent", async () => {
+    const { client, calls } = loadPage();
+    await client.consent({ personalization: false, analytics: true });
+    expect(await storedKeys()).toEqual([CONSENT_KEY]);
+    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: true });
+    expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
+  });
+});
+
+describe("when IndexedDB is unavailable", () => {
+  it("still decides, anonymously, and consent() does not throw", async () => {
+    const brokenStore: UseStore = () => Promise.reject(new Error("IndexedDB blocked"));
+    const { fetchImpl, calls } = decidingFetch();
+    const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: brokenStore });
+    await expect(client.consent({ personalization: true, analytics: true })).resolves.toHaveLength(2);
+    expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
+    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false });
+    expect(document.querySelector('[data-nb-slot="hero"]')!.getAttribute("data-nb-block")).toBe("hero-block");
+  });
+});
+

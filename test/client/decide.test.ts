@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  createNextbest, decide, DEFAULT_TIMEOUT_MS, findSlotNames, parseDecisions, type DecideOptions, type Signals,
+} from "../../client/index.ts";
+import { decidingFetch, decision, freshStore, recordingFetch, setPage, SLOTS_HTML } from "./helpers.ts";
+
+const SIGNALS: Signals = { pageType: "home", categoryViews: {}, scrollDepth: 0, dwellSeconds: 0, visitCount: 1, device: "desktop" };
+const OPTIONS: DecideOptions = {
+  endpoint: "https://edge.example",
+  visitorId: "v-1",
+  consent: { personalization: true, analytics: false },
+  url: "https://shop.example/",
+  signals: SIGNALS,
+};
+
+beforeEach(() => setPage({ path: "/shoes.html?utm_source=mail", body: SLOTS_HTML }));
+afterEach(() => vi.useRealTimers());
+
+describe("the decide request", () => {
+  it("is one POST to {endpoint}/v1/decide for all slots, with exactly the contract's body", async () => {
+    document.body.insertAdjacentHTML("beforeend", '<section data-nb-slot="hero">second hero element</section>');
+    const { fetchImpl, calls } = decidingFetch();
+    const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore(), newId: () => "page" });
+    await client.refresh();
+
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    expect(call!.url).toBe("https://edge.example/v1/decide");
+    expect(call!.init.method).toBe("POST");
+    expect(new Headers(call!.init.headers).get("content-type")).toBe("application/json");
+    expect(Object.keys(call!.body).sort()).toEqual(["consent", "context", "slots", "visitorId"]);
+    expect(call!.body).toEqual({
+      visitorId: "anon-page",
+      slots: ["hero", "sidebar"],
+      consent: { personalization: false, analytics: false },
+      context: { url: "http://localhost:3000/shoes.html?utm_source=mail", signals: expect.any(Object) },
+    });
+    expect(Object.keys(call!.body.context)).toEqual(["url", "signals"]);
+  });
+
+  it("names each slot once, in document order, and at most 10", () => {
+    setPage({
+      body: Array.from({ length: 14 }, (_, i) => `<div data-nb-slot="s${i % 12}"></div>`).join("") + '<div data-nb-slot=" "></div>',
+    });
+    expect(findSlotNames()).toEqual(["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]);
+  });
+
+  it("is not sent when the page has no slots", async () => {
+    const { fetchImpl, calls } = decidingFetch();
+    expect(await decide([], OPTIONS, fetchImpl)).toEqual([]);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("returns the decisions of a 200 answer", async () => {
+    const answer = { decisions: [decision("hero", "b1"), decision("sidebar", "b2")] };
+    const { fetchImpl } = recordingFetch(() => Response.json(answer));
+    expect(await decide(["hero", "sidebar"], OPTIONS, fetchImpl)).toEqual(answer.decisions);
+  });
+});
+
+describe("failures leave the default content", () => {
+  const cases: [string, () => Response | Promise<Response>][] = [
+    ["a network error", () => Promise.reject(new TypeError("Failed to fetch"))],
+    ["a 500 answer", () => Response.json({ decisions: [decision("hero", "b1")] }, { status: 500 })],
+    ["a 404 answer", () => new Response("not found", { status: 404 })],
+    ["malformed JSON", () => new Response("{ decisions: [", { status: 200, headers: { "content-type": "application/json" } })],
+    ["JSON of the wrong shape", () => Response.json({ decision: "hero" })],
+    ["JSON null", () => Response.json(null)],
+  ];
+
+  it.each(cases)("on %s", async (_, respond) => {
+    const { fetchImpl, calls } = recordingFetch(respond);
+    const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore() });
+    const before = document.body.innerHTML;
+    await expect(client.refresh()).resolves.toEqual([]);
+    expect(calls).toHaveLength(1);
+    expect(document.body.innerHTML).toBe(before);
+    expect(document.querySelector("[data-nb-block]")).toBeNull();
+  });
+
+  it("after the timeout, aborting the request", async () => {
+    let signal: AbortSignal | undefined;
+    const { fetchImpl } = recordingFetch((_, init) => {
+      signal = init.signal ?? undefined;
+      return new Promise<Response>((_resolve, reject) => {
+        signal!.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+      });
+    });
+    const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore(), timeoutMs: 30 });
+    const before = document.body.innerHTML;
+    await expect(client.refresh()).resolves.toEqual([]);
+    expect(signal?.aborted).toBe(true);
+    expect(document.body.innerHTML).toBe(before);
+  });
+
+  it("after 600 ms by default, even if fetch ignores the abort signal", async () => {
+    vi.useFakeTimers();
+    const late = Response.json({ decisions: [decision("hero", "b1")] });
+    const { fetchImpl } = recordingFetch(() => new Promise<Response>((resolve) => setTimeout(() => resolve(late), 5_000)));
+    let settled: unknown;
+    void decide(["hero"], OPTIONS, fetchImpl).then((result) => (settled = result));
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMEOUT_MS - 1);
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toEqual([]);
+    expect(DEFAULT_TIMEOUT_MS).toBe(600);
+  });
+
+  it("for each decision that lacks a required field, keeping the valid ones", () => {
+    const valid = decision("hero", "b1");
+    const body = {
+      decisions: [
+        valid,
+        { ...decision("sidebar", "b2"), block: { id: "b2" } },
+        { ...decision("sidebar", "b3"), reason: "because" },
+        { ...decision("sidebar", "b4"), decisionId: 7 },
+        null,
+        "hero",
+      ],
+    };
+    expect(parseDecisions(body)).toEqual([valid]);
+  });
+});

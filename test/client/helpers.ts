@@ -1,0 +1,84 @@
+// Shared test fixtures: a fresh fake IndexedDB per test, a page builder and a recording fetch.
+import "fake-indexeddb/auto";
+import { IDBFactory } from "fake-indexeddb";
+import { createStore, type UseStore } from "idb-keyval";
+import type { DecideRequest, Decision } from "../../client/index.ts";
+
+/** Replaces the global IndexedDB with an empty one and returns a store on it (idb-keyval's names). */
+export function freshStore(): UseStore {
+  globalThis.indexedDB = new IDBFactory();
+  return createStore("keyval-store", "keyval");
+}
+
+/** Page markup and location for one test. */
+export interface PageSetup {
+  path?: string;
+  head?: string;
+  body?: string;
+  bodyAttributes?: Record<string, string>;
+  referrer?: string;
+}
+
+/** Rewrites the happy-dom document to look like one page of the demo shop. */
+export function setPage({ path = "/", head = "", body = "", bodyAttributes = {}, referrer = "" }: PageSetup = {}): void {
+  history.replaceState(null, "", path);
+  document.head.innerHTML = head;
+  document.body.innerHTML = body;
+  for (const attribute of [...document.body.attributes]) document.body.removeAttribute(attribute.name);
+  for (const [name, value] of Object.entries(bodyAttributes)) document.body.setAttribute(name, value);
+  Object.defineProperty(document, "referrer", { value: referrer, configurable: true });
+}
+
+/** Two slots with default content, as on the demo pages. */
+export const SLOTS_HTML =
+  '<div data-nb-slot="hero"><p class="default">Hero default</p></div>' +
+  '<aside data-nb-slot="sidebar"><p class="default">Sidebar default</p></aside>';
+
+/** A valid decision for a slot. */
+export function decision(slot: string, blockId: string, html = `<p>${blockId}</p>`): Decision {
+  return {
+    slot,
+    decisionId: `d-${slot}`,
+    block: { id: blockId, html },
+    holdout: false,
+    propensity: 0.9,
+    modelVersion: "m-1",
+    reason: "ranked",
+  };
+}
+
+/** One recorded call of the fake fetch. */
+export interface FetchCall {
+  url: string;
+  init: RequestInit;
+  body: DecideRequest;
+}
+
+/** A fetch that records its calls and answers with `respond`. */
+export function recordingFetch(respond: (body: DecideRequest, init: RequestInit) => Response | Promise<Response>) {
+  const calls: FetchCall[] = [];
+  const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const body = JSON.parse(String(init.body)) as DecideRequest;
+    calls.push({ url: String(input), init, body });
+    return respond(body, init);
+  }) as typeof fetch;
+  return { fetchImpl, calls };
+}
+
+/** A fetch that decides every requested slot with a block named `<slot>-block`. */
+export function decidingFetch() {
+  return recordingFetch((body) =>
+    Response.json({ decisions: body.slots.map((slot) => decision(slot, `${slot}-block`)) }),
+  );
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.UTC(2026, 0, 1, 9)) {
+  let current = start;
+  return {
+    now: () => current,
+    advance(ms: number) {
+      current += ms;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { UseStore } from "idb-keyval";
+import {
+  createNextbest, readSession, recordPageView, saveConsent, SESSION_TIMEOUT_MS, touchSession,
+} from "../../client/index.ts";
+import { decidingFetch, freshStore, manualClock, setPage } from "./helpers.ts";
+
+const MINUTE = 60_000;
+const PAGES: Record<string, string> = {
+  home: '<meta name="nb:page-type" content="home">',
+  shoes: '<meta name="nb:category" content="shoes"><meta name="nb:page-type" content="category">',
+  bags: '<meta name="nb:category" content="bags"><meta name="nb:page-type" content="category">',
+};
+
+let store: UseStore;
+let clock: ReturnType<typeof manualClock>;
+
+beforeEach(() => {
+  store = freshStore();
+  clock = manualClock();
+});
+
+/** Loads a page (a new client, as a real page load creates) and returns the signals it sent. */
+async function loadPage(page: keyof typeof PAGES) {
+  setPage({ path: `/${page}.html`, head: PAGES[page], body: '<div data-nb-slot="hero">default</div>' });
+  const { fetchImpl, calls } = decidingFetch();
+  const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store, now: clock.now });
+  await client.refresh();
+  return { client, signals: calls[0]!.body.context.signals };
+}
+
+describe("session signals with personalization consent", () => {
+  beforeEach(() => saveConsent({ personalization: true, analytics: true }, store, clock.now));
+
+  it("counts category views across page loads within a session, the current page included", async () => {
+    expect((await loadPage("shoes")).signals.categoryViews).toEqual({ shoes: 1 });
+    clock.advance(2 * MINUTE);
+    expect((await loadPage("home")).signals.categoryViews).toEqual({ shoes: 1 });
+    clock.advance(2 * MINUTE);
+    expect((await loadPage("shoes")).signals.categoryViews).toEqual({ shoes: 2 });
+    clock.advance(29 * MINUTE); // inactivity just under the session timeout
+    const last = await loadPage("bags");
+    expect(last.signals.categoryViews).toEqual({ shoes: 2, bags: 1 });
+    expect(last.signals.visitCount).toBe(1);
+  });
+
+  it("starts a new visit after 30 minutes of inactivity, with fresh category views", async () => {
+    await loadPage("shoes");
+    clock.advance(SESSION_TIMEOUT_MS + 1);
+    const second = await loadPage("bags");
+    expect(second.signals.visitCount).toBe(2);
+    expect(second.signals.categoryViews).toEqual({ bags: 1 });
+    clock.advance(5 * MINUTE);
+    expect((await loadPage("bags")).signals).toMatchObject({ visitCount: 2, categoryViews: { bags: 2 } });
+    clock.advance(24 * 60 * MINUTE);
+    expect((await loadPage("home")).signals).toMatchObject({ visitCount: 3, categoryViews: {} });
+  });
+
+  it("counts a page view once, however often the page decides again", async () => {
+    const { client } = await loadPage("shoes");
+    await client.refresh();
+    await client.refresh();
+    expect((await readSession(store))?.categoryViews).toEqual({ shoes: 1 });
+    expect(client.signals().categoryViews).toEqual({ shoes: 1 });
+  });
+
+  it("keeps the session alive while the visitor stays active", async () => {
+    const { client } = await loadPage("shoes");
+    clock.advance(20 * MINUTE);
+    await client.refresh(); // activity on the same page
+    clock.advance(20 * MINUTE);
+    expect((await loadPage("shoes")).signals).toMatchObject({ visitCount: 1, categoryViews: { shoes: 2 } });
+  });
+});
+
+describe("session signals without consent", () => {
+  it("only describe the current page and are not carried to the next one", async () => {
+    expect((await loadPage("shoes")).signals).toMatchObject({ visitCount: 1, categoryViews: { shoes: 1 } });
+    clock.advance(MINUTE);
+    expect((await loadPage("shoes")).signals).toMatchObject({ visitCount: 1, categoryViews: { shoes: 1 } });
+    expect(await readSession(store)).toBeUndefined();
+  });
+});
+
+describe("recordPageView", () => {
+  it("does not modify the previous state", () => {
+    const previous = { visitCount: 1, categoryViews: { shoes: 1 }, lastActivity: 0 };
+    const next = recordPageView(previous, "shoes", MINUTE);
+    expect(next.categoryViews).toEqual({ shoes: 2 });
+    expect(previous.categoryViews).toEqual({ shoes: 1 });
+  });
+
+  it("treats exactly 30 minutes of inactivity as the same session, one millisecond more as a new one", () => {
+    const previous = { visitCount: 4, categoryViews: { bags: 3 }, lastActivity: 0 };
+    expect(recordPageView(previous, undefined, SESSION_TIMEOUT_MS).visitCount).toBe(4);
+    expect(recordPageView(previous, undefined, SESSION_TIMEOUT_MS + 1)).toEqual({
+      visitCount: 5, categoryViews: {}, lastActivity: SESSION_TIMEOUT_MS + 1,
+    });
+  });
+
+  it("touchSession moves the last activity forward only", () => {
+    const state = { visitCount: 1, categoryViews: {}, lastActivity: 10 * MINUTE };
+    expect(touchSession(state, 12 * MINUTE).lastActivity).toBe(12 * MINUTE);
+    expect(touchSession(state, 5 * MINUTE).lastActivity).toBe(10 * MINUTE);
+  });
+});
