@@ -5,12 +5,10 @@
  * connections. Prints a table of the figures and their ratios to the baseline. Bounded in
  * requests and seconds; loopback only.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus } from "node:os";
 import { benchCatalog } from "./bench-catalog.ts";
+import { run, startDevServer } from "./dev-server.ts";
 
 const PORT = 8800 + (process.pid % 100);
 const HOST = "127.0.0.1";
@@ -82,38 +80,14 @@ async function throughput(t: Target, connections = 8): Promise<number> {
   return done / ((Date.now() - started) / 1000);
 }
 
-async function waitReady(deadline: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: false });
-  while (Date.now() < deadline) {
-    try {
-      await request(agent, health);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error("wrangler dev did not become ready in time");
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "inherit"] });
-    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
-  });
-}
-
 async function main() {
-  const state = mkdtempSync(join(tmpdir(), "nextbest-bench-"));
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", EXPLORATION_EPSILON: "0" };
-  // Seed the 50-candidate catalog into the local KV the dev server will read.
-  await run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())], env);
-  const server = spawn("npx", ["wrangler", "dev", "--ip", HOST, "--port", String(PORT), "--persist-to", state, "--var", "EXPLORATION_EPSILON:0", "--var", "HOLDOUT_RATE:0"], {
-    env,
-    stdio: ["ignore", "ignore", "inherit"],
-    detached: true,
+  const server = await startDevServer({
+    port: PORT,
+    vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0" },
+    // Seed the 50-candidate catalog into the local KV the dev server will read.
+    seed: (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
   });
   try {
-    await waitReady(Date.now() + 60_000);
     const first = await request(new http.Agent(), decide);
     // Benchmark the real path only: the model must have ranked (not the fallback).
     const check = await fetch(`http://${HOST}:${PORT}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: decideBody });
@@ -136,12 +110,7 @@ async function main() {
     console.log(`| decide − healthz (budget +2 / +10 ms, ≥ 50%) | +${f(ld.p50 - lh.p50)} | +${f(ld.p99 - lh.p99)} | ${((td / th) * 100).toFixed(0)}% |`);
     console.log(`\nmodel ${decisions[0]!.modelVersion}; first decide after start (ONNX runtime init, budget ≤ 500 ms): ${first.toFixed(0)} ms`);
   } finally {
-    try {
-      process.kill(-server.pid!, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-    rmSync(state, { recursive: true, force: true });
+    await server.stop();
   }
 }
 

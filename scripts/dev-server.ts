@@ -1,0 +1,78 @@
+/**
+ * Starts `wrangler dev` (workerd + miniflare) on loopback with a throw-away state folder, for the
+ * benchmark and the browser tests. Resolves once `/healthz` answers.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface DevServer {
+  url: string;
+  /** The local state folder (KV, …) the server persists to. */
+  state: string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  port: number;
+  /** `--var NAME:value` overrides of wrangler.toml's [vars]. */
+  vars?: Record<string, string>;
+  /** Runs before the server starts, with the state folder (e.g. to seed KV). */
+  seed?: (state: string) => Promise<void>;
+  timeoutMs?: number;
+}
+
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+
+/** Runs a command to completion (stdout discarded). */
+export function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "inherit"] });
+    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("wrangler dev did not become ready in time");
+}
+
+/** Starts the server; `stop()` kills its process group and removes the state folder. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const state = mkdtempSync(join(tmpdir(), "nextbest-dev-"));
+  await options.seed?.(state);
+  const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", state, ...vars], {
+    env,
+    // Its chatter (including failed update checks on a closed network) is not ours to print.
+    stdio: ["ignore", "ignore", "ignore"],
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  const stop = async () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    rmSync(state, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(url, child, Date.now() + (options.timeoutMs ?? 60_000));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, state, stop };
+}
