@@ -39,10 +39,22 @@ describe("the decide request", () => {
   });
 
   it("names each slot once, in document order, and at most 10", () => {
-    setPage({
-      body: Array.from({ length: 14 }, (_, i) => `<div data-nb-slot="s${i % 12}"></div>`).join("") + '<div data-nb-slot=" "></div>',
-    });
+    setPage({ body: Array.from({ length: 14 }, (_, i) => `<div data-nb-slot="s${i % 12}"></div>`).join("") });
     expect(findSlotNames()).toEqual(["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]);
+  });
+
+  it("skips slot names the Worker would refuse, so the other slots are still decided", () => {
+    setPage({
+      body: ["Hero", " ", "a b", "-x", "x".repeat(65), "hero", "side_bar-2", "x".repeat(64)]
+        .map((name) => `<div data-nb-slot="${name}"></div>`).join(""),
+    });
+    expect(findSlotNames()).toEqual(["hero", "side_bar-2", "x".repeat(64)]);
+  });
+
+  it("cuts a very long page URL to the Worker's 2048 characters", async () => {
+    const { fetchImpl, calls } = decidingFetch();
+    await decide(["hero"], { ...OPTIONS, url: `https://shop.example/?q=${"a".repeat(3000)}` }, fetchImpl);
+    expect(calls[0]!.body.context.url).toHaveLength(2048);
   });
 
   it("is not sent when the page has no slots", async () => {

@@ -2,12 +2,27 @@
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
 import { createStore, type UseStore } from "idb-keyval";
+import { afterAll, beforeAll } from "vitest";
 import type { DecideRequest, Decision } from "../../client/index.ts";
 
 /** Replaces the global IndexedDB with an empty one and returns a store on it (idb-keyval's names). */
 export function freshStore(): UseStore {
   globalThis.indexedDB = new IDBFactory();
   return createStore("keyval-store", "keyval");
+}
+
+/**
+ * Markup with <script src> or <link rel=stylesheet> makes happy-dom try to load the file and,
+ * as loading is disabled, log an error. Call at the top of a test file to treat loads as done.
+ */
+export function acceptDisabledResourceLoads(): void {
+  const settings = (window as unknown as { happyDOM: { settings: { handleDisabledFileLoadingAsSuccess: boolean } } }).happyDOM.settings;
+  beforeAll(() => {
+    settings.handleDisabledFileLoadingAsSuccess = true;
+  });
+  afterAll(() => {
+    settings.handleDisabledFileLoadingAsSuccess = false;
+  });
 }
 
 /** Page markup and location for one test. */

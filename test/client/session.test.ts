@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { UseStore } from "idb-keyval";
+import { get, type UseStore } from "idb-keyval";
 import {
-  createNextbest, readSession, recordPageView, saveConsent, SESSION_TIMEOUT_MS, touchSession,
+  createNextbest, readSession, recordPageView, saveConsent, SESSION_TIMEOUT_MS, touchSession, VISITOR_KEY,
 } from "../../client/index.ts";
 import { decidingFetch, freshStore, manualClock, setPage } from "./helpers.ts";
 
@@ -62,6 +62,20 @@ describe("session signals with personalization consent", () => {
     await client.refresh();
     expect((await readSession(store))?.categoryViews).toEqual({ shoes: 1 });
     expect(client.signals().categoryViews).toEqual({ shoes: 1 });
+  });
+
+  it("counts a page view once, and keeps one visitor id, when decides overlap", async () => {
+    // A store that answers slowly, so the three decides really interleave their storage calls.
+    const slowStore: UseStore = (mode, callback) =>
+      new Promise((resolve) => setTimeout(resolve, 5)).then(() => store(mode, callback));
+    setPage({ path: "/shoes.html", head: PAGES.shoes, body: '<div data-nb-slot="hero">default</div>' });
+    const { fetchImpl, calls } = decidingFetch();
+    const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: slowStore, now: clock.now });
+    await Promise.all([client.refresh(), client.refresh(), client.refresh()]);
+    expect(calls.map((call) => call.body.context.signals.categoryViews)).toEqual([{ shoes: 1 }, { shoes: 1 }, { shoes: 1 }]);
+    expect((await readSession(store))?.categoryViews).toEqual({ shoes: 1 });
+    const storedId = await get(VISITOR_KEY, store);
+    expect(calls.map((call) => call.body.visitorId)).toEqual([storedId, storedId, storedId]);
   });
 
   it("keeps the session alive while the visitor stays active", async () => {

@@ -1,0 +1,24 @@
+// The script-tag entry, bundled into public/nb.js:
+//   <script src="https://EDGE/nb.js" async></script>
+// It exposes window.nextbest and, once the DOM is parsed, fills every [data-nb-slot] with one
+// decide. Until then, and whenever anything fails, the slots keep their default content.
+import { createNextbest, resolveEndpoint, type Nextbest } from "./client.ts";
+
+declare global {
+  interface Window {
+    nextbest?: Nextbest;
+  }
+}
+
+// currentScript is only set while this script first runs, so read it before anything awaits.
+const script = (document.currentScript ?? document.querySelector('script[src*="nb.js"]')) as HTMLScriptElement | null;
+const nextbest = createNextbest({ endpoint: resolveEndpoint(script) });
+window.nextbest = nextbest;
+// Page scripts that load before nb.js (such as a consent banner) wait for this event.
+document.dispatchEvent(new CustomEvent("nextbest:ready"));
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", () => void nextbest.refresh(), { once: true });
+} else {
+  void nextbest.refresh();
+}

@@ -1,0 +1,146 @@
+// On-page signals: what the markup, the URL, the referrer and the viewport say about this page
+// view, plus scroll depth and dwell time measured while the page is open. Session signals
+// (category views, visit count) live in session.ts because they need storage and consent.
+import type { Device, PageType, Utm } from "./types.ts";
+
+/** Every string signal is cut to this many characters, so a hostile URL cannot bloat requests. */
+export const MAX_TEXT_LENGTH = 200;
+
+/** A tab left open for days is still one page view; the Worker accepts at most a week. */
+const MAX_DWELL_SECONDS = 7 * 24 * 3600;
+
+const PAGE_TYPES: readonly PageType[] = ["home", "category", "product", "cart", "search", "other"];
+const UTM_FIELDS = ["source", "medium", "campaign", "term", "content"] as const;
+
+/** Cuts a string to MAX_TEXT_LENGTH characters. */
+export function clip(text: string): string {
+  return text.slice(0, MAX_TEXT_LENGTH);
+}
+
+function metaContent(doc: Document, name: string): string {
+  return doc.querySelector(`meta[name="${name}"]`)?.getAttribute("content")?.trim() ?? "";
+}
+
+/**
+ * The page's category, from `<meta name="nb:category" content="shoes">` or else
+ * `<body data-nb-category="shoes">`. Lower-cased so "Shoes" and "shoes" count as one category.
+ */
+export function readPageCategory(doc: Document = document): string | undefined {
+  const category = metaContent(doc, "nb:category") || doc.body?.getAttribute("data-nb-category")?.trim();
+  return category ? clip(category.toLowerCase()) : undefined;
+}
+
+/** The page type from `<meta name="nb:page-type">`; anything missing or unknown is "other". */
+export function readPageType(doc: Document = document): PageType {
+  const declared = metaContent(doc, "nb:page-type").toLowerCase() as PageType;
+  return PAGE_TYPES.includes(declared) ? declared : "other";
+}
+
+/** The referrer's hostname only (never its path or query, which may carry personal data). */
+export function readReferrer(doc: Document = document): string | undefined {
+  try {
+    return clip(new URL(doc.referrer).hostname) || undefined;
+  } catch {
+    return undefined; // empty or unparsable referrer
+  }
+}
+
+/** The `utm_*` parameters of a URL; undefined when it has none. */
+export function readUtm(href: string = location.href): Utm | undefined {
+  let params: URLSearchParams;
+  try {
+    params = new URL(href).searchParams;
+  } catch {
+    return undefined;
+  }
+  const utm: Utm = {};
+  let found = false;
+  for (const field of UTM_FIELDS) {
+    const value = params.get(`utm_${field}`)?.trim();
+    if (value) {
+      utm[field] = clip(value);
+      found = true;
+    }
+  }
+  return found ? utm : undefined;
+}
+
+/**
+ * Classifies the device, in this order:
+ * 1. the user agent names a tablet (iPad, "Tablet", Kindle/Silk, or Android without "Mobile",
+ *    which is how Android tablets identify themselves) → "tablet";
+ * 2. the user agent names a phone ("Mobi", iPhone, iPod, Android) → "mobile";
+ * 3. the primary pointer is coarse (touch-first; catches iPadOS, which sends a desktop UA):
+ *    viewport narrower than 768 CSS px → "mobile", else "tablet";
+ * 4. otherwise "desktop" — a narrow window with a mouse is still a desktop.
+ */
+export function detectDevice(userAgent: string, viewportWidth: number, coarsePointer: boolean): Device {
+  if (/iPad|Tablet|Kindle|Silk|PlayBook/i.test(userAgent) || /Android(?!.*Mobile)/i.test(userAgent)) {
+    return "tablet";
+  }
+  if (/Mobi|iPhone|iPod|Android/i.test(userAgent)) return "mobile";
+  if (coarsePointer) return viewportWidth < 768 ? "mobile" : "tablet";
+  return "desktop";
+}
+
+/** Applies detectDevice to a window's user agent, viewport width and primary pointer. */
+export function readDevice(win: Window = window): Device {
+  const coarse = typeof win.matchMedia === "function" && win.matchMedia("(pointer: coarse)").matches;
+  return detectDevice(win.navigator.userAgent, win.innerWidth, coarse);
+}
+
+/** Signals that follow from the page itself, whoever the visitor is. */
+export interface PageSignals {
+  pageCategory?: string;
+  pageType: PageType;
+  referrer?: string;
+  utm?: Utm;
+  device: Device;
+}
+
+/** Reads all page signals; absent optional signals are left out rather than sent empty. */
+export function readPageSignals(win: Window = window): PageSignals {
+  const doc = win.document;
+  const signals: PageSignals = { pageType: readPageType(doc), device: readDevice(win) };
+  const pageCategory = readPageCategory(doc);
+  const referrer = readReferrer(doc);
+  const utm = readUtm(win.location.href);
+  if (pageCategory) signals.pageCategory = pageCategory;
+  if (referrer) signals.referrer = referrer;
+  if (utm) signals.utm = utm;
+  return signals;
+}
+
+/** Scroll depth and dwell time of the current page view. */
+export interface EngagementTracker {
+  /** The largest fraction of the scrollable height reached so far, 0..1 (0 if nothing scrolls). */
+  scrollDepth(): number;
+  /** Seconds since tracking started, to one decimal, at most a week (the Worker's limit). */
+  dwellSeconds(): number;
+  /** Removes the scroll listener. */
+  stop(): void;
+}
+
+/** Starts measuring scroll depth and dwell time for this page view. */
+export function trackEngagement(win: Window = window, now: () => number = Date.now, startedAt = now()): EngagementTracker {
+  // The scroll handler only records the offset: reading scrollHeight there would force a
+  // layout on every scroll event. The fraction is computed when a decide asks for it.
+  let maxScrollY = win.scrollY || 0;
+  const onScroll = () => {
+    maxScrollY = Math.max(maxScrollY, win.scrollY || 0);
+  };
+  win.addEventListener("scroll", onScroll, { passive: true });
+  return {
+    scrollDepth() {
+      onScroll();
+      const scrollable = win.document.documentElement.scrollHeight - win.innerHeight;
+      return scrollable > 0 ? Math.min(1, Math.round((maxScrollY / scrollable) * 100) / 100) : 0;
+    },
+    dwellSeconds() {
+      return Math.min(MAX_DWELL_SECONDS, Math.max(0, Math.round((now() - startedAt) / 100) / 10));
+    },
+    stop() {
+      win.removeEventListener("scroll", onScroll);
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// The demo shop in public/: every page is wired the way the client and the Worker's catalog expect.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { findSlotNames, readPageCategory, readPageType } from "../../client/index.ts";
+import { acceptDisabledResourceLoads } from "./helpers.ts";
+
+acceptDisabledResourceLoads(); // the pages link style.css and scripts
+
+// A string path: in happy-dom, the global URL is happy-dom's, which node:url does not accept.
+const publicDir = join(dirname(fileURLToPath(import.meta.url)), "../../public/");
+const PAGES: Record<string, { type: string; category?: string }> = {
+  "index.html": { type: "home" },
+  "shoes.html": { type: "category", category: "shoes" },
+  "bags.html": { type: "category", category: "bags" },
+  "jackets.html": { type: "category", category: "jackets" },
+  "product-trail-runner.html": { type: "product", category: "shoes" },
+  "product-weekender.html": { type: "product", category: "bags" },
+};
+
+function load(file: string): Document {
+  return new DOMParser().parseFromString(readFileSync(publicDir + file, "utf8"), "text/html");
+}
+
+describe.each(Object.entries(PAGES))("public/%s", (file, expected) => {
+  let doc: Document;
+  beforeAll(() => {
+    doc = load(file);
+  });
+
+  it("declares its page type and category", () => {
+    expect(readPageType(doc)).toBe(expected.type);
+    expect(readPageCategory(doc)).toBe(expected.category);
+  });
+
+  it("has a hero and a sidebar slot with default content", () => {
+    expect(findSlotNames(doc)).toEqual(["hero", "sidebar"]);
+    expect(doc.querySelector('div[data-nb-slot="hero"] .nb-block')).not.toBeNull();
+    expect(doc.querySelector('aside[data-nb-slot="sidebar"] .nb-block')).not.toBeNull();
+  });
+
+  it("loads nb.js async and has no inline scripts", () => {
+    const scripts = [...doc.querySelectorAll("script")];
+    expect(scripts.find((s) => s.getAttribute("src") === "/nb.js")?.hasAttribute("async")).toBe(true);
+    expect(scripts.every((s) => s.getAttribute("src") && !s.textContent?.trim())).toBe(true);
+    expect(doc.querySelector("[onclick], [onload]")).toBeNull();
+  });
+
+  it("links every page, the consent bar and the debug line", () => {
+    const links = [...doc.querySelectorAll("header nav a")].map((a) => a.getAttribute("href"));
+    expect(links).toEqual(Object.keys(PAGES).map((page) => `/${page}`));
+    expect(doc.querySelector('#nb-consent[hidden] button[data-consent="accept"]')?.textContent).toBe("Accept personalisation");
+    expect(doc.querySelector('#nb-consent button[data-consent="decline"]')?.textContent).toBe("Decline");
+    expect(doc.getElementById("nb-debug")).not.toBeNull();
+  });
+
+  it("refers only to files that exist", () => {
+    const refs = [...doc.querySelectorAll("[src], link[href]")].map((el) => el.getAttribute("src") ?? el.getAttribute("href"));
+    for (const ref of refs) {
+      if (ref === "/nb.js") continue; // built by npm run build:client
+      expect(existsSync(publicDir + ref!.slice(1)), ref!).toBe(true);
+    }
+  });
+});
+
+describe("public/style.css", () => {
+  const css = readFileSync(publicDir + "style.css", "utf8");
+
+  it("reserves the slots' height so rendering does not shift the page", () => {
+    expect(css).toMatch(/\.slot-hero\s*{[^}]*min-height:/);
+    expect(css).toMatch(/\.slot-sidebar\s*{[^}]*min-height:/);
+  });
+
+  it.each(["nb-block", "nb-shoes", "nb-bags", "nb-jackets", "nb-general"])("styles .%s", (name) => {
+    expect(css).toMatch(new RegExp(`\\.${name}\\b[^{]*{`));
+  });
+});
