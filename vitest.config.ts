@@ -17,6 +17,18 @@ export default defineConfig({
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
+        // Real Chromium (Debian's) against `wrangler dev`; see test/e2e/global-setup.ts.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: { name: "models", include: ["test/models/**/*.test.ts"], environment: "node" },
       },
       {
