@@ -50,6 +50,7 @@ async function waitReady(url: string, child: ChildProcess, deadline: number): Pr
 /** Starts the server; `stop()` kills its process group and removes the state folder. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "nextbest-dev-"));
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   await options.seed?.(state);
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", state, ...vars], {

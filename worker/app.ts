@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { requireAdmin } from "./admin/auth.ts";
 import { decideRoute } from "./decide/route.ts";
 import { notFound, onError } from "./errors/on-error.ts";
 import { healthRoute } from "./health/route.ts";
@@ -16,5 +17,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.use("/v1/*", cors({ origin: "*", allowMethods: ["POST", "OPTIONS"], allowHeaders: ["content-type"], maxAge: 86400 }));
   app.use("/v1/*", init(override));
   app.route("/v1/decide", decideRoute);
+  // Admin API: bearer token first, then the same services.
+  app.use("/admin/*", requireAdmin(), init(override));
   return app;
 }

@@ -1,5 +1,7 @@
 import { createApp } from "./app.ts";
 
+export { VisitorState } from "./visitor/visitor-state.ts";
+
 const app = createApp();
 
 export default {

@@ -2,6 +2,7 @@
  * Browser tests: one `wrangler dev` (the real Worker, assets and local KV) for the run, with the
  * control group and exploration off so what a visitor sees is exact.
  */
+import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { startDevServer } from "../../scripts/dev-server.ts";
 
@@ -12,6 +13,10 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(chromium)) {
+    throw new Error(`browser tests need Debian's Chromium at ${chromium}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  }
   const server = await startDevServer({
     port: 8900 + (process.pid % 90),
     vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0" },
