@@ -41,7 +41,8 @@ export default defineConfig(async () => {
           },
         },
         {
-          test: { name: "models", include: ["test/models/**/*.test.ts"], environment: "node" },
+          // Node-side code: model building and training, data import, statistics on files.
+          test: { name: "node", include: ["test/models/**/*.test.ts", "test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
         },
         {
           test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "happy-dom" },

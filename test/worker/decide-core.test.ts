@@ -3,16 +3,19 @@ import { staticCatalogStore } from "../../worker/catalog/store.ts";
 import { choose, decide, type DecideDeps } from "../../worker/decide/decide.ts";
 import { decideRequestSchema, type DecideRequest } from "../../worker/decide/schema.ts";
 import { FEATURE_NAMES } from "../../worker/ranking/features.ts";
-import { linearScorer } from "../../worker/ranking/scorer.ts";
+import type { ModelSelection } from "../../worker/ranking/active-model.ts";
+import { linearScorer, type Scorer } from "../../worker/ranking/scorer.ts";
 
 const catalog = await staticCatalogStore().get();
 const manifest = { version: 1 as const, name: "unit", features: ["page_category_match", "block_default"], output: "score" as const };
+
+const serving = (scorer: Scorer): ModelSelection => ({ serving: scorer, arm: "champion", shadows: [] });
 
 function deps(overrides: Partial<DecideDeps> = {}): DecideDeps {
   let n = 0;
   return {
     catalog,
-    scorer: async () => linearScorer(manifest, [5, -1]),
+    models: async () => serving(linearScorer(manifest, [5, -1])),
     newId: () => `id-${n++}`,
     holdout: { rate: 0, salt: "unit" },
     epsilon: 0,
@@ -40,7 +43,7 @@ describe("decide()", () => {
   });
 
   it("falls back to priority × value when the model fails", async () => {
-    const out = await decide(request(), deps({ scorer: async () => Promise.reject(new Error("boom")) }));
+    const out = await decide(request(), deps({ models: async () => Promise.reject(new Error("boom")) }));
     // Highest priority × value: hero-jackets-rain (3 × 80), sidebar-jackets-layering (2 × 25).
     expect(out.map((d) => [d.block.id, d.reason, d.modelVersion, d.propensity])).toEqual([
       ["hero-jackets-rain", "fallback", null, 1],
@@ -50,7 +53,7 @@ describe("decide()", () => {
 
   it("falls back when the model returns non-finite scores", async () => {
     const nan = { ...linearScorer(manifest, [0, 0]), score: async (_f: Float32Array, rows: number) => new Float32Array(rows).fill(NaN) };
-    const out = await decide(request(), deps({ scorer: async () => nan }));
+    const out = await decide(request(), deps({ models: async () => serving(nan) }));
     expect(out.every((d) => d.reason === "fallback")).toBe(true);
   });
 
@@ -58,7 +61,7 @@ describe("decide()", () => {
     // A scorer that loves hero-welcome-offer (the only block eligible for both slots).
     const welcome = { ...manifest, features: ["newcomer_offer_first_visit"] };
     for (const slots of [["hero", "sidebar"], ["sidebar", "hero"]]) {
-      const out = await decide(request({ slots, context: { signals: {} } }), deps({ scorer: async () => linearScorer(welcome, [10]) }));
+      const out = await decide(request({ slots, context: { signals: {} } }), deps({ models: async () => serving(linearScorer(welcome, [10])) }));
       expect(out[0]!.block.id).toBe("hero-welcome-offer");
       expect(out[1]!.block.id).not.toBe("hero-welcome-offer");
     }

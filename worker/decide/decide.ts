@@ -7,6 +7,7 @@ import type { Block, Catalog } from "../catalog/schema.ts";
 import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
 import { unitHash } from "../holdout/hash.ts";
 import { buildFeatureMatrix } from "../ranking/features.ts";
+import type { ModelSelection } from "../ranking/active-model.ts";
 import type { Scorer } from "../ranking/scorer.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
@@ -14,8 +15,8 @@ import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
 /** What `decide` needs from the outside world; tests pass deterministic versions. */
 export interface DecideDeps {
   catalog: Catalog;
-  /** The active model; rejecting makes the answer the rule-based fallback. */
-  scorer: () => Promise<Scorer>;
+  /** The models for this visitor; rejecting makes the answer the rule-based fallback. */
+  models: (visitorId: string) => Promise<ModelSelection>;
   /** Decision ids (random UUIDs in production, a counter in tests). */
   newId: () => string;
   holdout: HoldoutConfig;
@@ -105,7 +106,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   let modelVersion: string | null = null;
   let reason: DecisionReason = "ranked";
   try {
-    const scorer = await deps.scorer();
+    const scorer = (await deps.models(request.visitorId)).serving;
     ranked = await rankByModel(scorer, request, candidates);
     modelVersion = scorer.version;
   } catch (err) {

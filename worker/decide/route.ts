@@ -18,7 +18,7 @@ export const decideRoute = new Hono<AppEnv>().post(
     const request = c.req.valid("json");
     const decisions = await decide(request, {
       catalog: await services.catalog.get(),
-      scorer: () => services.models.active(),
+      models: (visitorId) => services.models.select(visitorId),
       newId: services.newId,
       holdout: services.holdout,
       epsilon: services.epsilon,

@@ -1,26 +1,41 @@
 import defaultModel from "../../models/default.onnx";
 import { onnxScorer, type Scorer } from "./scorer.ts";
 
-/** Supplies the scorer of the model that currently ranks. */
+/** Which models score one visitor's decision. */
+export interface ModelSelection {
+  /** The model whose ranking is served. */
+  serving: Scorer;
+  /** `champion`, or `challenger` for the visitors of a challenger split. */
+  arm: "champion" | "challenger";
+  /** Models scored on every decision, their choice logged, never served. */
+  shadows: Scorer[];
+}
+
+/** Supplies the models for a visitor's decision. */
 export interface ScorerProvider {
-  active(): Promise<Scorer>;
+  select(visitorId: string): Promise<ModelSelection>;
 }
 
 let defaultScorer: Promise<Scorer> | undefined;
 
+/** The default model shipped in models/default.onnx, loaded once per isolate. */
+export function loadDefaultScorer(): Promise<Scorer> {
+  if (!defaultScorer) {
+    defaultScorer = onnxScorer(new Uint8Array(defaultModel));
+    // A failed load is retried by the next request instead of being cached forever.
+    defaultScorer.catch(() => (defaultScorer = undefined));
+  }
+  return defaultScorer;
+}
+
 /**
- * The default model shipped in models/default.onnx, loaded once per isolate and reused by
- * every request (creating an ORT session costs milliseconds; running one costs microseconds).
+ * Serves the default model to everyone (creating an ORT session costs milliseconds; running one
+ * costs microseconds, so the session is reused by every request of the isolate).
  */
 export function defaultModelProvider(): ScorerProvider {
   return {
-    active() {
-      if (!defaultScorer) {
-        defaultScorer = onnxScorer(new Uint8Array(defaultModel));
-        // A failed load is retried by the next request instead of being cached forever.
-        defaultScorer.catch(() => (defaultScorer = undefined));
-      }
-      return defaultScorer;
+    async select() {
+      return { serving: await loadDefaultScorer(), arm: "champion", shadows: [] };
     },
   };
 }
