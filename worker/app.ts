@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
 import { decideRoute } from "./decide/route.ts";
 import { notFound, onError } from "./errors/on-error.ts";
+import { guardrailsRoute } from "./guardrails/route.ts";
 import { healthRoute } from "./health/route.ts";
 import { init } from "./middleware/init.ts";
 import type { AppEnv, Services } from "./services.ts";
@@ -19,5 +20,6 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/decide", decideRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
+  app.route("/admin/guardrails", guardrailsRoute);
   return app;
 }

@@ -1,4 +1,6 @@
 import type { CatalogStore } from "./catalog/store.ts";
+import type { VisitorStateClient } from "./decide/decide.ts";
+import type { GuardrailStore } from "./guardrails/store.ts";
 import type { HoldoutConfig } from "./holdout/assign.ts";
 import type { ScorerProvider } from "./ranking/active-model.ts";
 
@@ -6,6 +8,9 @@ import type { ScorerProvider } from "./ranking/active-model.ts";
 export interface Services {
   catalog: CatalogStore;
   models: ScorerProvider;
+  guardrails: GuardrailStore;
+  /** The visitor's Durable Object (exposures, caps); only used with personalisation consent. */
+  visitorState: (visitorId: string) => VisitorStateClient;
   newId: () => string;
   now: () => number;
   holdout: HoldoutConfig;

@@ -1,6 +1,31 @@
 import { z } from "zod";
+import { capSchema } from "../guardrails/caps.ts";
+import { conditionSchema } from "../guardrails/condition.ts";
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, - and _ (max 64)");
+
+const isoTime = z.iso.datetime({ offset: true });
+const country = z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 country code, upper case");
+
+/** Rules a block carries itself (all optional; absent means no restriction). */
+export const blockRulesSchema = z.object({
+  /** Consent purposes the block needs besides `personalization` (e.g. `marketing`). */
+  consentPurposes: z.array(z.string().min(1).max(32)).max(8).optional(),
+  startAt: isoTime.optional(),
+  endAt: isoTime.optional(),
+  /** Only in these countries (from the request's `cf.country`). */
+  countries: z.array(country).max(300).optional(),
+  excludeCountries: z.array(country).max(300).optional(),
+  devices: z.array(z.enum(["mobile", "tablet", "desktop"])).min(1).optional(),
+  /** URLPattern pathname patterns, e.g. `/shoes*`; the page must match one. */
+  urlPatterns: z.array(z.string().min(1).max(200)).max(50).optional(),
+  /** Tags the page must all carry (`signals.pageTags`). */
+  pageTags: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** A JSON Logic condition over the signals (see guardrails/condition.ts). */
+  condition: conditionSchema.optional(),
+  /** Frequency caps of this block (in addition to the guardrail configuration's). */
+  caps: z.array(capSchema).max(10).optional(),
+});
 
 /** A content block that can be served into one or more slots. */
 export const blockSchema = z.object({
@@ -14,6 +39,7 @@ export const blockSchema = z.object({
   /** Value of a conversion on this block, used by arbitration (probability × value). */
   value: z.number().min(0),
   html: z.string().max(20_000),
+  rules: blockRulesSchema.optional(),
 });
 
 /** The catalog: slots with their default block, and the blocks. */
@@ -43,4 +69,5 @@ export const catalogSchema = z
   });
 
 export type Block = z.infer<typeof blockSchema>;
+export type BlockRules = z.infer<typeof blockRulesSchema>;
 export type Catalog = z.infer<typeof catalogSchema>;

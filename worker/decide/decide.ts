@@ -1,34 +1,72 @@
 /**
- * The decision core: plain functions, no Hono and no binding types, so it is tested directly.
- * Flow per request: consent → holdout → score every candidate once → per slot, in request order,
- * pick the best not yet used on this page (or explore) → decisions with propensities.
+ * The decision pipeline: plain functions, no Hono and no binding types, so it is tested directly.
+ *   consent → request-level guardrails → ranking (model within budget, else rules) → holdout →
+ *   per-slot selection (caps, page rules, one block per page, exploration) in the visitor's
+ *   Durable Object, atomically → decisions, plus a trace of everything for audit and debug.
  */
 import type { Block, Catalog } from "../catalog/schema.ts";
-import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
-import { unitHash } from "../holdout/hash.ts";
-import { buildFeatureMatrix } from "../ranking/features.ts";
-import type { ModelSelection } from "../ranking/active-model.ts";
-import type { Scorer } from "../ranking/scorer.ts";
 import { AppError } from "../errors/app-error.ts";
+import type { GuardrailConfig } from "../guardrails/config.ts";
+import type { Exclusion } from "../guardrails/reasons.ts";
+import { evaluateStaticRules, type RuleResult } from "../guardrails/rules.ts";
+import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
+import type { ModelSelection } from "../ranking/active-model.ts";
+import { byRank, rankByModel, rankByRules, withinBudget, type ModelRun, type Ranked } from "./rank.ts";
 import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
+import { selectSlots, type RankedOption, type SelectionInput, type SlotPick } from "./select.ts";
+import { shadowChoices, type ShadowChoice } from "./shadow.ts";
+
+/** Runs the selection against the visitor's stored history (the Durable Object). */
+export interface VisitorStateClient {
+  select(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
+}
 
 /** What `decide` needs from the outside world; tests pass deterministic versions. */
 export interface DecideDeps {
   catalog: Catalog;
+  guardrails: GuardrailConfig;
   /** The models for this visitor; rejecting makes the answer the rule-based fallback. */
   models: (visitorId: string) => Promise<ModelSelection>;
-  /** Decision ids (random UUIDs in production, a counter in tests). */
+  /** The visitor's Durable Object; only called with personalisation consent. */
+  visitorState: (visitorId: string) => VisitorStateClient;
   newId: () => string;
+  now: () => number;
   holdout: HoldoutConfig;
-  /** Probability of exploring (serving a uniformly drawn allowed block) per slot. */
+  /** Probability of exploring per slot. */
   epsilon: number;
+  /** ISO country of the request (`cf.country`). */
+  country?: string;
 }
 
-interface Ranked {
-  block: Block;
-  /** What arbitration sorts by. */
-  rank: number;
+/** Everything the audit log needs to explain and replay one slot's decision. */
+export interface SlotTrace {
+  slot: string;
+  decisionId: string;
+  /** Every block that could serve this slot. */
+  candidates: string[];
+  excluded: Exclusion[];
+  chosenBlockId: string;
+  /** For holdout decisions: the block the model would have chosen. */
+  counterfactualBlockId?: string;
+  shadows: ShadowChoice[];
+}
+
+/** Per-candidate explanation, returned with `debug: true`. */
+export interface CandidateDebug {
+  blockId: string;
+  rules: RuleResult[];
   score?: number;
+  rank?: number;
+  excluded?: Exclusion;
+}
+
+export interface DecideResult {
+  decisions: Decision[];
+  traces: SlotTrace[];
+  /** The serving model's features and scores (absent without consent or on fallback). */
+  run?: ModelRun;
+  arm?: ModelSelection["arm"];
+  debug: Record<string, CandidateDebug[]>;
 }
 
 function defaultBlock(catalog: Catalog, slot: string): Block {
@@ -36,99 +74,138 @@ function defaultBlock(catalog: Catalog, slot: string): Block {
   return catalog.blocks.find((b) => b.id === id)!;
 }
 
-function answer(slot: string, decisionId: string, block: Block, reason: DecisionReason, extra: Partial<Decision> = {}): Decision {
+function decision(slot: string, decisionId: string, block: Block, reason: DecisionReason, extra: Partial<Decision> = {}): Decision {
+  return { slot, decisionId, block: { id: block.id, html: block.html }, holdout: reason === "holdout", propensity: 1, modelVersion: null, reason, ...extra };
+}
+
+function options(catalog: Catalog, config: GuardrailConfig, slot: string, ranked: Map<string, Ranked>): RankedOption[] {
+  const fallbackId = catalog.slots[slot]!.defaultBlock;
+  return [...ranked.values()]
+    .filter((r) => r.block.slots.includes(slot))
+    .sort(byRank)
+    .map(({ block, rank, score }) => ({
+      blockId: block.id,
+      campaign: block.campaign,
+      tags: block.tags,
+      caps: [...(block.rules?.caps ?? []), ...(config.frequencyCaps.perBlock[block.id] ?? [])],
+      rank,
+      ...(score !== undefined ? { score } : {}),
+      personalized: block.id !== fallbackId,
+    }));
+}
+
+function selectionInput(deps: DecideDeps, slots: SelectionInput["slots"], epsilon: number): SelectionInput {
+  const { frequencyCaps, brand, exclusions } = deps.guardrails;
   return {
-    slot,
-    decisionId,
-    block: { id: block.id, html: block.html },
-    holdout: reason === "holdout",
-    propensity: 1,
-    modelVersion: null,
-    reason,
-    ...extra,
+    slots,
+    epsilon,
+    globalCaps: frequencyCaps.global,
+    campaignCaps: frequencyCaps.perCampaign,
+    maxPromotionalPerPage: brand.maxPromotionalPerPage,
+    promotionalTag: brand.promotionalTag,
+    oneBlockPerCampaign: brand.oneBlockPerCampaign,
+    excludeConverted: exclusions.excludeConvertedCampaigns,
   };
 }
 
-/** Ranks by model: expected value (probability × value) for probability models, else the score. */
-async function rankByModel(scorer: Scorer, request: DecideRequest, blocks: Block[]): Promise<Map<string, Ranked>> {
-  const matrix = buildFeatureMatrix(scorer.manifest.features, request.context.signals, blocks);
-  const scores = await scorer.score(matrix, blocks.length);
-  const byProbability = scorer.manifest.output === "probability";
-  return new Map(
-    blocks.map((block, i) => {
-      const score = scores[i]!;
-      if (!Number.isFinite(score)) throw new Error(`model returned a non-finite score for ${block.id}`);
-      return [block.id, { block, score, rank: byProbability ? score * block.value : score }];
-    }),
-  );
-}
-
-/** The rule-based fallback: priority × value. */
-function rankByRules(blocks: Block[]): Map<string, Ranked> {
-  return new Map(blocks.map((block) => [block.id, { block, rank: block.priority * block.value }]));
-}
-
-/** Sorts best first; ties broken by block id so the order never depends on catalog order. */
-function byRank(a: Ranked, b: Ranked): number {
-  return b.rank - a.rank || (a.block.id < b.block.id ? -1 : a.block.id > b.block.id ? 1 : 0);
-}
-
-/**
- * Chooses the block for one slot from its ranked candidates with epsilon-greedy exploration,
- * seeded by the decision id, and returns the exact probability of that choice.
- */
-export function choose(candidates: Ranked[], decisionId: string, epsilon: number): { pick: Ranked; propensity: number; explored: boolean } {
-  const k = candidates.length;
-  const best = candidates[0]!;
-  if (k === 1 || epsilon <= 0) return { pick: best, propensity: 1, explored: false };
-  const explore = unitHash("explore", decisionId) < epsilon;
-  const pick = explore ? candidates[Math.floor(unitHash("explore-pick", decisionId) * k)]! : best;
-  const propensity = epsilon / k + (pick === best ? 1 - epsilon : 0);
-  return { pick, propensity, explored: explore && pick !== best };
-}
-
-/** Decides every requested slot. Never throws for a valid request except for unknown slots. */
-export async function decide(request: DecideRequest, deps: DecideDeps): Promise<Decision[]> {
-  const { catalog } = deps;
+/** Decides every requested slot. Throws only for unknown slots; everything else degrades. */
+export async function decide(request: DecideRequest, deps: DecideDeps): Promise<DecideResult> {
+  const { catalog, guardrails: config } = deps;
   const unknown = request.slots.filter((s) => !catalog.slots[s]);
   if (unknown.length) throw new AppError("unknown_slot", `slots: unknown slot(s) ${unknown.join(", ")}`);
+  const ids = request.slots.map(() => deps.newId());
+  const now = deps.now();
 
+  // No personalisation consent: default blocks, no model, no visitor state, nothing stored.
   if (!request.consent.personalization) {
-    return request.slots.map((slot) => answer(slot, deps.newId(), defaultBlock(catalog, slot), "default"));
-  }
-  if (isHeldOut(request.visitorId, deps.holdout)) {
-    return request.slots.map((slot) => answer(slot, deps.newId(), defaultBlock(catalog, slot), "holdout"));
+    const decisions = request.slots.map((slot, i) => decision(slot, ids[i]!, defaultBlock(catalog, slot), "default"));
+    return { decisions, traces: [], debug: {} };
   }
 
+  // Request-level guardrails, before the model: the model only ranks what passes.
   const wanted = new Set(request.slots);
   const candidates = catalog.blocks.filter((b) => b.slots.some((s) => wanted.has(s)));
+  const ctx = { now, visitorId: request.visitorId, emailHash: request.context.emailHash, consent: request.consent, signals: request.context.signals, url: request.context.url, country: deps.country, config };
+  const ruleResults = new Map<string, RuleResult[]>();
+  const staticExclusions = new Map<string, Exclusion>();
+  const allowed = candidates.filter((block) => {
+    const { results, exclusion } = evaluateStaticRules(ctx, block);
+    ruleResults.set(block.id, results);
+    if (exclusion) staticExclusions.set(block.id, exclusion);
+    return !exclusion;
+  });
+
   let ranked: Map<string, Ranked>;
-  let modelVersion: string | null = null;
+  let run: ModelRun | undefined;
+  let selection: ModelSelection | undefined;
   let reason: DecisionReason = "ranked";
   try {
-    const scorer = (await deps.models(request.visitorId)).serving;
-    ranked = await rankByModel(scorer, request, candidates);
-    modelVersion = scorer.version;
+    selection = await withinBudget(() => deps.models(request.visitorId), config.coldStartBudgetMs, deps.now, "model loading");
+    ({ ranked, run } = await withinBudget(() => rankByModel(selection!.serving, request.context.signals, allowed), config.latencyBudgetMs, deps.now, "ranking"));
   } catch (err) {
     // A valid request never fails: without a model the rules still give an answer.
     console.warn("ranking failed, serving the rule-based fallback:", err instanceof Error ? err.message : err);
-    ranked = rankByRules(candidates);
+    ranked = rankByRules(allowed);
+    run = undefined;
     reason = "fallback";
   }
+  const slotRequests = request.slots.map((slot, i) => ({ slot, decisionId: ids[i]!, options: options(catalog, config, slot, ranked) }));
+  const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options)) : [];
 
-  const used = new Set<string>();
-  return request.slots.map((slot) => {
-    const decisionId = deps.newId();
-    const options = [...ranked.values()].filter((r) => r.block.slots.includes(slot) && !used.has(r.block.id)).sort(byRank);
-    if (options.length === 0) return answer(slot, decisionId, defaultBlock(catalog, slot), "default");
-    const { pick, propensity, explored } =
-      reason === "ranked" ? choose(options, decisionId, deps.epsilon) : { pick: options[0]!, propensity: 1, explored: false };
-    used.add(pick.block.id);
-    return answer(slot, decisionId, pick.block, reason, {
-      propensity,
-      modelVersion,
-      ...(pick.score !== undefined ? { score: pick.score } : {}),
-      ...(explored ? { explored } : {}),
+  let picks: SlotPick[];
+  let holdout = false;
+  if (isHeldOut(request.visitorId, deps.holdout)) {
+    // The control group sees the defaults; what the model would have served is logged (caps
+    // ignored: nothing is served, so nothing is recorded in the visitor's state).
+    holdout = true;
+    picks = selectSlots(selectionInput(deps, slotRequests, 0), { recent: [], sessionStart: now, lifetime: {}, converted: [] }, now);
+  } else {
+    const input = selectionInput(deps, slotRequests, reason === "ranked" ? deps.epsilon : 0);
+    try {
+      picks = await deps.visitorState(request.visitorId).select(input, { now, sessionTimeoutMs: config.sessionTimeoutMinutes * 60_000 });
+    } catch (err) {
+      // Without the visitor's history caps cannot be checked: capped blocks are left out.
+      console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);
+      reason = "fallback";
+      const uncapped = slotRequests.map((s) => ({ ...s, options: s.options.filter((o) => o.caps.length === 0 && !input.campaignCaps[o.campaign]?.length && !(o.personalized && input.globalCaps.length)) }));
+      picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, { recent: [], sessionStart: now, lifetime: {}, converted: [] }, now);
+      picks.forEach((p, i) => {
+        const kept = new Set(uncapped[i]!.options.map((o) => o.blockId));
+        for (const o of slotRequests[i]!.options) if (!kept.has(o.blockId)) p.excluded.push({ blockId: o.blockId, reason: "cap_state_unavailable" });
+      });
+    }
+  }
+
+  const modelVersion = reason === "ranked" ? run!.version : null;
+  const decisions: Decision[] = [];
+  const traces: SlotTrace[] = [];
+  const debug: Record<string, CandidateDebug[]> = {};
+  picks.forEach((p, i) => {
+    const slot = p.slot;
+    const fallbackBlock = defaultBlock(catalog, slot);
+    const slotCandidates = candidates.filter((b) => b.slots.includes(slot));
+    const excluded = [...slotCandidates.flatMap((b) => staticExclusions.get(b.id) ?? []), ...p.excluded];
+    const chosen = holdout || !p.pick ? fallbackBlock : catalog.blocks.find((b) => b.id === p.pick!.blockId)!;
+    const why: DecisionReason = holdout ? "holdout" : p.pick ? reason : "default";
+    decisions.push(
+      decision(slot, p.decisionId, chosen, why, why === "ranked" || why === "fallback"
+        ? { propensity: p.propensity, modelVersion, ...(p.pick?.score !== undefined ? { score: p.pick.score } : {}), ...(p.explored ? { explored: true } : {}) }
+        : {}),
+    );
+    traces.push({
+      slot,
+      decisionId: p.decisionId,
+      candidates: slotCandidates.map((b) => b.id),
+      excluded,
+      chosenBlockId: chosen.id,
+      ...(holdout && p.pick ? { counterfactualBlockId: p.pick.blockId } : {}),
+      shadows: shadows.map((perSlot) => perSlot[i]!),
+    });
+    debug[slot] = slotCandidates.map((b) => {
+      const r = ranked.get(b.id);
+      const ex = excluded.find((e) => e.blockId === b.id);
+      return { blockId: b.id, rules: ruleResults.get(b.id) ?? [], ...(r?.score !== undefined ? { score: r.score } : {}), ...(r ? { rank: r.rank } : {}), ...(ex ? { excluded: ex } : {}) };
     });
   });
+  return { decisions, traces, ...(run ? { run } : {}), ...(selection ? { arm: selection.arm } : {}), debug };
 }

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { hasAdminToken } from "../admin/auth.ts";
+import { AppError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
 import { decide } from "./decide.ts";
@@ -16,13 +18,24 @@ export const decideRoute = new Hono<AppEnv>().post(
   async (c) => {
     const services = c.get("services");
     const request = c.req.valid("json");
-    const decisions = await decide(request, {
-      catalog: await services.catalog.get(),
+    // Rule outcomes and scores explain the catalog and the model: admins only.
+    if (request.debug && !hasAdminToken(c.req.header("authorization"), c.env.ADMIN_TOKEN)) {
+      throw new AppError("unauthorized", "debug: true needs Authorization: Bearer <ADMIN_TOKEN>");
+    }
+    const [catalog, guardrails] = await Promise.all([services.catalog.get(), services.guardrails.current()]);
+    const result = await decide(request, {
+      catalog,
+      guardrails: guardrails.config,
       models: (visitorId) => services.models.select(visitorId),
+      visitorState: services.visitorState,
       newId: services.newId,
+      now: services.now,
       holdout: services.holdout,
       epsilon: services.epsilon,
+      country: (c.req.raw.cf as { country?: string } | undefined)?.country,
     });
-    return c.json({ decisions } satisfies DecideResponse, 200, { "cache-control": "no-store" });
+    const body: DecideResponse = { decisions: result.decisions };
+    if (request.debug) Object.assign(body, { debug: { guardrailsVersion: guardrails.version, arm: result.arm, slots: result.debug, traces: result.traces } });
+    return c.json(body, 200, { "cache-control": "no-store" });
   },
 );

@@ -20,8 +20,12 @@ export const decideRequestSchema = z.object({
     .object({
       url: z.string().max(2048).optional(),
       signals: signalsSchema.default({}),
+      /** SHA-256 (hex) of the visitor's lower-cased email, for suppression lists. */
+      emailHash: z.string().regex(/^[0-9a-f]{64}$/, "SHA-256 hex of the lower-cased email").optional(),
     })
     .default({ signals: {} }),
+  /** Per-candidate rule outcomes and scores in the answer; needs the admin token. */
+  debug: z.boolean().default(false),
 });
 
 export type DecideRequest = z.infer<typeof decideRequestSchema>;

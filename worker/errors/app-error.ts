@@ -8,6 +8,9 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unknown_slot: 422,
+  missing_propensity: 422,
+  insufficient_data: 422,
+  invalid_config: 422,
   internal: 500,
 } as const;
 

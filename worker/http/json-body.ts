@@ -2,7 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ZodType } from "zod";
-import { AppError, formatZodError } from "../errors/app-error.ts";
+import { AppError, formatZodError, type ErrorCode } from "../errors/app-error.ts";
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -32,8 +32,8 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
  * with `path: message` details. Malformed JSON is reported by Hono as an HTTPException and
  * mapped to `invalid_json` by `onError`.
  */
-export function jsonBody<T extends ZodType>(schema: T) {
+export function jsonBody<T extends ZodType>(schema: T, code: ErrorCode = "invalid_request") {
   return zValidator("json", schema, (result) => {
-    if (!result.success) throw new AppError("invalid_request", formatZodError(result.error));
+    if (!result.success) throw new AppError(code, formatZodError(result.error));
   });
 }

@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { kvCatalogStore } from "../catalog/store.ts";
+import { d1GuardrailStore } from "../guardrails/store.ts";
+import { visitorStateClient } from "../visitor/client.ts";
 import { defaultModelProvider } from "../ranking/active-model.ts";
 import type { AppEnv, Services } from "../services.ts";
 
@@ -13,6 +15,8 @@ export function servicesFromEnv(env: Env): Services {
   return {
     catalog: kvCatalogStore(env.CONFIG),
     models: defaultModelProvider(),
+    guardrails: d1GuardrailStore(env.DB, env.CONFIG),
+    visitorState: visitorStateClient(env.VISITOR),
     newId: () => crypto.randomUUID(),
     now: Date.now,
     holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },

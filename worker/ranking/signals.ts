@@ -24,6 +24,10 @@ const knownSignals = z.object({
       })
       .optional(),
   device: z.enum(["mobile", "tablet", "desktop"]).optional(),
+  /** Tags of the page (from `<meta name="nb:tags">`), for brand and eligibility rules. */
+  pageTags: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** Age the visitor declared (e.g. at an age gate), for age-restricted content. */
+  declaredAge: z.number().int().min(0).max(150).optional(),
 });
 
 /** Known signals plus the site's own (plain values only), at most 64 in all. */

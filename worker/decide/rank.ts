@@ -1,0 +1,67 @@
+/**
+ * Ranking of the allowed candidates: by the model (probability × value, within the latency
+ * budget) or, when the model, its loading or the budget fails, by the rules (priority × value).
+ */
+import type { Block } from "../catalog/schema.ts";
+import { buildFeatureMatrix } from "../ranking/features.ts";
+import type { Scorer } from "../ranking/scorer.ts";
+import type { Signals } from "../ranking/signals.ts";
+
+/** A candidate's place in arbitration. */
+export interface Ranked {
+  block: Block;
+  rank: number;
+  score?: number;
+}
+
+/** What the model saw and said, for the audit trail and debug output. */
+export interface ModelRun {
+  version: string;
+  featureNames: string[];
+  /** One row per ranked block, in `blocks` order. */
+  features: number[][];
+  scores: number[];
+}
+
+/** Rejects when `work` takes longer than `ms` (timer) or the injected clock says it did. */
+export async function withinBudget<T>(work: () => Promise<T>, ms: number, now: () => number, what: string): Promise<T> {
+  const started = now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} exceeded its ${ms} ms budget`)), ms);
+  });
+  try {
+    const result = await Promise.race([work(), timeout]);
+    // workerd's clock only moves on I/O; the check also catches slow work in tests' clocks.
+    if (now() - started > ms) throw new Error(`${what} exceeded its ${ms} ms budget`);
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Scores the blocks with the model; probability models are arbitrated by probability × value. */
+export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[]): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
+  const width = scorer.manifest.features.length;
+  const matrix = buildFeatureMatrix(scorer.manifest.features, signals, blocks);
+  const scores = blocks.length ? await scorer.score(matrix, blocks.length) : new Float32Array(0);
+  const byProbability = scorer.manifest.output === "probability";
+  const ranked = new Map<string, Ranked>();
+  blocks.forEach((block, i) => {
+    const score = scores[i]!;
+    if (!Number.isFinite(score)) throw new Error(`model returned a non-finite score for ${block.id}`);
+    ranked.set(block.id, { block, score, rank: byProbability ? score * block.value : score });
+  });
+  const features = blocks.map((_, i) => Array.from(matrix.subarray(i * width, (i + 1) * width)));
+  return { ranked, run: { version: scorer.version, featureNames: [...scorer.manifest.features], features, scores: Array.from(scores) } };
+}
+
+/** The rule-based fallback: priority × value. */
+export function rankByRules(blocks: Block[]): Map<string, Ranked> {
+  return new Map(blocks.map((block) => [block.id, { block, rank: block.priority * block.value }]));
+}
+
+/** Best first; ties broken by block id so the order never depends on catalog order. */
+export function byRank(a: Ranked, b: Ranked): number {
+  return b.rank - a.rank || (a.block.id < b.block.id ? -1 : a.block.id > b.block.id ? 1 : 0);
+}
