@@ -1,54 +1,60 @@
 /**
  * `npm run bench`: starts `wrangler dev` (workerd, local bindings) and measures, in the same run
  * and against the same server, the trivial route `/healthz` and `POST /v1/decide` with 50 hero
- * candidates: latency over one keep-alive connection (p50/p99) and throughput over 8
- * connections. Prints a table of the figures and their ratios to the baseline. Bounded in
- * requests and seconds; loopback only.
+ * candidates — first with the default guardrails, then with every guardrail active — : latency
+ * over one keep-alive connection (p50/p99) and throughput over 8 connections. Prints a table of
+ * the figures and their ratios to the baseline. Bounded in requests and seconds; loopback only.
  */
 import http from "node:http";
 import { cpus } from "node:os";
-import { benchCatalog } from "./bench-catalog.ts";
+import { benchCatalog, benchGuardrails } from "./bench-catalog.ts";
 import { run, startDevServer } from "./dev-server.ts";
 
 const PORT = 8800 + (process.pid % 100);
 const HOST = "127.0.0.1";
+const ADMIN_TOKEN = "bench-admin-token";
 const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Requests rotate over this many visitors, as real traffic does (each has its Durable Object). */
+const VISITORS = 500;
 
-const decideBody = JSON.stringify({
-  visitorId: "bench-visitor-2",
-  slots: ["hero", "sidebar"],
-  consent: { personalization: true, analytics: true },
-  context: {
-    url: "http://localhost/shoes.html",
-    signals: { pageType: "category", pageCategory: "shoes", categoryViews: { shoes: 3, bags: 1 }, visitCount: 2, scrollDepth: 0.4, dwellSeconds: 12, device: "desktop" },
-  },
-});
+function decideBody(i: number): string {
+  return JSON.stringify({
+    visitorId: `bench-visitor-${i % VISITORS}`,
+    slots: ["hero", "sidebar"],
+    consent: { personalization: true, analytics: true },
+    context: {
+      url: "http://localhost/shoes.html",
+      signals: { pageType: "category", pageCategory: "shoes", categoryViews: { shoes: 3, bags: 1 }, visitCount: 2, scrollDepth: 0.4, dwellSeconds: 12, device: "desktop", pageTags: ["sale"] },
+    },
+  });
+}
 
 interface Target {
   name: string;
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT";
   path: string;
-  body?: string;
+  body?: (i: number) => string;
+  headers?: Record<string, string>;
 }
 const health: Target = { name: "GET /healthz", method: "GET", path: "/healthz" };
-const decide: Target = { name: "POST /v1/decide (50 candidates)", method: "POST", path: "/v1/decide", body: decideBody };
+const decide = (name: string): Target => ({ name, method: "POST", path: "/v1/decide", body: decideBody });
 
+let counter = 0;
 function request(agent: http.Agent, t: Target): Promise<number> {
   return new Promise((resolve, reject) => {
+    const body = t.body?.(counter++);
+    const headers = { ...(body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}), ...t.headers };
     const start = process.hrtime.bigint();
-    const req = http.request(
-      { host: HOST, port: PORT, method: t.method, path: t.path, agent, headers: t.body ? { "content-type": "application/json", "content-length": Buffer.byteLength(t.body) } : {} },
-      (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode !== 200) reject(new Error(`${t.path} answered ${res.statusCode}`));
-          else resolve(Number(process.hrtime.bigint() - start) / 1e6);
-        });
-      },
-    );
+    const req = http.request({ host: HOST, port: PORT, method: t.method, path: t.path, agent, headers }, (res) => {
+      res.resume();
+      res.on("end", () => {
+        if (res.statusCode !== 200) reject(new Error(`${t.path} answered ${res.statusCode}`));
+        else resolve(Number(process.hrtime.bigint() - start) / 1e6);
+      });
+    });
     req.on("error", reject);
-    req.end(t.body);
+    req.end(body);
   });
 }
 
@@ -80,35 +86,56 @@ async function throughput(t: Target, connections = 8): Promise<number> {
   return done / ((Date.now() - started) / 1000);
 }
 
+async function setGuardrails(config: unknown): Promise<void> {
+  const body = JSON.stringify(config);
+  await request(new http.Agent(), { name: "PUT", method: "PUT", path: "/admin/guardrails", body: () => body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+}
+
+/** Fails unless the model ranked (benchmarking the fallback would flatter the figures). */
+async function checkRanked(): Promise<string> {
+  const res = await fetch(`http://${HOST}:${PORT}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: decideBody(1) });
+  const { decisions } = (await res.json()) as { decisions: Array<{ reason: string; modelVersion: string }> };
+  if (decisions.some((d) => d.reason !== "ranked")) throw new Error(`decide did not rank: ${JSON.stringify(decisions)}`);
+  return decisions[0]!.modelVersion;
+}
+
 async function main() {
   const server = await startDevServer({
     port: PORT,
-    vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0" },
+    vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN },
     // Seed the 50-candidate catalog into the local KV the dev server will read.
     seed: (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
   });
   try {
-    const first = await request(new http.Agent(), decide);
-    // Benchmark the real path only: the model must have ranked (not the fallback).
-    const check = await fetch(`http://${HOST}:${PORT}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: decideBody });
-    const { decisions } = (await check.json()) as { decisions: Array<{ reason: string; modelVersion: string }> };
-    if (decisions.some((d) => d.reason !== "ranked")) throw new Error(`decide did not rank: ${JSON.stringify(decisions)}`);
-    for (const t of [health, decide]) for (let i = 0; i < 200; i++) await request(new http.Agent({ keepAlive: true }), t);
+    const first = await request(new http.Agent(), decide("first"));
+    const model = await checkRanked();
+    // Warm-up: every bench visitor's Durable Object exists and is loaded before measuring.
+    const warm = new http.Agent({ keepAlive: true });
+    for (let i = 0; i < 200; i++) await request(warm, health);
+    for (let i = 0; i < 2 * VISITORS; i++) await request(warm, decide("warm"));
 
-    const lh = await latency(health);
-    const ld = await latency(decide);
-    const th = await throughput(health);
-    const td = await throughput(decide);
+    const rows: Array<{ t: Target; p50: number; p99: number; rps: number }> = [];
+    const measure = async (t: Target) => rows.push({ t, ...(await latency(t)), rps: await throughput(t) });
+    await measure(health);
+    await setGuardrails({});
+    await measure(decide("POST /v1/decide, default guardrails"));
+    await setGuardrails(benchGuardrails());
+    await checkRanked();
+    await measure(decide("POST /v1/decide, every guardrail active"));
 
     const f = (n: number) => n.toFixed(2);
+    const base = rows[0]!;
     console.log(`\nnextbest bench — ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, wrangler dev (workerd) on ${HOST}`);
-    console.log(`${LATENCY_REQUESTS} sequential requests per route on 1 connection; ${THROUGHPUT_SECONDS} s per route on 8 connections\n`);
-    console.log("| route | p50 ms | p99 ms | req/s (8 conn) |");
-    console.log("|---|---:|---:|---:|");
-    console.log(`| ${health.name} | ${f(lh.p50)} | ${f(lh.p99)} | ${th.toFixed(0)} |`);
-    console.log(`| ${decide.name} | ${f(ld.p50)} | ${f(ld.p99)} | ${td.toFixed(0)} |`);
-    console.log(`| decide − healthz (budget +2 / +10 ms, ≥ 50%) | +${f(ld.p50 - lh.p50)} | +${f(ld.p99 - lh.p99)} | ${((td / th) * 100).toFixed(0)}% |`);
-    console.log(`\nmodel ${decisions[0]!.modelVersion}; first decide after start (ONNX runtime init, budget ≤ 500 ms): ${first.toFixed(0)} ms`);
+    console.log(`${LATENCY_REQUESTS} sequential requests per row on 1 connection; ${THROUGHPUT_SECONDS} s per row on 8 connections;`);
+    console.log(`decide: 50 hero candidates + sidebar, ONNX ranking, visitor Durable Object (${VISITORS} visitors), model ${model}\n`);
+    console.log("| route | p50 ms | p99 ms | req/s (8 conn) | p50 added | p99 added | throughput vs healthz |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    for (const r of rows) {
+      const vs = r === base ? "| – | – | – |" : `| +${f(r.p50 - base.p50)} | +${f(r.p99 - base.p99)} | ${((r.rps / base.rps) * 100).toFixed(0)}% |`;
+      console.log(`| ${r.t.name} | ${f(r.p50)} | ${f(r.p99)} | ${r.rps.toFixed(0)} ${vs}`);
+    }
+    console.log(`\nbudgets: decide adds ≤ 2 ms p50 and ≤ 10 ms p99, throughput ≥ 50% of healthz`);
+    console.log(`first decide after start (ONNX runtime init, budget ≤ 500 ms): ${first.toFixed(0)} ms`);
   } finally {
     await server.stop();
   }

@@ -46,47 +46,83 @@ export class VisitorState extends DurableObject<Env> {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 
-  /** Loads the history, starting a new session after `sessionTimeoutMs` of inactivity. */
-  private history(now: number, sessionTimeoutMs: number): VisitorHistory {
-    const lastSeen = this.meta("last_seen");
-    let sessionStart = this.meta("session_start") ?? now;
-    if (lastSeen === undefined || now - lastSeen > sessionTimeoutMs) sessionStart = now;
-    this.setMeta("session_start", sessionStart);
-    this.setMeta("last_seen", Math.max(now, lastSeen ?? now));
+  /**
+   * The history, read from SQLite once per instance and then kept in memory: a Durable Object
+   * instance is the only writer of its storage, so the copy cannot go stale.
+   */
+  private loaded?: VisitorHistory & { lastSeen?: number };
+  private persistedLastSeen?: number;
+
+  private load(): VisitorHistory & { lastSeen?: number } {
+    if (this.loaded) return this.loaded;
     const recent = this.sql
-      .exec<{ at: number; block_id: string; campaign: string; personalized: number }>(
-        "SELECT at, block_id, campaign, personalized FROM exposures WHERE at > ?",
-        now - WINDOW_MS.week,
-      )
+      .exec<{ at: number; block_id: string; campaign: string; personalized: number }>("SELECT at, block_id, campaign, personalized FROM exposures")
       .toArray()
       .map((r) => ({ at: r.at, blockId: r.block_id, campaign: r.campaign, personalized: r.personalized === 1 }));
     const lifetime: Record<string, number> = {};
     for (const r of this.sql.exec<{ key: string; count: number }>("SELECT key, count FROM lifetime")) lifetime[r.key] = r.count;
     const converted = this.sql.exec<{ campaign: string }>("SELECT campaign FROM converted").toArray().map((r) => r.campaign);
-    return { recent, sessionStart, lifetime, converted };
+    const lastSeen = this.meta("last_seen");
+    this.persistedLastSeen = lastSeen;
+    this.loaded = { recent, lifetime, converted, sessionStart: this.meta("session_start") ?? 0, ...(lastSeen !== undefined ? { lastSeen } : {}) };
+    return this.loaded;
   }
 
-  private record(exposures: Exposure[]): void {
-    for (const e of exposures) {
-      this.sql.exec("INSERT INTO exposures (at, block_id, campaign, personalized) VALUES (?, ?, ?, ?)", e.at, e.blockId, e.campaign, e.personalized ? 1 : 0);
-      const keys = [`block:${e.blockId}`, `campaign:${e.campaign}`, ...(e.personalized ? ["global"] : [])];
-      for (const key of keys) this.sql.exec("INSERT INTO lifetime (key, count) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET count = count + 1", key);
+  /** The history at `now`, starting a new session after `sessionTimeoutMs` of inactivity. */
+  private history(now: number, sessionTimeoutMs: number): VisitorHistory {
+    const h = this.load();
+    if (h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs) {
+      h.sessionStart = now;
+      this.setMeta("session_start", now);
     }
+    h.lastSeen = Math.max(now, h.lastSeen ?? now);
+    // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
+    // may last up to a minute longer than it should, never shorter, so session caps only get
+    // stricter — and the hot path skips a write on most requests.
+    if (this.persistedLastSeen === undefined || h.lastSeen > this.persistedLastSeen) {
+      this.persistedLastSeen = h.lastSeen + 60_000;
+      this.setMeta("last_seen", this.persistedLastSeen);
+    }
+    return h;
+  }
+
+  /** Persists served blocks: one insert for the exposures, one upsert for the counters. */
+  private record(exposures: Exposure[]): void {
+    if (exposures.length === 0) return;
+    this.sql.exec(
+      `INSERT INTO exposures (at, block_id, campaign, personalized) VALUES ${exposures.map(() => "(?, ?, ?, ?)").join(", ")}`,
+      ...exposures.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0]),
+    );
+    const counts = new Map<string, number>();
+    for (const e of exposures) {
+      for (const key of [`block:${e.blockId}`, `campaign:${e.campaign}`, ...(e.personalized ? ["global"] : [])]) counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    this.sql.exec(
+      `INSERT INTO lifetime (key, count) VALUES ${[...counts.keys()].map(() => "(?, ?)").join(", ")} ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`,
+      ...[...counts].flat(),
+    );
   }
 
   /** Applies caps and page rules, chooses per slot, records what is served. Atomic. */
   select(input: SelectionInput, options: SelectOptions): SlotPick[] {
     const history = this.history(options.now, options.sessionTimeoutMs);
     const before = history.recent.length;
+    // selectSlots appends the served exposures and bumps the lifetime counters in memory.
     const picks = selectSlots(input, history, options.now);
     this.record(history.recent.slice(before));
     // Timestamps older than the longest sliding window are no longer needed (lifetime counters stay).
-    this.sql.exec("DELETE FROM exposures WHERE at <= ?", options.now - WINDOW_MS.week);
+    const horizon = options.now - WINDOW_MS.week;
+    if (history.recent.some((e) => e.at <= horizon)) {
+      history.recent = history.recent.filter((e) => e.at > horizon);
+      this.sql.exec("DELETE FROM exposures WHERE at <= ?", horizon);
+    }
     return picks;
   }
 
   /** Remembers a conversion on a campaign (for the already-converted exclusion). */
   markConverted(campaign: string, at: number): void {
+    const h = this.load();
+    if (!h.converted.includes(campaign)) h.converted.push(campaign);
     this.sql.exec("INSERT INTO converted (campaign, at) VALUES (?, ?) ON CONFLICT (campaign) DO NOTHING", campaign, at);
   }
 
@@ -100,6 +136,7 @@ export class VisitorState extends DurableObject<Env> {
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
     await this.ctx.storage.deleteAll();
+    this.loaded = undefined;
     this.createTables();
     return { records };
   }
