@@ -1,0 +1,41 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { RankedOption, SelectionInput } from "../../worker/decide/select.ts";
+
+const MIN = 60_000;
+const T0 = Date.parse("2026-11-25T08:00:00Z");
+const option: RankedOption = { blockId: "a", campaign: "c", tags: [], caps: [{ limit: 1, window: "session" }], rank: 1, personalized: true };
+const input: SelectionInput = { slots: [{ slot: "hero", decisionId: "d", options: [option] }], epsilon: 0, globalCaps: [], campaignCaps: {}, maxPromotionalPerPage: 10, promotionalTag: "promo", oneBlockPerCampaign: false, excludeConverted: true };
+
+let n = 0;
+const stub = () => env.VISITOR.get(env.VISITOR.idFromName(`visitor-state-test-${n++}`));
+const served = async (s: ReturnType<typeof stub>, at: number) => (await s.select(input, { now: at, sessionTimeoutMs: 30 * MIN }))[0]!.pick?.blockId ?? "default";
+
+describe("the visitor Durable Object", () => {
+  it.each([
+    { gap: 30 * MIN, again: "default" },
+    { gap: 30 * MIN + 1, again: "a" },
+  ])("a session cap resets only after more than 30 min of inactivity (gap $gap ms)", async ({ gap, again }) => {
+    const s = stub();
+    expect(await served(s, T0)).toBe("a");
+    expect(await served(s, T0 + 10 * MIN)).toBe("default");
+    expect(await served(s, T0 + 10 * MIN + gap)).toBe(again);
+  });
+
+  it("persists exposures, counters and conversions, and erases them", async () => {
+    const s = stub();
+    await served(s, T0);
+    await s.markConverted("spring", T0);
+    expect(await s.exposureCount()).toBe(1);
+    expect(await s.erase()).toEqual({ records: 1 + 3 + 1 });
+    expect(await s.exposureCount()).toBe(0);
+    expect(await served(s, T0 + MIN)).toBe("a");
+  });
+
+  it("excludes a campaign once the visitor converted on it", async () => {
+    const s = stub();
+    await s.markConverted("c", T0);
+    const [pick] = await s.select(input, { now: T0, sessionTimeoutMs: 30 * MIN });
+    expect(pick!.excluded).toEqual([{ blockId: "a", reason: "converted" }]);
+  });
+});
