@@ -4,7 +4,7 @@ export { decide, buildDecideRequest, parseDecisions, findSlotNames, DEFAULT_TIME
 export { renderDecisions, renderBlock, parseBlock } from "./render.ts";
 export { recordPageView, touchSession, isSessionState, SESSION_TIMEOUT_MS, type SessionState } from "./session.ts";
 export {
-  readPageSignals, readPageCategory, readPageType, readReferrer, readUtm, detectDevice, readDevice,
+  readPageSignals, readPageCategory, readPageTags, readPageType, readReferrer, readUtm, detectDevice, readDevice,
   trackEngagement, clip, MAX_TEXT_LENGTH, type PageSignals, type EngagementTracker,
 } from "./signals.ts";
 export {

@@ -30,6 +30,19 @@ export function readPageCategory(doc: Document = document): string | undefined {
   return category ? clip(category.toLowerCase()) : undefined;
 }
 
+/**
+ * The page's tags from `<meta name="nb:tags" content="sale, bereavement">` (comma-separated,
+ * lower-cased, at most 20), for the Worker's brand and eligibility rules.
+ */
+export function readPageTags(doc: Document = document): string[] | undefined {
+  const tags = metaContent(doc, "nb:tags")
+    .split(",")
+    .map((t) => t.trim().toLowerCase().slice(0, 64))
+    .filter(Boolean)
+    .slice(0, 20);
+  return tags.length ? tags : undefined;
+}
+
 /** The page type from `<meta name="nb:page-type">`; anything missing or unknown is "other". */
 export function readPageType(doc: Document = document): PageType {
   const declared = metaContent(doc, "nb:page-type").toLowerCase() as PageType;
@@ -93,6 +106,7 @@ export function readDevice(win: Window = window): Device {
 export interface PageSignals {
   pageCategory?: string;
   pageType: PageType;
+  pageTags?: string[];
   referrer?: string;
   utm?: Utm;
   device: Device;
@@ -105,7 +119,9 @@ export function readPageSignals(win: Window = window): PageSignals {
   const pageCategory = readPageCategory(doc);
   const referrer = readReferrer(doc);
   const utm = readUtm(win.location.href);
+  const pageTags = readPageTags(doc);
   if (pageCategory) signals.pageCategory = pageCategory;
+  if (pageTags) signals.pageTags = pageTags;
   if (referrer) signals.referrer = referrer;
   if (utm) signals.utm = utm;
   return signals;

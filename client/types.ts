@@ -27,6 +27,7 @@ export interface Utm {
 export interface Signals {
   pageCategory?: string;
   pageType: PageType;
+  pageTags?: string[];
   categoryViews: Record<string, number>;
   scrollDepth: number;
   dwellSeconds: number;

@@ -1,11 +1,23 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
-  createNextbest, detectDevice, readDevice, readPageCategory, readPageSignals, readPageType, readReferrer,
+  createNextbest, detectDevice, readDevice, readPageCategory, readPageTags, readPageSignals, readPageType, readReferrer,
   readUtm, trackEngagement,
 } from "../../client/index.ts";
 import { decidingFetch, freshStore, manualClock, setPage } from "./helpers.ts";
 
 beforeEach(() => setPage());
+
+describe("pageTags", () => {
+  it.each([
+    { content: "Sale, bereavement ,,", want: ["sale", "bereavement"] },
+    { content: "", want: undefined },
+    { content: Array.from({ length: 25 }, (_, i) => `t${i}`).join(","), want: Array.from({ length: 20 }, (_, i) => `t${i}`) },
+  ])("<meta name=nb:tags content=$content> → $want", ({ content, want }) => {
+    setPage({ head: `<meta name="nb:tags" content="${content}">` });
+    expect(readPageTags()).toEqual(want);
+    expect(readPageSignals().pageTags).toEqual(want);
+  });
+});
 
 describe("pageCategory", () => {
   it("comes from <meta name=nb:category>, trimmed and lower-cased", () => {
