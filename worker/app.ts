@@ -1,11 +1,19 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
+import { decisionsRoute } from "./audit/route.ts";
 import { decideRoute } from "./decide/route.ts";
+import { erasureRoute } from "./erasure/route.ts";
 import { notFound, onError } from "./errors/on-error.ts";
+import { evaluateRoute } from "./evaluation/route.ts";
+import { eventsRoute } from "./events/route.ts";
+import { exportRoute } from "./export/route.ts";
 import { guardrailsRoute } from "./guardrails/route.ts";
 import { healthRoute } from "./health/route.ts";
 import { init } from "./middleware/init.ts";
+import { proxyRoute, proxyServes } from "./proxy/route.ts";
+import { modelsRoute } from "./models/route.ts";
+import { reportsRoute } from "./reports/route.ts";
 import type { AppEnv, Services } from "./services.ts";
 
 /** Assembles the routes; each feature is its own small sub-app. */
@@ -18,8 +26,19 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.use("/v1/*", cors({ origin: "*", allowMethods: ["POST", "OPTIONS"], allowHeaders: ["content-type"], maxAge: 86400 }));
   app.use("/v1/*", init(override));
   app.route("/v1/decide", decideRoute);
+  app.route("/v1/events", eventsRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
+  app.route("/admin/models", modelsRoute);
+  app.route("/admin/decisions", decisionsRoute);
+  app.route("/admin/reports", reportsRoute);
+  app.route("/admin/export", exportRoute);
+  app.route("/admin/visitors", erasureRoute);
+  app.route("/admin/models", evaluateRoute);
   app.route("/admin/guardrails", guardrailsRoute);
+  // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
+  // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
+  const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);
+  app.all("*", (c) => (proxyServes(c.env, c.req.path) ? proxy.fetch(c.req.raw, c.env, c.executionCtx) : notFound(c)));
   return app;
 }

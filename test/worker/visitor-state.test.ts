@@ -39,3 +39,14 @@ describe("the visitor Durable Object", () => {
     expect(pick!.excluded).toEqual([{ blockId: "a", reason: "converted" }]);
   });
 });
+
+describe("page views for edge proxy mode", () => {
+  it("counts page views per category within a session and visits across sessions", async () => {
+    const s = stub();
+    const opts = (at: number) => ({ now: at, sessionTimeoutMs: 30 * MIN });
+    expect(await s.pageView("shoes", opts(T0))).toEqual({ categoryViews: { shoes: 1 }, visitCount: 1 });
+    expect(await s.pageView(undefined, opts(T0 + MIN))).toEqual({ categoryViews: { shoes: 1 }, visitCount: 1 });
+    expect(await s.pageView("shoes", opts(T0 + 2 * MIN))).toEqual({ categoryViews: { shoes: 2 }, visitCount: 1 });
+    expect(await s.pageView("bags", opts(T0 + 40 * MIN))).toEqual({ categoryViews: { bags: 1 }, visitCount: 2 });
+  });
+});

@@ -19,6 +19,8 @@ import { shadowChoices, type ShadowChoice } from "./shadow.ts";
 /** Runs the selection against the visitor's stored history (the Durable Object). */
 export interface VisitorStateClient {
   select(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
+  /** Counts a page view server-side (edge proxy mode) and returns the session signals. */
+  pageView(category: string | undefined, options: { now: number; sessionTimeoutMs: number }): Promise<{ categoryViews: Record<string, number>; visitCount: number }>;
 }
 
 /** What `decide` needs from the outside world; tests pass deterministic versions. */

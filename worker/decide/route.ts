@@ -3,7 +3,7 @@ import { hasAdminToken } from "../admin/auth.ts";
 import { AppError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
-import { decide } from "./decide.ts";
+import { decideWithServices, requestCountry } from "./run.ts";
 import { decideRequestSchema, type DecideResponse } from "./schema.ts";
 
 /** Largest decide body accepted (signals for 10 slots fit in a few KB). */
@@ -22,20 +22,9 @@ export const decideRoute = new Hono<AppEnv>().post(
     if (request.debug && !hasAdminToken(c.req.header("authorization"), c.env.ADMIN_TOKEN)) {
       throw new AppError("unauthorized", "debug: true needs Authorization: Bearer <ADMIN_TOKEN>");
     }
-    const [catalog, guardrails] = await Promise.all([services.catalog.get(), services.guardrails.current()]);
-    const result = await decide(request, {
-      catalog,
-      guardrails: guardrails.config,
-      models: (visitorId) => services.models.select(visitorId),
-      visitorState: services.visitorState,
-      newId: services.newId,
-      now: services.now,
-      holdout: services.holdout,
-      epsilon: services.epsilon,
-      country: (c.req.raw.cf as { country?: string } | undefined)?.country,
-    });
+    const result = await decideWithServices(request, services, requestCountry(c.req.raw));
     const body: DecideResponse = { decisions: result.decisions };
-    if (request.debug) Object.assign(body, { debug: { guardrailsVersion: guardrails.version, arm: result.arm, slots: result.debug, traces: result.traces } });
+    if (request.debug) Object.assign(body, { debug: { guardrailsVersion: result.guardrailsVersion, arm: result.arm, slots: result.debug, traces: result.traces } });
     return c.json(body, 200, { "cache-control": "no-store" });
   },
 );

@@ -3,10 +3,13 @@ import { visitorKey } from "./key.ts";
 
 /** The visitor's Durable Object, named by the pseudonymous visitor key. */
 export function visitorStateClient(ns: DurableObjectNamespace<import("./visitor-state.ts").VisitorState>) {
+  const stub = async (visitorId: string) => ns.get(ns.idFromName(await visitorKey(visitorId)));
   return (visitorId: string): VisitorStateClient => ({
     async select(input, options) {
-      const stub = ns.get(ns.idFromName(await visitorKey(visitorId)));
-      return stub.select(input, options);
+      return (await stub(visitorId)).select(input, options);
+    },
+    async pageView(category, options) {
+      return (await stub(visitorId)).pageView(category, options);
     },
   });
 }

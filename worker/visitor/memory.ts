@@ -8,6 +8,7 @@ import { selectSlots, type VisitorHistory } from "../decide/select.ts";
 export function memoryVisitorState() {
   const histories = new Map<string, VisitorHistory>();
   const calls: string[] = [];
+  const pageViews = new Map<string, Record<string, number>>();
   const client = (visitorId: string): VisitorStateClient => ({
     async select(input, { now, sessionTimeoutMs }) {
       calls.push(visitorId);
@@ -17,6 +18,13 @@ export function memoryVisitorState() {
       if (now - lastSeen > sessionTimeoutMs) h.sessionStart = now;
       histories.set(visitorId, h);
       return selectSlots(input, h, now);
+    },
+    async pageView(category) {
+      calls.push(visitorId);
+      const views = (pageViews.get(visitorId) ?? {}) as Record<string, number>;
+      if (category) views[category] = (views[category] ?? 0) + 1;
+      pageViews.set(visitorId, views);
+      return { categoryViews: { ...views }, visitCount: 1 };
     },
   });
   return { client, histories, calls };

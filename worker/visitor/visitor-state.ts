@@ -34,6 +34,7 @@ export class VisitorState extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS lifetime (key TEXT PRIMARY KEY, count INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS converted (campaign TEXT PRIMARY KEY, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS session_views (category TEXT PRIMARY KEY, count INTEGER NOT NULL);
     `);
   }
 
@@ -74,6 +75,8 @@ export class VisitorState extends DurableObject<Env> {
     if (h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs) {
       h.sessionStart = now;
       this.setMeta("session_start", now);
+      this.setMeta("visits", (this.meta("visits") ?? 0) + 1);
+      this.sql.exec("DELETE FROM session_views");
     }
     h.lastSeen = Math.max(now, h.lastSeen ?? now);
     // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
@@ -117,6 +120,20 @@ export class VisitorState extends DurableObject<Env> {
       this.sql.exec("DELETE FROM exposures WHERE at <= ?", horizon);
     }
     return picks;
+  }
+
+  /**
+   * Counts a page view (edge proxy mode, where no client script keeps session signals) and
+   * returns the session's page views per category and the visit count, as signals.
+   */
+  pageView(category: string | undefined, options: SelectOptions): { categoryViews: Record<string, number>; visitCount: number } {
+    this.history(options.now, options.sessionTimeoutMs);
+    if (category) {
+      this.sql.exec("INSERT INTO session_views (category, count) VALUES (?, 1) ON CONFLICT (category) DO UPDATE SET count = count + 1", category);
+    }
+    const categoryViews: Record<string, number> = {};
+    for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) categoryViews[r.category] = r.count;
+    return { categoryViews, visitCount: this.meta("visits") ?? 1 };
   }
 
   /** Remembers a conversion on a campaign (for the already-converted exclusion). */

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { personalizeHtml, type PageFacts, type SlotFill } from "../../worker/proxy/rewrite.ts";
+
+const PAGE = `<!doctype html><html><head><meta name="nb:category" content="Shoes"><meta name="nb:tags" content="sale,summer"><title>t</title></head>
+<body><nav><a href="/shoes.html">Shoes</a> <a href="https://other.example/x">x</a></nav>
+<div data-nb-slot="hero" class="slot">default hero</div>
+<p>between</p><aside data-nb-slot="sidebar">default side</aside><footer>f</footer></body></html>`;
+
+const fill = (slot: string, blockId: string): SlotFill => ({ slot, decisionId: `d-${slot}`, blockId, html: `<b>${blockId}</b>`, reason: "ranked", modelVersion: "m@1" });
+const html = (body: string | ReadableStream) => new Response(body, { headers: { "content-type": "text/html; charset=utf-8" } });
+
+describe("personalizeHtml", () => {
+  it("fills every slot once and leaves all other markup identical", async () => {
+    const seen: PageFacts[] = [];
+    const out = await personalizeHtml(html(PAGE), async (facts) => (seen.push({ ...facts }), [fill("hero", "hero-shoes"), fill("sidebar", "side-shoes")]), { budgetMs: 1000 }).text();
+    expect(seen).toEqual([{ category: "shoes", tags: ["sale", "summer"] }]);
+    const expected = PAGE.replace(
+      '<div data-nb-slot="hero" class="slot">default hero</div>',
+      '<div data-nb-slot="hero" class="slot" data-nb-decision="d-hero" data-nb-block="hero-shoes" data-nb-reason="ranked" data-nb-source="edge"><b>hero-shoes</b></div>',
+    )
+      .replace(
+        '<aside data-nb-slot="sidebar">default side</aside>',
+        '<aside data-nb-slot="sidebar" data-nb-decision="d-sidebar" data-nb-block="side-shoes" data-nb-reason="ranked" data-nb-source="edge"><b>side-shoes</b></aside>',
+      )
+      .replace(
+        "</body>",
+        '<script type="application/json" id="nb-decisions">[{"slot":"hero","decisionId":"d-hero","blockId":"hero-shoes","reason":"ranked","modelVersion":"m@1"},{"slot":"sidebar","decisionId":"d-sidebar","blockId":"side-shoes","reason":"ranked","modelVersion":"m@1"}]</script></body>',
+      );
+    expect(out).toBe(expected);
+  });
+
+  it("leaves a page without slots byte-identical", async () => {
+    const page = "<html><head></head><body><p>no slots here</p></body></html>";
+    expect(await personalizeHtml(html(page), async () => [], { budgetMs: 100 }).text()).toBe(page);
+  });
+
+  it.each([
+    { name: "the decider fails", decider: async () => Promise.reject(new Error("boom")) },
+    { name: "the decider exceeds the budget", decider: () => new Promise<SlotFill[]>(() => {}) },
+  ])("streams the page unchanged when $name", async ({ decider }) => {
+    expect(await personalizeHtml(html(PAGE), decider, { budgetMs: 20 }).text()).toBe(PAGE);
+  });
+
+  it("prefixes root-relative links so navigation stays behind the proxy", async () => {
+    const out = await personalizeHtml(html(PAGE), async () => [], { budgetMs: 100, linkPrefix: "/edge" }).text();
+    expect(out).toContain('<a href="/edge/shoes.html">');
+    expect(out).toContain('<a href="https://other.example/x">');
+  });
+
+  it("keeps streaming: the first bytes arrive before the origin has finished", async () => {
+    const encoder = new TextEncoder();
+    let release!: () => void;
+    const originDone = new Promise<void>((r) => (release = r));
+    let finished = false;
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode(`<html><head><title>big</title></head><body><div data-nb-slot="hero">d</div>${"<p>filler</p>".repeat(2000)}`));
+        await originDone; // the origin is still busy producing the rest of the page
+        controller.enqueue(encoder.encode("<p>the end</p></body></html>"));
+        finished = true;
+        controller.close();
+      },
+    });
+    const reader = personalizeHtml(html(body), async () => [fill("hero", "h")], { budgetMs: 1000 }).body!.getReader();
+    const first = await reader.read();
+    expect(finished).toBe(false);
+    expect(new TextDecoder().decode(first.value)).toContain("<html>");
+    release();
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    expect(finished).toBe(true);
+    expect(rest).toContain("the end");
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Proxy mode settings, from wrangler.toml [vars] (or secrets): the Worker in front of a site
+ * fills its slots in the HTML while it streams.
+ */
+
+export interface ProxyConfig {
+  /** Path prefix the proxy answers under ("" = every path the Worker does not serve itself). */
+  prefix: string;
+  /** `assets` (this Worker's static assets, the demo shop) or an origin URL. */
+  origin: "assets" | URL;
+  /** URLPattern pathnames (after the prefix) whose HTML is personalised. */
+  personalize: string[];
+  /** URLPattern pathnames passed through untouched even if they match `personalize`. */
+  passThrough: string[];
+  /** Slots decided when a page does not declare its own in `<meta name="nb:slots">`. */
+  slots: string[];
+  /** Deciding may delay the first slot by at most this long; then the origin HTML streams unchanged. */
+  budgetMs: number;
+}
+
+const list = (v: string | undefined, fallback: string[]): string[] => {
+  const items = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : fallback;
+};
+
+/** Reads the proxy settings; undefined when proxy mode is off (no PROXY_ORIGIN). */
+export function proxyConfigFromEnv(env: Partial<Record<string, string>>): ProxyConfig | undefined {
+  const originVar = (env.PROXY_ORIGIN ?? "").trim();
+  if (!originVar) return undefined;
+  let origin: ProxyConfig["origin"];
+  if (originVar === "assets") origin = "assets";
+  else {
+    try {
+      origin = new URL(originVar);
+    } catch {
+      console.error(`PROXY_ORIGIN is not a URL: ${originVar}; proxy mode is off`);
+      return undefined;
+    }
+  }
+  const budget = Number(env.PROXY_BUDGET_MS);
+  return {
+    prefix: (env.PROXY_PREFIX ?? "").replace(/\/+$/, ""),
+    origin,
+    personalize: list(env.PROXY_PERSONALIZE, ["/*"]),
+    passThrough: list(env.PROXY_PASS_THROUGH, []),
+    slots: list(env.PROXY_SLOTS, ["hero", "sidebar"]),
+    budgetMs: Number.isFinite(budget) && budget > 0 ? budget : 50,
+  };
+}
+
+const patterns = new Map<string, URLPattern>();
+/** True when `pathname` matches one of the URLPattern pathnames. */
+export function matchesAny(pathname: string, list: string[]): boolean {
+  return list.some((p) => {
+    let pattern = patterns.get(p);
+    if (!pattern) patterns.set(p, (pattern = new URLPattern({ pathname: p })));
+    return pattern.test({ pathname });
+  });
+}
