@@ -39,6 +39,18 @@ export interface Nextbest {
   signals(): Signals;
 }
 
+/** Name of the consent cookie the edge reads in proxy mode (worker/proxy/request-context.ts). */
+export const CONSENT_COOKIE = "nb_consent";
+
+/**
+ * Mirrors the consent answer into a first-party cookie, so the edge can fill slots in the HTML
+ * (proxy mode) on the next page. It holds only the answer, never an identifier.
+ */
+export function writeConsentCookie(answer: Consent, doc: Document = document): void {
+  const value = encodeURIComponent(`personalization=${answer.personalization ? 1 : 0}&analytics=${answer.analytics ? 1 : 0}`);
+  doc.cookie = `${CONSENT_COOKIE}=${value}; Path=/; Max-Age=${400 * 24 * 3600}; SameSite=Lax`;
+}
+
 /** Resolves after a storage call, or with `fallback` if storage is unavailable (private modes, quota). */
 function quietly<T>(operation: () => Promise<T>, fallback: T): Promise<T> {
   return operation().catch(() => fallback);
@@ -115,6 +127,7 @@ export function createNextbest({
     refresh,
     async consent(answer) {
       await quietly(() => saveConsent(answer, store, now), undefined);
+      writeConsentCookie(answer, win.document);
       storedVisitorId = undefined; // a refusal deleted it; a new grant reads (or creates) it again
       return refresh();
     },

@@ -22,6 +22,8 @@ export const SLOT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export function findSlotNames(root: ParentNode = document): string[] {
   const names = new Set<string>();
   for (const element of root.querySelectorAll("[data-nb-slot]")) {
+    // Slots the edge already filled in the HTML (proxy mode) are not decided a second time.
+    if (element.getAttribute("data-nb-source") === "edge") continue;
     const name = element.getAttribute("data-nb-slot")?.trim() ?? "";
     if (SLOT_NAME.test(name) && names.size < MAX_SLOTS) names.add(name);
   }

@@ -90,6 +90,15 @@ describe("consent({ personalization: true })", () => {
     expect(calls[1]!.body.consent).toEqual({ personalization: true, analytics: true });
   });
 
+  it("mirrors the answer (and nothing else) into the nb_consent cookie the edge reads", async () => {
+    const { client } = loadPage();
+    await client.consent({ personalization: true, analytics: false });
+    expect(document.cookie).toContain("nb_consent=personalization%3D1%26analytics%3D0");
+    await client.consent({ personalization: false, analytics: false });
+    expect(document.cookie).toContain("nb_consent=personalization%3D0%26analytics%3D0");
+    expect(document.cookie).not.toMatch(/nb_vid|visitor/);
+  });
+
   it("is read back on the next page load, with the same visitor id", async () => {
     const first = loadPage();
     await first.client.consent({ personalization: true, analytics: false });

@@ -43,6 +43,11 @@ describe("the decide request", () => {
     expect(findSlotNames()).toEqual(["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]);
   });
 
+  it("skips slots the edge already filled in the HTML (proxy mode)", () => {
+    setPage({ body: '<div data-nb-slot="hero" data-nb-source="edge"></div><div data-nb-slot="sidebar"></div>' });
+    expect(findSlotNames()).toEqual(["sidebar"]);
+  });
+
   it("skips slot names the Worker would refuse, so the other slots are still decided", () => {
     setPage({
       body: ["Hero", " ", "a b", "-x", "x".repeat(65), "hero", "side_bar-2", "x".repeat(64)]

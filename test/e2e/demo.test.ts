@@ -46,6 +46,7 @@ describe("the demo shop in Chromium", () => {
 
     await page.getByRole("button", { name: "Accept personalisation" }).click();
     await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor();
+    await page.waitForFunction(async () => (await (window as unknown as { nextbest: { consentState(): Promise<unknown> } }).nextbest.consentState()) !== undefined);
 
     await visit(page, "/shoes.html");
     await visit(page, "/product-trail-runner.html");
@@ -68,6 +69,8 @@ describe("the demo shop in Chromium", () => {
     const page = await browser.context.newPage();
     await visit(page, "/shoes.html");
     await page.getByRole("button", { name: "Decline" }).click();
+    // The answer is written to IndexedDB asynchronously; navigate only once it is stored.
+    await page.waitForFunction(async () => (await (window as unknown as { nextbest: { consentState(): Promise<unknown> } }).nextbest.consentState()) !== undefined);
     await visit(page, "/shoes.html");
     const again = await visit(page, "/shoes.html");
     expect(again).toEqual({ block: "hero-default", reason: "default" });

@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
-import { startDevServer } from "../../scripts/dev-server.ts";
+import { run, startDevServer } from "../../scripts/dev-server.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,9 +17,12 @@ export default async function setup(project: TestProject) {
   if (!existsSync(chromium)) {
     throw new Error(`browser tests need Debian's Chromium at ${chromium}: apt-get install chromium (or set CHROMIUM_PATH)`);
   }
+  // The browser loads public/nb.js: build it from the current sources.
+  await run("node", ["scripts/build-client.mjs"]);
   const server = await startDevServer({
     port: 8900 + (process.pid % 90),
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0" },
+    // A generous proxy budget: these tests check what is shown, not latency (bench measures that).
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", PROXY_BUDGET_MS: "2000" },
   });
   project.provide("baseUrl", server.url);
   return () => server.stop();
