@@ -35,7 +35,9 @@ interface Target {
   method: "GET" | "POST" | "PUT";
   path: string;
   body?: (i: number) => string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | ((i: number) => Record<string, string>);
+  /** Time to the response's first byte instead of to its last. */
+  ttfb?: boolean;
 }
 const health: Target = { name: "GET /healthz", method: "GET", path: "/healthz" };
 const decide = (name: string): Target => ({ name, method: "POST", path: "/v1/decide", body: decideBody });
@@ -43,14 +45,17 @@ const decide = (name: string): Target => ({ name, method: "POST", path: "/v1/dec
 let counter = 0;
 function request(agent: http.Agent, t: Target): Promise<number> {
   return new Promise((resolve, reject) => {
-    const body = t.body?.(counter++);
-    const headers = { ...(body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}), ...t.headers };
+    const i = counter++;
+    const body = t.body?.(i);
+    const extra = typeof t.headers === "function" ? t.headers(i) : t.headers;
+    const headers = { ...(body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}), ...extra };
     const start = process.hrtime.bigint();
     const req = http.request({ host: HOST, port: PORT, method: t.method, path: t.path, agent, headers }, (res) => {
+      const firstByte = process.hrtime.bigint();
       res.resume();
       res.on("end", () => {
         if (res.statusCode !== 200) reject(new Error(`${t.path} answered ${res.statusCode}`));
-        else resolve(Number(process.hrtime.bigint() - start) / 1e6);
+        else resolve(Number((t.ttfb ? firstByte : process.hrtime.bigint()) - start) / 1e6);
       });
     });
     req.on("error", reject);
@@ -123,7 +128,16 @@ async function main() {
     await checkRanked();
     await measure(decide("POST /v1/decide, every guardrail active"));
 
+    // Proxy mode: time to first byte of the demo home page through the edge, personalised (a
+    // consenting visitor: slots decided while the page streams) against passed through (no consent).
+    const proxyRows: Array<{ name: string; p50: number; p99: number }> = [];
+    const page = (name: string, headers: Target["headers"]): Target => ({ name, method: "GET", path: "/edge/", headers, ttfb: true });
+    const consentCookie = (i: number) => ({ cookie: `nb_consent=personalization%3D1%26analytics%3D1; nb_vid=bench-visitor-${i % VISITORS}` });
+    for (let i = 0; i < 100; i++) await request(warm, page("warm", consentCookie));
+    for (const t of [page("GET /edge/ passed through (no consent)", {}), page("GET /edge/ personalised (50 candidates)", consentCookie)]) proxyRows.push({ name: t.name, ...(await latency(t)) });
+
     const f = (n: number) => n.toFixed(2);
+    const added = (n: number) => `${n >= 0 ? "+" : ""}${f(n)}`;
     const base = rows[0]!;
     console.log(`\nnextbest bench — ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, wrangler dev (workerd) on ${HOST}`);
     console.log(`${LATENCY_REQUESTS} sequential requests per row on 1 connection; ${THROUGHPUT_SECONDS} s per row on 8 connections;`);
@@ -131,8 +145,14 @@ async function main() {
     console.log("| route | p50 ms | p99 ms | req/s (8 conn) | p50 added | p99 added | throughput vs healthz |");
     console.log("|---|---:|---:|---:|---:|---:|---:|");
     for (const r of rows) {
-      const vs = r === base ? "| – | – | – |" : `| +${f(r.p50 - base.p50)} | +${f(r.p99 - base.p99)} | ${((r.rps / base.rps) * 100).toFixed(0)}% |`;
+      const vs = r === base ? "| – | – | – |" : `| ${added(r.p50 - base.p50)} | ${added(r.p99 - base.p99)} | ${((r.rps / base.rps) * 100).toFixed(0)}% |`;
       console.log(`| ${r.t.name} | ${f(r.p50)} | ${f(r.p99)} | ${r.rps.toFixed(0)} ${vs}`);
+    }
+    console.log("\n| proxy mode: time to first byte | p50 ms | p99 ms | p50 added | p99 added |");
+    console.log("|---|---:|---:|---:|---:|");
+    for (const r of proxyRows) {
+      const b = proxyRows[0]!;
+      console.log(`| ${r.name} | ${f(r.p50)} | ${f(r.p99)} | ${r === b ? "–" : added(r.p50 - b.p50)} | ${r === b ? "–" : added(r.p99 - b.p99)} |`);
     }
     console.log(`\nbudgets: decide adds ≤ 2 ms p50 and ≤ 10 ms p99, throughput ≥ 50% of healthz`);
     console.log(`first decide after start (ONNX runtime init, budget ≤ 500 ms): ${first.toFixed(0)} ms`);
