@@ -26,6 +26,9 @@ export default defineConfig(async () => {
             include: ["test/worker/**/*.test.ts"],
             setupFiles: ["test/worker/apply-migrations.ts"],
             testTimeout: 30_000,
+            // Test files share the local D1, KV and Durable Objects: one file at a time, so a
+            // file's configuration changes and storage resets never land in another's test.
+            fileParallelism: false,
           },
         },
         {

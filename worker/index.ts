@@ -1,4 +1,5 @@
 import { createApp } from "./app.ts";
+import { runRetention } from "./retention/retention.ts";
 
 export { VisitorState } from "./visitor/visitor-state.ts";
 
@@ -6,4 +7,8 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  // Cron trigger (wrangler.toml [triggers]): retention of audit rows and events.
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runRetention(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,9 @@
+import type { AuditSink } from "./audit/record.ts";
 import type { CatalogStore } from "./catalog/store.ts";
 import type { VisitorStateClient } from "./decide/decide.ts";
+import type { EventStore } from "./events/store.ts";
 import type { GuardrailStore } from "./guardrails/store.ts";
+import type { CampaignHoldoutConfig } from "./holdout/campaign.ts";
 import type { HoldoutConfig } from "./holdout/assign.ts";
 import type { ScorerProvider } from "./ranking/active-model.ts";
 
@@ -9,8 +12,14 @@ export interface Services {
   catalog: CatalogStore;
   models: ScorerProvider;
   guardrails: GuardrailStore;
+  /** Per-campaign holdouts (KV `holdouts:campaigns`). */
+  campaignHoldouts: () => Promise<CampaignHoldoutConfig>;
   /** The visitor's Durable Object (exposures, caps); only used with personalisation consent. */
   visitorState: (visitorId: string) => VisitorStateClient;
+  /** The decision audit log: one row per slot decision (worker/audit/record.ts). */
+  audit: AuditSink;
+  /** Page events: impressions, clicks, conversions, custom events. */
+  events: EventStore;
   newId: () => string;
   now: () => number;
   holdout: HoldoutConfig;

@@ -98,6 +98,25 @@ describe("decide()", () => {
     expect(traces.map((t) => t.counterfactualBlockId)).toEqual(["hero-jackets-rain", "sidebar-jackets-layering"]);
   });
 
+  it("keeps a visitor out of a campaign they are held out of, and logs what the model preferred", async () => {
+    const campaignHoldouts = { campaigns: { "rain-ready": { rate: 1, salt: "unit" } } };
+    const { decisions, traces } = await decide(request(), deps({ campaignHoldouts }));
+    // Personalised still, with the next best blocks (score ties broken by id).
+    expect(decisions.map((d) => [d.block.id, d.reason, d.holdout])).toEqual([
+      ["hero-bags-travel", "ranked", false],
+      ["hero-welcome-offer", "ranked", false],
+    ]);
+    expect(traces.map((t) => [t.holdoutScope, t.counterfactualBlockId])).toEqual([
+      ["campaign", "hero-jackets-rain"],
+      ["campaign", "sidebar-jackets-layering"],
+    ]);
+    expect(traces[0]!.excluded).toContainEqual({ blockId: "hero-jackets-rain", reason: "campaign_holdout", detail: "rain-ready" });
+    // Other campaigns are unaffected.
+    const other = await decide(request(), deps({ campaignHoldouts: { campaigns: { "spring-shoes": { rate: 1, salt: "unit" } } } }));
+    expect(other.decisions[0]!.block.id).toBe("hero-jackets-rain");
+    expect(other.traces[0]!.holdoutScope).toBeUndefined();
+  });
+
   it("without personalisation consent serves defaults and never touches visitor state", async () => {
     const state = memoryVisitorState();
     const { decisions } = await decide(request({ consent: { personalization: false } }), deps({ visitorState: state.client }));

@@ -4,17 +4,21 @@
  *   per-slot selection (caps, page rules, one block per page, exploration) in the visitor's
  *   Durable Object, atomically → decisions, plus a trace of everything for audit and debug.
  */
-import type { Block, Catalog } from "../catalog/schema.ts";
+import type { Catalog } from "../catalog/schema.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { GuardrailConfig } from "../guardrails/config.ts";
 import type { Exclusion } from "../guardrails/reasons.ts";
 import { evaluateStaticRules, type RuleResult } from "../guardrails/rules.ts";
 import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
+import { campaignHoldout, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
 import type { ModelSelection } from "../ranking/active-model.ts";
+import { assemble, decision, type CandidateDebug, type SlotTrace } from "./assemble.ts";
 import { byRank, rankByModel, rankByRules, withinBudget, type ModelRun, type Ranked } from "./rank.ts";
 import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
-import { selectSlots, type RankedOption, type SelectionInput, type SlotPick } from "./select.ts";
-import { shadowChoices, type ShadowChoice } from "./shadow.ts";
+import { selectSlots, type RankedOption, type SelectionInput, type SlotPick, type VisitorHistory } from "./select.ts";
+import { shadowChoices } from "./shadow.ts";
+
+export type { CandidateDebug, SlotTrace } from "./assemble.ts";
 
 /** Runs the selection against the visitor's stored history (the Durable Object). */
 export interface VisitorStateClient {
@@ -38,28 +42,8 @@ export interface DecideDeps {
   epsilon: number;
   /** ISO country of the request (`cf.country`). */
   country?: string;
-}
-
-/** Everything the audit log needs to explain and replay one slot's decision. */
-export interface SlotTrace {
-  slot: string;
-  decisionId: string;
-  /** Every block that could serve this slot. */
-  candidates: string[];
-  excluded: Exclusion[];
-  chosenBlockId: string;
-  /** For holdout decisions: the block the model would have chosen. */
-  counterfactualBlockId?: string;
-  shadows: ShadowChoice[];
-}
-
-/** Per-candidate explanation, returned with `debug: true`. */
-export interface CandidateDebug {
-  blockId: string;
-  rules: RuleResult[];
-  score?: number;
-  rank?: number;
-  excluded?: Exclusion;
+  /** Per-campaign holdouts (their own salts, independent of the universal group). */
+  campaignHoldouts?: CampaignHoldoutConfig;
 }
 
 export interface DecideResult {
@@ -71,14 +55,12 @@ export interface DecideResult {
   debug: Record<string, CandidateDebug[]>;
 }
 
-function defaultBlock(catalog: Catalog, slot: string): Block {
+function defaultBlock(catalog: Catalog, slot: string) {
   const id = catalog.slots[slot]!.defaultBlock;
   return catalog.blocks.find((b) => b.id === id)!;
 }
 
-function decision(slot: string, decisionId: string, block: Block, reason: DecisionReason, extra: Partial<Decision> = {}): Decision {
-  return { slot, decisionId, block: { id: block.id, html: block.html }, holdout: reason === "holdout", propensity: 1, modelVersion: null, reason, ...extra };
-}
+const noHistory = (now: number): VisitorHistory => ({ recent: [], sessionStart: now, lifetime: {}, converted: [] });
 
 function options(catalog: Catalog, config: GuardrailConfig, slot: string, ranked: Map<string, Ranked>): RankedOption[] {
   const fallbackId = catalog.slots[slot]!.defaultBlock;
@@ -151,16 +133,23 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
     run = undefined;
     reason = "fallback";
   }
-  const slotRequests = request.slots.map((slot, i) => ({ slot, decisionId: ids[i]!, options: options(catalog, config, slot, ranked) }));
+  // Campaign holdouts: their blocks are ranked (to log what the model would have served) but
+  // never served to the held-out visitor.
+  const heldOutCampaigns = new Set(allowed.map((b) => b.campaign).filter((c) => deps.campaignHoldouts && campaignHoldout(request.visitorId, c, deps.campaignHoldouts)));
+  const requestExclusions = new Map(staticExclusions);
+  for (const b of allowed) if (heldOutCampaigns.has(b.campaign)) requestExclusions.set(b.id, { blockId: b.id, reason: "campaign_holdout", detail: b.campaign });
+  const allOptions = request.slots.map((slot) => options(catalog, config, slot, ranked));
+  const slotRequests = request.slots.map((slot, i) => ({ slot, decisionId: ids[i]!, options: allOptions[i]!.filter((o) => !heldOutCampaigns.has(o.campaign)) }));
   const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options)) : [];
 
+  // What the model would serve with no control group (caps ignored: nothing is recorded).
+  const modelChoices = () => selectSlots(selectionInput(deps, slotRequests.map((s, i) => ({ ...s, options: allOptions[i]! })), 0), noHistory(now), now);
   let picks: SlotPick[];
-  let holdout = false;
-  if (isHeldOut(request.visitorId, deps.holdout)) {
-    // The control group sees the defaults; what the model would have served is logged (caps
-    // ignored: nothing is served, so nothing is recorded in the visitor's state).
-    holdout = true;
-    picks = selectSlots(selectionInput(deps, slotRequests, 0), { recent: [], sessionStart: now, lifetime: {}, converted: [] }, now);
+  let counterfactuals: Array<RankedOption | undefined> | undefined;
+  const holdout = isHeldOut(request.visitorId, deps.holdout);
+  if (holdout) {
+    // The universal control group sees the defaults; the model's choice is logged.
+    picks = modelChoices();
   } else {
     const input = selectionInput(deps, slotRequests, reason === "ranked" ? deps.epsilon : 0);
     try {
@@ -170,44 +159,29 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
       console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);
       reason = "fallback";
       const uncapped = slotRequests.map((s) => ({ ...s, options: s.options.filter((o) => o.caps.length === 0 && !input.campaignCaps[o.campaign]?.length && !(o.personalized && input.globalCaps.length)) }));
-      picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, { recent: [], sessionStart: now, lifetime: {}, converted: [] }, now);
+      picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, noHistory(now), now);
       picks.forEach((p, i) => {
         const kept = new Set(uncapped[i]!.options.map((o) => o.blockId));
         for (const o of slotRequests[i]!.options) if (!kept.has(o.blockId)) p.excluded.push({ blockId: o.blockId, reason: "cap_state_unavailable" });
       });
     }
+    if (heldOutCampaigns.size) counterfactuals = modelChoices().map((p) => p.pick);
   }
 
-  const modelVersion = reason === "ranked" ? run!.version : null;
-  const decisions: Decision[] = [];
-  const traces: SlotTrace[] = [];
-  const debug: Record<string, CandidateDebug[]> = {};
-  picks.forEach((p, i) => {
-    const slot = p.slot;
-    const fallbackBlock = defaultBlock(catalog, slot);
-    const slotCandidates = candidates.filter((b) => b.slots.includes(slot));
-    const excluded = [...slotCandidates.flatMap((b) => staticExclusions.get(b.id) ?? []), ...p.excluded];
-    const chosen = holdout || !p.pick ? fallbackBlock : catalog.blocks.find((b) => b.id === p.pick!.blockId)!;
-    const why: DecisionReason = holdout ? "holdout" : p.pick ? reason : "default";
-    decisions.push(
-      decision(slot, p.decisionId, chosen, why, why === "ranked" || why === "fallback"
-        ? { propensity: p.propensity, modelVersion, ...(p.pick?.score !== undefined ? { score: p.pick.score } : {}), ...(p.explored ? { explored: true } : {}) }
-        : {}),
-    );
-    traces.push({
-      slot,
-      decisionId: p.decisionId,
-      candidates: slotCandidates.map((b) => b.id),
-      excluded,
-      chosenBlockId: chosen.id,
-      ...(holdout && p.pick ? { counterfactualBlockId: p.pick.blockId } : {}),
-      shadows: shadows.map((perSlot) => perSlot[i]!),
-    });
-    debug[slot] = slotCandidates.map((b) => {
-      const r = ranked.get(b.id);
-      const ex = excluded.find((e) => e.blockId === b.id);
-      return { blockId: b.id, rules: ruleResults.get(b.id) ?? [], ...(r?.score !== undefined ? { score: r.score } : {}), ...(r ? { rank: r.rank } : {}), ...(ex ? { excluded: ex } : {}) };
-    });
+  const { decisions, traces, debug } = assemble({
+    catalog,
+    candidates,
+    ruleResults,
+    requestExclusions,
+    ranked,
+    options: holdout ? allOptions : slotRequests.map((s) => s.options),
+    picks,
+    ...(counterfactuals ? { counterfactuals } : {}),
+    universalHoldout: holdout,
+    heldOutCampaigns,
+    reason,
+    modelVersion: reason === "ranked" ? run!.version : null,
+    shadows,
   });
   return { decisions, traces, ...(run ? { run } : {}), ...(selection ? { arm: selection.arm } : {}), debug };
 }

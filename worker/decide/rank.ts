@@ -17,6 +17,8 @@ export interface Ranked {
 /** What the model saw and said, for the audit trail and debug output. */
 export interface ModelRun {
   version: string;
+  /** The ranked blocks, in row order. */
+  blockIds: string[];
   featureNames: string[];
   /** One row per ranked block, in `blocks` order. */
   features: number[][];
@@ -53,7 +55,7 @@ export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Bloc
     ranked.set(block.id, { block, score, rank: byProbability ? score * block.value : score });
   });
   const features = blocks.map((_, i) => Array.from(matrix.subarray(i * width, (i + 1) * width)));
-  return { ranked, run: { version: scorer.version, featureNames: [...scorer.manifest.features], features, scores: Array.from(scores) } };
+  return { ranked, run: { version: scorer.version, blockIds: blocks.map((b) => b.id), featureNames: [...scorer.manifest.features], features, scores: Array.from(scores) } };
 }
 
 /** The rule-based fallback: priority × value. */

@@ -22,7 +22,7 @@ export const decideRoute = new Hono<AppEnv>().post(
     if (request.debug && !hasAdminToken(c.req.header("authorization"), c.env.ADMIN_TOKEN)) {
       throw new AppError("unauthorized", "debug: true needs Authorization: Bearer <ADMIN_TOKEN>");
     }
-    const result = await decideWithServices(request, services, requestCountry(c.req.raw));
+    const result = await decideWithServices(request, services, (work) => c.executionCtx.waitUntil(work), requestCountry(c.req.raw));
     const body: DecideResponse = { decisions: result.decisions };
     if (request.debug) Object.assign(body, { debug: { guardrailsVersion: result.guardrailsVersion, arm: result.arm, slots: result.debug, traces: result.traces } });
     return c.json(body, 200, { "cache-control": "no-store" });

@@ -1,4 +1,6 @@
+import { auditRecords } from "../audit/from-decision.ts";
 import type { Services } from "../services.ts";
+import { visitorKey } from "../visitor/key.ts";
 import { decide, type DecideResult } from "./decide.ts";
 import type { DecideRequest } from "./schema.ts";
 
@@ -7,12 +9,17 @@ export interface ServiceDecision extends DecideResult {
   guardrailsVersion: number;
 }
 
+/** Runs work after the answer is sent (`ctx.waitUntil`), so it adds nothing to the latency. */
+export type Defer = (work: Promise<unknown>) => void;
+
 /**
  * Runs the decision pipeline with the request's services: one entry point shared by the decide
- * API and the edge proxy, so both apply exactly the same guardrails, holdouts and models.
+ * API and the edge proxy, so both apply exactly the same guardrails, holdouts and models, and both
+ * write the audit log.
  */
-export async function decideWithServices(request: DecideRequest, services: Services, country?: string): Promise<ServiceDecision> {
-  const [catalog, guardrails] = await Promise.all([services.catalog.get(), services.guardrails.current()]);
+export async function decideWithServices(request: DecideRequest, services: Services, defer: Defer, country?: string): Promise<ServiceDecision> {
+  const started = services.now();
+  const [catalog, guardrails, campaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);
   const result = await decide(request, {
     catalog,
     guardrails: guardrails.config,
@@ -21,9 +28,20 @@ export async function decideWithServices(request: DecideRequest, services: Servi
     newId: services.newId,
     now: services.now,
     holdout: services.holdout,
+    campaignHoldouts,
     epsilon: services.epsilon,
     ...(country ? { country } : {}),
   });
+  if (request.consent.personalization) {
+    const latencyMs = Math.max(0, services.now() - started);
+    const campaigns = new Map(catalog.blocks.map((b) => [b.id, b.campaign]));
+    defer(
+      (async () => {
+        const records = auditRecords({ request, result, visitorKey: await visitorKey(request.visitorId), time: started, latencyMs, campaignOf: (id) => campaigns.get(id) ?? null });
+        await services.audit.write(records);
+      })().catch((err) => console.error("audit write failed:", err instanceof Error ? err.message : err)),
+    );
+  }
   return { ...result, guardrailsVersion: guardrails.version };
 }
 

@@ -24,6 +24,7 @@ export const REASONS = {
   cap_global: "global cap of personalised blocks reached",
   cap_state_unavailable: "frequency-capped block while the visitor state could not be read",
   used_on_page: "already chosen for another slot of this page",
+  campaign_holdout: "the visitor is in this campaign's holdout group",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

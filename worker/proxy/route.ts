@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { decideRequestSchema } from "../decide/schema.ts";
-import { decideWithServices, requestCountry } from "../decide/run.ts";
+import { decideWithServices, requestCountry, type Defer } from "../decide/run.ts";
 import type { AppEnv, Services } from "../services.ts";
 import { matchesAny, proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
 import { consentFromCookies, parseCookies, requestSignals, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
@@ -33,7 +33,7 @@ function isHtml(response: Response): boolean {
 }
 
 /** Decides all slots of a page from request context and the visitor's stored state. */
-function pageDecider(services: Services, request: Request, url: URL, visitorId: string, consent: Record<string, boolean> & { personalization: boolean }, defaultSlots: string[]) {
+function pageDecider(services: Services, defer: Defer, request: Request, url: URL, visitorId: string, consent: Record<string, boolean> & { personalization: boolean }, defaultSlots: string[]) {
   return async (facts: PageFacts): Promise<SlotFill[]> => {
     const [catalog, guardrails] = await Promise.all([services.catalog.get(), services.guardrails.current()]);
     const slots = (facts.slots?.length ? facts.slots : defaultSlots).filter((s) => catalog.slots[s]);
@@ -56,7 +56,7 @@ function pageDecider(services: Services, request: Request, url: URL, visitorId: 
       },
     });
     if (!parsed.success) throw new Error(`page facts do not make a valid decide request: ${parsed.error.message}`);
-    const { decisions } = await decideWithServices(parsed.data, services, requestCountry(request));
+    const { decisions } = await decideWithServices(parsed.data, services, defer, requestCountry(request));
     return decisions.map((d) => ({ slot: d.slot, decisionId: d.decisionId, blockId: d.block.id, html: d.block.html, reason: d.reason, modelVersion: d.modelVersion }));
   };
 }
@@ -88,7 +88,7 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
   }
   const known = visitorIdFromCookies(cookies);
   const visitorId = known ?? c.get("services").newId();
-  const page = personalizeHtml(origin, pageDecider(c.get("services"), c.req.raw, url, visitorId, consent, config.slots), {
+  const page = personalizeHtml(origin, pageDecider(c.get("services"), (work) => c.executionCtx.waitUntil(work), c.req.raw, url, visitorId, consent, config.slots), {
     budgetMs: config.budgetMs,
     ...(config.prefix ? { linkPrefix: config.prefix } : {}),
   });

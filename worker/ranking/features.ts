@@ -78,7 +78,31 @@ export const FEATURES = {
 } satisfies Record<string, (input: FeatureInput) => number>;
 
 export type FeatureName = keyof typeof FEATURES;
+/** The v1 catalog, in its fixed order (the default model and its simulator are built on it). */
 export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
+
+/** Custom signal carrying a visitor's affinity to one block: `affinity.<blockId>` (a count ≥ 0). */
+export const AFFINITY_SIGNAL_PREFIX = "affinity.";
+
+/**
+ * Catalog additions after v1, kept apart so FEATURE_NAMES (and so the default model, built from
+ * it byte for byte) never changes. Same rule: new names only, a name never changes meaning.
+ */
+export const CATALOG_ADDITIONS = {
+  /**
+   * ln(1 + the visitor's past engagement with this very block), from the site's custom signal
+   * `affinity.<blockId>`. Generic visitor × block history (e.g. the Open Bandit Dataset's
+   * user-item affinity); 0 when the site sends none.
+   */
+  block_affinity_log: ({ signals, block }: FeatureInput) => {
+    const v = signals[`${AFFINITY_SIGNAL_PREFIX}${block.id}`];
+    return typeof v === "number" && v > 0 ? Math.log1p(v) : 0;
+  },
+} satisfies Record<string, (input: FeatureInput) => number>;
+
+/** Every feature a manifest may name: v1 and the additions. */
+export const CATALOG_FEATURES: Record<string, (input: FeatureInput) => number> = { ...FEATURES, ...CATALOG_ADDITIONS };
+export const CATALOG_FEATURE_NAMES = Object.keys(CATALOG_FEATURES);
 
 /**
  * Builds the model input: one row per block, columns in the manifest's order, row-major
@@ -86,7 +110,7 @@ export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
  */
 export function buildFeatureMatrix(names: readonly string[], signals: Signals, blocks: readonly Block[]): Float32Array {
   const fns = names.map((n) => {
-    const fn = (FEATURES as Record<string, (i: FeatureInput) => number>)[n];
+    const fn = Object.hasOwn(CATALOG_FEATURES, n) ? CATALOG_FEATURES[n] : undefined;
     if (!fn) throw new Error(`unknown feature "${n}"`);
     return fn;
   });

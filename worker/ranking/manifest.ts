@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FEATURE_NAMES } from "./features.ts";
+import { CATALOG_FEATURE_NAMES } from "./features.ts";
 import { readMetadataProps } from "./onnx-metadata.ts";
 
 /** The `metadata_props` key that carries the manifest inside the ONNX file (public contract). */
@@ -14,7 +14,7 @@ export const manifestSchema = z.object({
     .array(z.string())
     .min(1)
     .max(256)
-    .refine((names) => names.every((n) => (FEATURE_NAMES as readonly string[]).includes(n)), {
+    .refine((names) => names.every((n) => CATALOG_FEATURE_NAMES.includes(n)), {
       message: "every feature must be in the feature catalog",
     }),
   /** `probability`: the output is a click/conversion probability in [0, 1]. */

@@ -1,0 +1,58 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { eraseVisitor } from "../../worker/erasure/erase.ts";
+import { visitorKey } from "../../worker/visitor/key.ts";
+import { ADMIN, auditRecord, insertEvent, writeAudit } from "./audit-fixtures.ts";
+import { call } from "./helpers.ts";
+
+const erase = (id: string, headers: Record<string, string> = ADMIN) => call(`/admin/visitors/${encodeURIComponent(id)}`, { method: "DELETE", headers });
+
+async function count(table: "events" | "decisions", visitorId: string): Promise<number> {
+  return (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE visitor_key = ?`).bind(await visitorKey(visitorId)).first<number>("n"))!;
+}
+
+describe("DELETE /admin/visitors/:id", () => {
+  it("removes the visitor's events, audit rows and Durable Object state, and says how much", async () => {
+    const id = "erase-me@example";
+    await writeAudit([await auditRecord({ visitorId: id }), await auditRecord({ visitorId: id }), await auditRecord({ visitorId: "erase-bystander" })]);
+    for (let i = 0; i < 3; i++) await insertEvent({ time: 1_768_000_000_000 + i, type: "click", visitorId: id });
+    await insertEvent({ time: 1_768_000_000_000, type: "click", visitorId: "erase-bystander" });
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(await visitorKey(id)));
+    await stub.markConverted("spring-shoes", 1);
+
+    const res = await erase(id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ visitorKey: await visitorKey(id), removed: { events: 3, decisions: 2, visitorState: 1 } });
+    expect(await count("events", id)).toBe(0);
+    expect(await count("decisions", id)).toBe(0);
+    // Other visitors keep theirs.
+    expect(await count("events", "erase-bystander")).toBe(1);
+    expect(await count("decisions", "erase-bystander")).toBe(1);
+
+    // Erasing again is harmless and finds nothing.
+    expect(await (await erase(id)).json()).toMatchObject({ removed: { events: 0, decisions: 0, visitorState: 0 } });
+  });
+
+  it("attempts every store and then reports the failure, so a retry completes the erasure", async () => {
+    const done: string[] = [];
+    const targets = {
+      events: async () => (done.push("events"), 1),
+      decisions: async () => {
+        throw new Error("D1 unavailable");
+      },
+      visitorState: async () => (done.push("state"), 2),
+    };
+    await expect(eraseVisitor("v", targets)).rejects.toThrow("D1 unavailable");
+    expect(done.sort()).toEqual(["events", "state"]);
+  });
+
+  it("needs the admin token", async () => {
+    expect((await erase("someone", {})).status).toBe(401);
+  });
+
+  it("refuses an id longer than any visitor id", async () => {
+    const res = await erase("x".repeat(129));
+    expect(res.status).toBe(400);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe("invalid_request");
+  });
+});

@@ -1,0 +1,149 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { eventId, ingestEvents } from "../../worker/events/ingest.ts";
+import { memoryEventStore } from "../../worker/events/store.ts";
+import { visitorKey } from "../../worker/visitor/key.ts";
+import { call } from "./helpers.ts";
+
+interface Answer {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; code: string; message: string }[];
+}
+
+const consent = { analytics: true };
+
+function post(body: unknown, type = "application/json"): Promise<Response> {
+  return call("/v1/events", { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+async function stored(visitorId: string): Promise<{ id: string; type: string; name: string | null; decision_id: string | null; value: number | null; currency: string | null }[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM events WHERE visitor_key = ? ORDER BY type, id").bind(await visitorKey(visitorId)).all();
+  return results as never;
+}
+
+describe("POST /v1/events", () => {
+  it("accepts the spec's batch with 202 and stores it under the visitor key", async () => {
+    const res = await post({
+      consent,
+      events: [
+        { type: "impression", decisionId: "d-spec", visitorId: "ev-spec" },
+        { type: "click", decisionId: "d-spec", visitorId: "ev-spec" },
+        { type: "conversion", decisionId: "d-spec", visitorId: "ev-spec", value: 12.5, currency: "EUR" },
+        { type: "custom", name: "newsletter_signup", visitorId: "ev-spec" },
+      ],
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 4, duplicates: 0, rejected: [] });
+    const rows = await stored("ev-spec");
+    expect(rows.map((r) => [r.type, r.name, r.value, r.currency])).toEqual([
+      ["click", null, null, null],
+      ["conversion", null, 12.5, "EUR"],
+      ["custom", "newsletter_signup", null, null],
+      ["impression", null, null, null],
+    ]);
+    const all = JSON.stringify(await env.DB.prepare("SELECT * FROM events").all());
+    expect(all).not.toContain("ev-spec");
+  });
+
+  it("drops duplicates: a resent event, a repeated client eventId, a repeat inside one batch", async () => {
+    const click = { type: "click", decisionId: "d-dup", visitorId: "ev-dup" };
+    const first = await (await post({ consent, events: [click, { ...click, type: "impression" }] })).json<Answer>();
+    expect(first).toMatchObject({ accepted: 2, duplicates: 0 });
+    // The same content again (a retried beacon): derived ids match.
+    expect(await (await post({ consent, events: [click] })).json<Answer>()).toMatchObject({ accepted: 0, duplicates: 1 });
+    // Client ids: the same id twice is one event, even with other content; distinct ids are two.
+    const conv = { type: "conversion", visitorId: "ev-dup", value: 10 };
+    const byId = await (await post({ consent, events: [{ ...conv, eventId: "o-1" }, { ...conv, eventId: "o-1", value: 11 }, { ...conv, eventId: "o-2" }] })).json<Answer>();
+    expect(byId).toMatchObject({ accepted: 2, duplicates: 1 });
+    expect((await stored("ev-dup")).length).toBe(4);
+  });
+
+  it("scopes client event ids to the visitor", async () => {
+    const e = (visitorId: string) => ({ type: "conversion", visitorId, eventId: "order-1", value: 5 });
+    const res = await (await post({ consent, events: [e("ev-scope-a"), e("ev-scope-b")] })).json<Answer>();
+    expect(res).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
+  it("keeps the valid events of a mixed batch and says why each bad one was refused", async () => {
+    const res = await post({
+      consent,
+      events: [
+        { type: "click", decisionId: "d-mix", visitorId: "ev-mix" },
+        { type: "purchase", visitorId: "ev-mix" },
+        { type: "click", visitorId: "ev-mix" },
+        { type: "conversion", visitorId: "ev-mix", value: -3 },
+        { type: "custom", visitorId: "ev-mix" },
+        "not an object",
+        { type: "conversion", visitorId: "ev-mix", value: 20, currency: "EUR", decisionId: "d-mix" },
+      ],
+    });
+    expect(res.status).toBe(202);
+    const body = await res.json<Answer>();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r) => [r.index, r.code])).toEqual([
+      [1, "invalid_event"],
+      [2, "invalid_event"],
+      [3, "invalid_event"],
+      [4, "invalid_event"],
+      [5, "invalid_event"],
+    ]);
+    expect(body.rejected[1]!.message).toContain("decisionId");
+    expect(body.rejected[2]!.message).toContain("value");
+    expect(body.rejected[3]!.message).toContain("name");
+    expect((await stored("ev-mix")).length).toBe(2);
+  });
+
+  it("stores nothing and accepts nothing without analytics consent", async () => {
+    const events = [{ type: "click", decisionId: "d-nc", visitorId: "ev-noconsent" }];
+    for (const body of [{ events }, { events, consent: { analytics: false } }, { events: [{ ...events[0], consent: { analytics: false } }], consent }]) {
+      const res = await post(body);
+      expect(res.status).toBe(202);
+      const answer = await res.json<Answer>();
+      expect(answer).toMatchObject({ accepted: 0, duplicates: 0 });
+      expect(answer.rejected).toEqual([{ index: 0, code: "no_consent", message: expect.any(String) }]);
+    }
+    expect(await stored("ev-noconsent")).toEqual([]);
+    // A per-event consent overrides the batch's.
+    const res = await (await post({ events: [{ ...events[0], consent: { analytics: true } }] })).json<Answer>();
+    expect(res.accepted).toBe(1);
+  });
+
+  it("takes the same JSON as text/plain from navigator.sendBeacon", async () => {
+    const res = await post(JSON.stringify({ consent, events: [{ type: "impression", decisionId: "d-beacon", visitorId: "ev-beacon" }] }), "text/plain;charset=UTF-8");
+    expect(res.status).toBe(202);
+    expect((await res.json<Answer>()).accepted).toBe(1);
+  });
+
+  it.each([
+    { name: "every event bad", body: { consent, events: [{ type: "nope" }, {}] }, status: 400, code: "invalid_request" },
+    { name: "no events", body: { consent, events: [] }, status: 400, code: "invalid_request" },
+    { name: "101 events", body: { consent, events: Array.from({ length: 101 }, () => ({ type: "custom", name: "x", visitorId: "v" })) }, status: 400, code: "invalid_request" },
+    { name: "events not a list", body: { consent, events: {} }, status: 400, code: "invalid_request" },
+    { name: "malformed JSON", body: "{", status: 400, code: "invalid_json" },
+    { name: "XML", body: "<x/>", type: "application/xml", status: 415, code: "unsupported_media_type" },
+    { name: "a huge body", body: JSON.stringify({ events: [{ type: "custom", name: "x", visitorId: "v".repeat(200_000) }] }), status: 413, code: "payload_too_large" },
+  ])("$name → $status $code", async ({ body, type, status, code }) => {
+    const res = await post(body, type);
+    expect(res.status).toBe(status);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe(code);
+  });
+
+  it("answers CORS preflights (beacons and fetch from any site)", async () => {
+    const res = await call("/v1/events", { method: "OPTIONS", headers: { origin: "https://shop.example", "access-control-request-method": "POST" } });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("ingestEvents with the in-memory store", () => {
+  it("uses the injected clock and derives ids deterministically", async () => {
+    const store = memoryEventStore();
+    const event = { type: "click" as const, decisionId: "d", visitorId: "v" };
+    await ingestEvents({ consent, events: [event] }, { store, now: () => 42 });
+    const key = await visitorKey("v");
+    expect(store.events).toEqual([
+      { id: await eventId(key, event), time: 42, type: "click", name: null, decisionId: "d", visitorKey: key, blockId: null, slot: null, value: null, currency: null },
+    ]);
+    expect(await eventId(key, event)).not.toBe(await eventId(key, { ...event, decisionId: "e" }));
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Builds the audit rows of one decide request from the decision pipeline's result: one row per
+ * slot, with the candidates the served block was drawn from, their features and scores (aligned),
+ * exclusions with reason codes, propensity, holdout and the models involved.
+ */
+import type { DecideResult } from "../decide/decide.ts";
+import type { DecideRequest } from "../decide/schema.ts";
+import { HASH_VERSION } from "../holdout/hash.ts";
+import type { AuditRecord } from "./record.ts";
+
+export interface AuditContext {
+  request: DecideRequest;
+  result: DecideResult;
+  visitorKey: string;
+  time: number;
+  latencyMs: number;
+  /** Campaign of each block id (the catalog's). */
+  campaignOf: (blockId: string) => string | null;
+}
+
+/** One record per slot; none for requests without personalisation consent (nothing is stored). */
+export function auditRecords({ request, result, visitorKey, time, latencyMs, campaignOf }: AuditContext): AuditRecord[] {
+  if (!request.consent.personalization) return [];
+  const run = result.run;
+  const rowOf = new Map<string, number>();
+  run?.blockIds.forEach((id, i) => rowOf.set(id, i));
+  return result.traces.map((t, i) => {
+    const decision = result.decisions[i]!;
+    const rows = t.pool.map((id) => rowOf.get(id));
+    const withModel = run !== undefined && rows.every((r) => r !== undefined);
+    return {
+      time,
+      decisionId: t.decisionId,
+      visitorKey,
+      slot: t.slot,
+      page: request.context.url ?? null,
+      reason: t.reason,
+      consent: { personalization: request.consent.personalization, analytics: request.consent.analytics },
+      candidates: t.pool,
+      excluded: t.excluded.map((e) => ({ blockId: e.blockId, reason: e.reason })),
+      featureNames: withModel ? run.featureNames : [],
+      features: withModel ? rows.map((r) => run.features[r!]!) : [],
+      scores: withModel ? rows.map((r) => run.scores[r!]!) : [],
+      chosenBlockId: t.chosenBlockId,
+      propensity: t.propensity,
+      ...(t.explored ? { explored: true } : {}),
+      holdout: t.holdoutScope !== undefined,
+      holdoutScope: t.holdoutScope ?? null,
+      counterfactualBlockId: t.counterfactualBlockId ?? null,
+      counterfactualCampaign: t.counterfactualBlockId ? campaignOf(t.counterfactualBlockId) : null,
+      campaign: campaignOf(decision.block.id),
+      modelVersion: decision.modelVersion ?? (t.reason === "holdout" && run ? run.version : null),
+      arm: result.arm ?? "champion",
+      shadows: t.shadows.map((s) => ({ modelVersion: s.version, chosenBlockId: s.chosenBlockId ?? null, scores: t.pool.map((id) => s.scores[id] ?? 0) })),
+      latencyMs,
+      hashVersion: HASH_VERSION,
+    };
+  });
+}

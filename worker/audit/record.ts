@@ -1,0 +1,84 @@
+import { z } from "zod";
+
+/**
+ * One row of the decision audit log: everything needed to explain a slot decision, replay it
+ * through another model (off-policy evaluation) and compare treatment with control. Visitors are
+ * identified only by `visitorKey(visitorId)` (worker/visitor/key.ts): raw ids are never stored.
+ *
+ * Arrays that describe candidates are aligned: `features[i]` and `scores[i]` belong to
+ * `candidates[i]`. `candidates` should be the set the served block was drawn from (after
+ * exclusions and after blocks already used on the page), so that `propensity` is the probability
+ * of `chosenBlockId` among exactly these candidates.
+ */
+export const auditRecordSchema = z.object({
+  /** Decision time, ms since the epoch. */
+  time: z.number().int().nonnegative(),
+  decisionId: z.string().min(1).max(128),
+  /** `visitorKey(visitorId)`: pseudonymous, never the raw id. */
+  visitorKey: z.string().regex(/^[0-9a-f]{32}$/, "a visitorKey(), not a raw visitor id"),
+  slot: z.string().min(1).max(64),
+  /** Page URL of the request, when the client sent one. */
+  page: z.string().max(2048).nullable(),
+  /** The answer's reason: ranked, holdout, fallback or default. */
+  reason: z.enum(["ranked", "holdout", "fallback", "default"]),
+  /** The consent the request carried; the lift report only counts visitors measurable by events. */
+  consent: z.object({ personalization: z.boolean(), analytics: z.boolean() }),
+  /** Candidate block ids, in the order of `features` and `scores`. */
+  candidates: z.array(z.string()),
+  /** Blocks removed by guardrails, each with its reason code. */
+  excluded: z.array(z.object({ blockId: z.string(), reason: z.string() })),
+  /** The serving model's manifest features (column order of `features`); empty without a model. */
+  featureNames: z.array(z.string()),
+  /** Feature values per candidate; empty without a model. */
+  features: z.array(z.array(z.number())),
+  /** Model score per candidate; empty without a model. */
+  scores: z.array(z.number()),
+  chosenBlockId: z.string().min(1),
+  /** Probability of choosing `chosenBlockId`; 1 for deterministic answers, null if unknown. */
+  propensity: z.number().min(0).max(1).nullable(),
+  /** True when exploration, not the best rank, picked the block. */
+  explored: z.boolean().optional(),
+  /** True when the visitor is in a control group and got the control (default) block. */
+  holdout: z.boolean(),
+  /** Which control group: the universal one, or a campaign's own holdout. */
+  holdoutScope: z.enum(["universal", "campaign"]).nullable().optional(),
+  /** For holdout decisions: the block the model would have chosen; null otherwise. */
+  counterfactualBlockId: z.string().nullable(),
+  /** The campaign of `counterfactualBlockId` (the lift report's campaign filter uses it). */
+  counterfactualCampaign: z.string().nullable().optional(),
+  /** Campaign of the chosen block. */
+  campaign: z.string().nullable(),
+  /** Version of the model that ranked (or, for holdouts, would have ranked); null without one. */
+  modelVersion: z.string().nullable(),
+  arm: z.enum(["champion", "challenger"]),
+  /** Shadow models: scored on the same candidates, their choice logged, never served. */
+  shadows: z.array(z.object({ modelVersion: z.string(), chosenBlockId: z.string().nullable(), scores: z.array(z.number()) })),
+  /** Time spent deciding the request, ms. */
+  latencyMs: z.number().nonnegative(),
+  /** Version of the hashing used for holdout and exploration (holdout/hash.ts HASH_VERSION). */
+  hashVersion: z.string().min(1),
+});
+
+/** One slot decision as the decide route writes it. */
+export type AuditRecord = z.input<typeof auditRecordSchema>;
+
+/** Where decisions are recorded. Writes are idempotent per decisionId. */
+export interface AuditSink {
+  write(records: AuditRecord[]): Promise<void>;
+}
+
+/** In-memory sink for unit tests: keeps the records in order, ignores repeated decision ids. */
+export function memoryAuditSink(): AuditSink & { records: AuditRecord[] } {
+  const records: AuditRecord[] = [];
+  const seen = new Set<string>();
+  return {
+    records,
+    async write(batch) {
+      for (const r of batch) {
+        if (seen.has(r.decisionId)) continue;
+        seen.add(r.decisionId);
+        records.push(structuredClone(r));
+      }
+    },
+  };
+}

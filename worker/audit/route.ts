@@ -1,0 +1,34 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { intParam, queryParams, timeParam } from "../http/query.ts";
+import type { AppEnv } from "../services.ts";
+import { visitorKey } from "../visitor/key.ts";
+import { listDecisions } from "./query.ts";
+
+const listQuery = z.object({
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  slot: z.string().min(1).max(64).optional(),
+  /** The raw visitor id; hashed to its key here, never stored or logged. */
+  visitor: z.string().min(1).max(128).optional(),
+  block: z.string().min(1).max(64).optional(),
+  model: z.string().min(1).max(256).optional(),
+  limit: intParam(1, 500).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+/** `GET /admin/decisions`: the audit log, filtered, newest first, paginated by `cursor`. */
+export const decisionsRoute = new Hono<AppEnv>().get("/", queryParams(listQuery), async (c) => {
+  const q = c.req.valid("query");
+  const page = await listDecisions(c.env.DB, {
+    from: q.from,
+    to: q.to,
+    slot: q.slot,
+    visitorKey: q.visitor ? await visitorKey(q.visitor) : undefined,
+    blockId: q.block,
+    modelVersion: q.model,
+    limit: q.limit,
+    cursor: q.cursor,
+  });
+  return c.json(page, 200, { "cache-control": "no-store" });
+});

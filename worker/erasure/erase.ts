@@ -1,0 +1,39 @@
+import { eraseVisitorDecisions } from "../audit/query.ts";
+import { eraseVisitorEvents } from "../events/store.ts";
+import { visitorKey } from "../visitor/key.ts";
+
+/** What an erasure removed, per store. */
+export interface ErasureResult {
+  visitorKey: string;
+  removed: { events: number; decisions: number; visitorState: number };
+}
+
+/** The stores a visitor's data lives in. */
+export interface ErasureTargets {
+  events(visitorKey: string): Promise<number>;
+  decisions(visitorKey: string): Promise<number>;
+  visitorState(visitorKey: string): Promise<number>;
+}
+
+/** The production stores: D1 tables and the visitor's Durable Object. */
+export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets {
+  return {
+    events: (key) => eraseVisitorEvents(env.DB, key),
+    decisions: (key) => eraseVisitorDecisions(env.DB, key),
+    visitorState: async (key) => (await env.VISITOR.get(env.VISITOR.idFromName(key)).erase()).records,
+  };
+}
+
+/**
+ * Erases everything stored about a visitor (right to erasure). The three stores are cleared
+ * independently and all of them are attempted; if one fails the error is raised after the
+ * others are done, so a retry finishes the job (each erase is idempotent).
+ */
+export async function eraseVisitor(visitorId: string, targets: ErasureTargets): Promise<ErasureResult> {
+  const key = await visitorKey(visitorId);
+  const [events, decisions, visitorState] = await Promise.allSettled([targets.events(key), targets.decisions(key), targets.visitorState(key)]);
+  const failed = [events, decisions, visitorState].find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  const value = (r: PromiseSettledResult<number>) => (r.status === "fulfilled" ? r.value : 0);
+  return { visitorKey: key, removed: { events: value(events), decisions: value(decisions), visitorState: value(visitorState) } };
+}

@@ -1,0 +1,14 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError, formatZodError } from "../errors/app-error.ts";
+import type { AppEnv } from "../services.ts";
+import { eraseVisitor, erasureTargets } from "./erase.ts";
+
+const visitorId = z.string().min(1).max(128);
+
+/** `DELETE /admin/visitors/:id`: removes the visitor's events, audit rows and Durable Object state. */
+export const erasureRoute = new Hono<AppEnv>().delete("/:id", async (c) => {
+  const id = visitorId.safeParse(c.req.param("id"));
+  if (!id.success) throw new AppError("invalid_request", formatZodError(id.error, "id"));
+  return c.json(await eraseVisitor(id.data, erasureTargets(c.env)), 200, { "cache-control": "no-store" });
+});

@@ -1,0 +1,87 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError } from "../errors/app-error.ts";
+import type { LoggedDecision } from "../export/line.ts";
+import { loggedDecisions } from "../export/query.ts";
+import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import type { AppEnv } from "../services.ts";
+import { scorerForEvaluation } from "./load.ts";
+import { policySpecSchema } from "./policy.ts";
+import { replay, scorerPolicy } from "./replay.ts";
+
+const DAY_MS = 86_400_000;
+
+const time = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+
+const evaluateBody = z
+  .object({
+    from: time.optional(),
+    to: time.optional(),
+    slot: z.string().min(1).max(64).optional(),
+    /** Only decisions logged under this model version. */
+    loggedModel: z.string().min(1).max(256).optional(),
+    reward: z.enum(["click", "conversion", "value"]).default("click"),
+    policy: policySpecSchema.default({ type: "greedy" }),
+    /** At most this many logged decisions, oldest first. */
+    limit: z.number().int().min(1).max(100_000).default(20_000),
+    confidence: z.number().gt(0.5).lt(1).default(0.95),
+  })
+  .refine((b) => b.from === undefined || b.to === undefined || b.from < b.to, { message: "from must be before to", path: ["from"] });
+
+/** Fewer effective samples than this and the intervals rest on a handful of decisions. */
+const MIN_EFFECTIVE_SAMPLES = 100;
+
+/**
+ * `POST /admin/models/:id/evaluate`: the model's value on logged traffic (IPS, SNIPS, DR with
+ * intervals) next to the logging policy's observed value, before the model serves anyone.
+ */
+export const evaluateRoute = new Hono<AppEnv>().post("/:id/evaluate", requireJson(), limitBody(4096), jsonBody(evaluateBody), async (c) => {
+  const body = c.req.valid("json");
+  const services = c.get("services");
+  const { scorer, release } = await scorerForEvaluation(c.req.param("id"), c.env);
+  try {
+    const to = body.to ?? services.now();
+    const from = body.from ?? to - 30 * DAY_MS;
+    const decisions: LoggedDecision[] = [];
+    const filter = { from, to, slot: body.slot, modelVersion: body.loggedModel, includeHoldout: false };
+    for await (const page of loggedDecisions(c.env.DB, filter, 500)) {
+      decisions.push(...page.slice(0, body.limit - decisions.length));
+      if (decisions.length >= body.limit) break;
+    }
+    if (decisions.length === 0) throw new AppError("insufficient_data", "no logged decisions in the window to evaluate on");
+
+    const catalog = await services.catalog.get();
+    const values = new Map(catalog.blocks.map((b) => [b.id, b.value]));
+    const result = await replay(decisions, scorerPolicy(scorer, values, body.policy), body.reward, body.confidence);
+    const { estimates } = result;
+    if (estimates.n === 0) {
+      throw new AppError("insufficient_data", `none of the ${decisions.length} logged decisions can be replayed: ${JSON.stringify(result.skipped)}`);
+    }
+
+    const warnings: string[] = [];
+    if (estimates.effectiveSampleSize < Math.min(MIN_EFFECTIVE_SAMPLES, estimates.n)) {
+      warnings.push(`effective sample size ${estimates.effectiveSampleSize.toFixed(1)}: the target policy rarely agrees with the logged choices, intervals are fragile`);
+    }
+    if (result.logged > estimates.n) warnings.push(`${result.logged - estimates.n} logged decisions could not be replayed (see skipped)`);
+    return c.json({
+      model: { id: c.req.param("id"), version: scorer.version, output: scorer.manifest.output },
+      policy: body.policy,
+      reward: body.reward,
+      window: { from, to },
+      logged: result.logged,
+      evaluated: estimates.n,
+      skipped: result.skipped,
+      agreement: result.agreement,
+      confidence: estimates.confidence,
+      loggedPolicy: estimates.logged,
+      ips: estimates.ips,
+      snips: estimates.snips,
+      dr: estimates.dr,
+      effectiveSampleSize: estimates.effectiveSampleSize,
+      maxWeight: estimates.maxWeight,
+      warnings,
+    });
+  } finally {
+    release();
+  }
+});

@@ -1,0 +1,154 @@
+/**
+ * Serving registry models in one isolate: the deployment (champion, challenger, shadows) read
+ * from D1 and trusted for DEPLOYMENT_TTL_MS, so a newly activated model is picked up by every
+ * running isolate within seconds, without a restart; and an LRU of ORT sessions, so memory stays
+ * bounded whatever the registry holds.
+ *
+ * Why D1 and not KV for the pointer: KV reads may be stale for up to 60 s at other locations,
+ * D1 reads are consistent, and one query per isolate every few seconds is cheap.
+ */
+import type { ModelSelection, ScorerProvider } from "../ranking/active-model.ts";
+import { builtinBytes, builtinId } from "./builtin.ts";
+import { inChallenger, initialDeployment, modelsInUse, type DeploymentState } from "./deployment.ts";
+import { DEPLOYMENT_TTL_MS, SESSION_CACHE_SIZE } from "./limits.ts";
+import { d1ModelRegistry, r2ModelFiles, type ModelFiles, type ModelRegistry } from "./registry.ts";
+import { registryScorer, sha256Hex, type ManagedScorer } from "./scorer.ts";
+import { acceptedFromBytes } from "./validate.ts";
+
+/** Where the runtime reads the deployment and the model files. */
+export interface ModelSource {
+  registry: Pick<ModelRegistry, "latestDeployment">;
+  files: Pick<ModelFiles, "get">;
+}
+
+export interface RuntimeOptions {
+  ttlMs?: number;
+  cacheSize?: number;
+  now?: () => number;
+}
+
+/** The per-isolate model runtime. */
+export interface ModelRuntime {
+  /** A ScorerProvider (what the decide core asks) reading from `source`. */
+  provider(source: ModelSource): ScorerProvider;
+  /** The deployment in force, from cache when fresh. */
+  deployment(source: ModelSource): Promise<DeploymentState>;
+  /** Forgets the cached deployment (after this isolate changed it). */
+  invalidate(): void;
+  /** Ids with a session in memory, least recently used first. */
+  loaded(): string[];
+}
+
+async function loadScorer(source: ModelSource, id: string): Promise<ManagedScorer> {
+  const bytes = id === (await builtinId()) ? builtinBytes() : await source.files.get(id);
+  if (!bytes) throw new Error(`model file ${id.slice(0, 12)} is missing from storage`);
+  if ((await sha256Hex(bytes)) !== id) throw new Error(`model file ${id.slice(0, 12)} does not match its hash`);
+  const accepted = acceptedFromBytes(bytes, id);
+  return registryScorer(bytes, accepted.manifest, accepted.version, accepted.output.name);
+}
+
+/** Creates a runtime; production uses one per isolate (`isolateModelRuntime`). */
+export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
+  const ttlMs = options.ttlMs ?? DEPLOYMENT_TTL_MS;
+  const cacheSize = options.cacheSize ?? SESSION_CACHE_SIZE;
+  const now = options.now ?? Date.now;
+  let cached: { state: DeploymentState; at: number } | undefined;
+  let refreshing: Promise<DeploymentState> | undefined;
+  const sessions = new Map<string, Promise<ManagedScorer>>();
+
+  async function refresh(source: ModelSource): Promise<DeploymentState> {
+    let state: DeploymentState;
+    try {
+      state = (await source.registry.latestDeployment())?.state ?? initialDeployment(await builtinId());
+    } catch (err) {
+      // D1 unavailable: keep serving what this isolate knew (or the default), retry after the TTL.
+      console.warn("reading the model deployment failed:", err instanceof Error ? err.message : err);
+      state = cached?.state ?? initialDeployment(await builtinId());
+    }
+    cached = { state, at: now() };
+    return state;
+  }
+
+  async function deployment(source: ModelSource): Promise<DeploymentState> {
+    if (cached && now() - cached.at < ttlMs) return cached.state;
+    // One read per isolate however many requests arrive while it runs.
+    refreshing ??= refresh(source).finally(() => (refreshing = undefined));
+    return refreshing;
+  }
+
+  function scorer(source: ModelSource, id: string, pinned: readonly string[]): Promise<ManagedScorer> {
+    const hit = sessions.get(id);
+    if (hit) {
+      sessions.delete(id);
+      sessions.set(id, hit);
+      return hit;
+    }
+    const loading = loadScorer(source, id);
+    sessions.set(id, loading);
+    // A failed load is retried by a later request instead of being cached.
+    loading.catch(() => sessions.get(id) === loading && sessions.delete(id));
+    while (sessions.size > cacheSize) {
+      const victim = [...sessions.keys()].find((k) => !pinned.includes(k)) ?? sessions.keys().next().value!;
+      const evicted = sessions.get(victim)!;
+      sessions.delete(victim);
+      evicted.then((s) => s.retire(), () => undefined);
+    }
+    return loading;
+  }
+
+  return {
+    deployment,
+    invalidate: () => (cached = undefined),
+    loaded: () => [...sessions.keys()],
+    provider(source) {
+      return {
+        async select(visitorId: string): Promise<ModelSelection> {
+          const state = await deployment(source);
+          const pinned = modelsInUse(state);
+          let selection: Pick<ModelSelection, "serving" | "arm"> | undefined;
+          if (state.challenger && inChallenger(state.challenger, visitorId)) {
+            try {
+              selection = { serving: await scorer(source, state.challenger.id, pinned), arm: "challenger" };
+            } catch (err) {
+              console.warn("challenger unavailable, serving the champion:", err instanceof Error ? err.message : err);
+            }
+          }
+          // A champion that cannot load rejects: the decide core answers with the rule-based fallback.
+          selection ??= { serving: await scorer(source, state.champion, pinned), arm: "champion" };
+          const shadows = await Promise.allSettled(state.shadows.map((id) => scorer(source, id, pinned)));
+          return { ...selection, shadows: shadows.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])) };
+        },
+      };
+    },
+  };
+}
+
+/** The runtime of this isolate. */
+export const isolateModelRuntime = createModelRuntime();
+
+/** Reads models from the Worker's bindings. */
+export function modelSourceFromEnv(env: Pick<Env, "DB" | "MODELS">): ModelSource {
+  return { registry: d1ModelRegistry(env.DB), files: r2ModelFiles(env.MODELS) };
+}
+
+/** The production ScorerProvider: registry-backed, cached per isolate. */
+export function registryModelProvider(env: Pick<Env, "DB" | "MODELS">): ScorerProvider {
+  return isolateModelRuntime.provider(modelSourceFromEnv(env));
+}
+
+/**
+ * Loads a registered model outside the serving cache, e.g. for off-policy evaluation. `ref` is
+ * the id, a unique prefix of ≥ 12 hex digits, or the version (`name@sha12`). Resolves null when
+ * no model matches; the caller retires the scorer when done so its session is released.
+ */
+export async function loadRegisteredScorer(env: Pick<Env, "DB" | "MODELS">, ref: string): Promise<ManagedScorer | null> {
+  const source = modelSourceFromEnv(env);
+  const registry = d1ModelRegistry(env.DB);
+  const prefix = /^[0-9a-f]{12,64}$/.test(ref) ? ref : /@([0-9a-f]{12})$/.exec(ref)?.[1];
+  if (!prefix) return null;
+  const builtin = await builtinId();
+  const matches = builtin.startsWith(prefix) ? [{ id: builtin }] : await registry.byPrefix(prefix);
+  if (matches.length !== 1) return null;
+  const scorer = await loadScorer(source, matches[0]!.id);
+  return ref.includes("@") && scorer.version !== ref ? (scorer.retire(), null) : scorer;
+}
