@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
 import { decisionsRoute } from "./audit/route.ts";
+import { consentRoute } from "./consent/route.ts";
 import { decideRoute } from "./decide/route.ts";
 import { erasureRoute } from "./erasure/route.ts";
 import { notFound, onError } from "./errors/on-error.ts";
@@ -27,6 +28,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.use("/v1/*", init(override));
   app.route("/v1/decide", decideRoute);
   app.route("/v1/events", eventsRoute);
+  app.route("/v1/consent", consentRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);

@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { AppError } from "../errors/app-error.ts";
 import { limitBody } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
+import { consentedConversions, markConversions } from "./conversions.ts";
 import { ingestEvents } from "./ingest.ts";
 
 /** 100 events of a few hundred bytes each, with room to spare. */
@@ -31,5 +32,9 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
   }
   const services = c.get("services");
   const result = await ingestEvents(body, { store: services.events, now: services.now });
+  const conversions = result.accepted > 0 ? consentedConversions(body).slice(0, 100) : [];
+  if (conversions.length) {
+    c.executionCtx.waitUntil(markConversions(c.env, conversions, services.now()).catch((err) => console.error("marking conversions failed:", err)));
+  }
   return c.json(result, 202, { "cache-control": "no-store" });
 });
