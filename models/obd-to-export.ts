@@ -19,71 +19,28 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { murmur3 } from "../worker/holdout/hash.ts";
+import { obdToLoggedDecisions, OBD_FEATURES, type ObdSource } from "../worker/evaluation/obd.ts";
 import { exportLine, type ExportLine } from "./export-format.ts";
+
+export { obdTime, type ObdSource } from "../worker/evaluation/obd.ts";
 
 /** The feature names of converted decisions (catalog names). */
 export const OBD_EXPORT_FEATURES = ["block_affinity_log"];
 
-export interface ObdSource {
-  policy: string;
-  campaign: string;
-}
+const AFFINITY = OBD_FEATURES.indexOf("user_item_affinity");
 
-function table(csv: string): { header: string[]; rows: string[][] } {
-  // OBD fields are numbers and hex hashes: no quotes, no embedded commas.
-  const lines = csv.split(/\r?\n/).filter((l) => l.length > 0);
-  return { header: lines[0]!.split(","), rows: lines.slice(1).map((l) => l.split(",")) };
-}
-
-function col(header: string[], name: string): number {
-  const i = header.indexOf(name);
-  if (i < 0) throw new Error(`OBD file has no column "${name}"`);
-  return i;
-}
-
-function num(text: string | undefined, what: string): number {
-  const n = Number(text);
-  if (text === undefined || text === "" || !Number.isFinite(n)) throw new Error(`OBD: ${what} is not a number: ${text}`);
-  return n;
-}
-
-/** `2019-11-24 00:01:03.979311+00:00` → ms since the epoch. */
-export function obdTime(text: string): number {
-  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?([+-]\d{2}:\d{2})$/.exec(text);
-  if (!m) throw new Error(`OBD: unreadable timestamp ${text}`);
-  return Date.parse(`${m[1]}T${m[2]}.${(m[3] ?? "0").padEnd(3, "0").slice(0, 3)}${m[4]}`);
-}
-
-/** Converts one policy × campaign (`<campaign>.csv` and `item_context.csv` texts). */
+/**
+ * Converts one policy × campaign (`<campaign>.csv` and `item_context.csv` texts): the evaluation
+ * importer's decisions (worker/evaluation/obd.ts), with their raw OBD features replaced by the
+ * catalog feature a site can send.
+ */
 export function* obdToExport(logCsv: string, itemContextCsv: string, source: ObdSource, limit = Infinity): Generator<ExportLine> {
-  const items = table(itemContextCsv);
-  const itemIds = items.rows.map((r) => num(r[col(items.header, "item_id")], "item_id")).sort((a, b) => a - b);
-  const log = table(logCsv);
-  const c = {
-    time: col(log.header, "timestamp"),
-    item: col(log.header, "item_id"),
-    position: col(log.header, "position"),
-    click: col(log.header, "click"),
-    propensity: col(log.header, "propensity_score"),
-    users: [0, 1, 2, 3].map((k) => col(log.header, `user_feature_${k}`)),
-  };
-  const affinity = itemIds.map((id) => col(log.header, `user-item_affinity_${id}`));
-  for (let row = 0; row < Math.min(log.rows.length, limit); row++) {
-    const r = log.rows[row]!;
-    const click = num(r[c.click], "click") > 0 ? 1 : 0;
+  const decisions = obdToLoggedDecisions(logCsv, itemContextCsv, source);
+  for (const d of decisions.slice(0, Math.min(decisions.length, limit))) {
     yield {
-      decisionId: `obd-${source.policy}-${source.campaign}-${row}`,
-      time: obdTime(r[c.time]!),
-      visitorKey: `obd-${murmur3(c.users.map((k) => r[k]).join("|")).toString(16).padStart(8, "0")}`,
-      slot: `position-${num(r[c.position], "position")}`,
-      modelVersion: `obd-${source.policy}`,
+      ...d,
       featureNames: OBD_EXPORT_FEATURES,
-      candidates: itemIds.map((id, k) => ({ blockId: `item-${id}`, features: [Math.log1p(Math.max(0, num(r[affinity[k]!], "affinity")))], score: null })),
-      chosenBlockId: `item-${num(r[c.item], "item_id")}`,
-      propensity: num(r[c.propensity], "propensity_score"),
-      holdout: false,
-      outcomes: { impression: 1, click, conversion: 0, value: 0 },
+      candidates: d.candidates.map((c) => ({ blockId: c.blockId, features: [Math.log1p(Math.max(0, c.features[AFFINITY]!))], score: null })),
     };
   }
 }
