@@ -4,7 +4,7 @@
  * read files (external data) or look for custom operator libraries. Field numbers are those of
  * onnx/onnx.proto (IR version 10; older files use a subset).
  */
-import { WireError, asInt64, packedVarints, wireFields, wireString, type WireField } from "./proto-wire.ts";
+import { WireError, asInt64, packedVarints, wireFields, wireString, type WireField } from "../ranking/proto-wire.ts";
 import { MAX_GRAPH_DEPTH, MAX_NODES, MAX_TENSOR_ELEMENTS } from "./limits.ts";
 import { ComplexityError, ELEM_TYPES, INT64, readValueInfo, type ValueInfo } from "./onnx-types.ts";
 import type { Reason } from "./report.ts";

@@ -3,7 +3,7 @@
  * and shape, sequences and maps (what skl2onnx's ZipMap produces), and how the report shows them.
  */
 import { MAX_GRAPH_DEPTH } from "./limits.ts";
-import { asInt64, wireFields, wireString } from "./proto-wire.ts";
+import { asInt64, wireFields, wireString } from "../ranking/proto-wire.ts";
 
 /** The model is nested or large beyond the limits (reported as `too_complex`). */
 export class ComplexityError extends Error {}

@@ -1,8 +1,8 @@
 /**
- * A protobuf wire-format reader for checking uploaded ONNX files before onnxruntime sees them.
- * Unlike worker/ranking/onnx-metadata.ts (which only needs `metadata_props`), it also returns
- * varint values and decodes packed repeated fields. No code generation, no eval: workerd
- * forbids both, and an upload must not be able to steer a parser into unbounded work.
+ * A protobuf wire-format reader for ONNX files: the manifest (onnx-metadata.ts) and the checks of
+ * uploaded models before onnxruntime sees them (worker/models/). It returns varint values and
+ * decodes packed repeated fields. No code generation, no eval: workerd forbids both, and an
+ * upload must not be able to steer a parser into unbounded work.
  */
 
 /** Why bytes could not be read as protobuf. `truncated` means a field runs past the end. */
