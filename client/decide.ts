@@ -7,8 +7,6 @@ export const DEFAULT_TIMEOUT_MS = 600;
 /** The most slots one request asks for. */
 export const MAX_SLOTS = 10;
 
-const REASONS = ["ranked", "holdout", "fallback", "default"];
-
 /** The longest page URL sent; the Worker refuses longer ones. */
 export const MAX_URL_LENGTH = 2048;
 
@@ -18,19 +16,34 @@ export const MAX_URL_LENGTH = 2048;
  */
 export const SLOT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-/** The unique valid `data-nb-slot` names under `root`, in document order, at most MAX_SLOTS. */
-export function findSlotNames(root: ParentNode = document): string[] {
+/** Slot elements no decide has handled yet (the client marks them with `data-nb-state`). */
+export const UNDECIDED_SLOT = "[data-nb-slot]:not([data-nb-state]):not([data-nb-source=edge])";
+
+/**
+ * The slot elements a decide fills: every `[data-nb-slot]` but those the edge already filled in
+ * the HTML (proxy mode), which are not decided a second time; with `undecidedOnly`, only slots
+ * no decide has handled yet (new ones in a single-page app).
+ */
+export function findSlots(root: ParentNode = document, undecidedOnly = false): Element[] {
+  return [...root.querySelectorAll(undecidedOnly ? UNDECIDED_SLOT : "[data-nb-slot]:not([data-nb-source=edge])")];
+}
+
+/** The unique valid slot names of `slots`, in document order, at most MAX_SLOTS. */
+export function slotNames(slots: Element[]): string[] {
   const names = new Set<string>();
-  for (const element of root.querySelectorAll("[data-nb-slot]")) {
-    // Slots the edge already filled in the HTML (proxy mode) are not decided a second time.
-    if (element.getAttribute("data-nb-source") === "edge") continue;
+  for (const element of slots) {
     const name = element.getAttribute("data-nb-slot")?.trim() ?? "";
     if (SLOT_NAME.test(name) && names.size < MAX_SLOTS) names.add(name);
   }
   return [...names];
 }
 
-/** Keeps the decisions that have every field the renderer and the debug view rely on. */
+/** The unique valid `data-nb-slot` names under `root` that a decide asks for. */
+export function findSlotNames(root: ParentNode = document): string[] {
+  return slotNames(findSlots(root));
+}
+
+/** Keeps the decisions that have every field rendering relies on (slot, decision id, block id and HTML). */
 export function parseDecisions(body: unknown): Decision[] {
   const decisions = (body as { decisions?: unknown } | null)?.decisions;
   if (!Array.isArray(decisions)) return [];
@@ -38,8 +51,7 @@ export function parseDecisions(body: unknown): Decision[] {
     typeof d?.slot === "string" &&
     typeof d.decisionId === "string" &&
     typeof d.block?.id === "string" &&
-    typeof d.block.html === "string" &&
-    REASONS.includes(d.reason),
+    typeof d.block.html === "string",
   );
 }
 
@@ -56,17 +68,6 @@ export interface DecideOptions {
   timeoutMs?: number;
 }
 
-/** Builds the exact JSON body of `POST /v1/decide`. */
-export function buildDecideRequest(slots: string[], options: DecideOptions): DecideRequest {
-  const { visitorId, consent, url, signals } = options;
-  return {
-    visitorId,
-    slots: slots.slice(0, MAX_SLOTS),
-    consent: { personalization: consent.personalization, analytics: consent.analytics },
-    context: { url: url.slice(0, MAX_URL_LENGTH), signals },
-  };
-}
-
 /**
  * Asks the Worker which block each slot shows. Resolves with the valid decisions, or with an
  * empty list on a network error, a non-2xx answer, a malformed body or a timeout.
@@ -74,30 +75,30 @@ export function buildDecideRequest(slots: string[], options: DecideOptions): Dec
 export async function decide(slots: string[], options: DecideOptions, fetchImpl: typeof fetch = fetch): Promise<Decision[]> {
   if (slots.length === 0) return [];
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   // Racing the timer as well as aborting covers a fetch implementation that ignores the signal,
-  // and bounds reading the body, not only the headers.
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  // and bounds reading the body, not only the headers. A timeout, like any failure, is no answer.
+  // (Once the answer is in, the timer's late abort and resolve change nothing.)
+  const timeout = new Promise<null>((resolve) =>
+    setTimeout(() => {
       controller.abort();
-      reject(new Error("nextbest: decide timed out"));
-    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  });
+      resolve(null);
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+  );
   try {
     const answer = fetchImpl(`${options.endpoint}/v1/decide`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(buildDecideRequest(slots, options)),
+      body: JSON.stringify({
+        visitorId: options.visitorId,
+        slots, // at most MAX_SLOTS: slotNames stops there
+        consent: options.consent,
+        context: { url: options.url.slice(0, MAX_URL_LENGTH), signals: options.signals },
+      } satisfies DecideRequest),
       credentials: "omit", // the visitor id travels in the body; no cookies are involved
       signal: controller.signal,
-    }).then((response) => {
-      if (!response.ok) throw new Error(`nextbest: decide answered ${response.status}`);
-      return response.json() as Promise<unknown>;
-    });
+    }).then((response) => (response.ok ? (response.json() as Promise<unknown>) : null));
     return parseDecisions(await Promise.race([answer, timeout]));
   } catch {
     return [];
-  } finally {
-    clearTimeout(timer);
   }
 }

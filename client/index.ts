@@ -1,14 +1,26 @@
 // The ESM entry: the building blocks of the script-tag client, for bundlers and tests.
 export { createNextbest, resolveEndpoint, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
-export { decide, buildDecideRequest, parseDecisions, findSlotNames, DEFAULT_TIMEOUT_MS, MAX_SLOTS, MAX_URL_LENGTH, SLOT_NAME, type DecideOptions } from "./decide.ts";
+export { consentFromTcf, toConsent, listenTcf, withGpc, type TcData } from "./consent.ts";
+export {
+  decide, parseDecisions, findSlots, findSlotNames, slotNames, DEFAULT_TIMEOUT_MS, MAX_SLOTS, MAX_URL_LENGTH, SLOT_NAME,
+  UNDECIDED_SLOT, type DecideOptions,
+} from "./decide.ts";
+export { createEventQueue, postJson, type EventQueue } from "./events.ts";
+export {
+  watchFriction, RAGE_CLICKS, RAGE_GAP_MS, RAGE_RADIUS_PX, DEAD_CLICK_MS, RAPID_BACK_MS, type FrictionKind,
+} from "./friction.ts";
+export { listen, type Listen } from "./dom.ts";
+export { watchIntents } from "./intent.ts";
+export { measureSlots, VISIBLE_RATIO, VISIBLE_MS, type SlotEventType } from "./measure.ts";
+export { watchNavigation } from "./navigation.ts";
 export { renderDecisions, renderBlock, parseBlock } from "./render.ts";
-export { recordPageView, touchSession, isSessionState, SESSION_TIMEOUT_MS, type SessionState } from "./session.ts";
+export { recordPageView, touchSession, countIn, isSessionState, SESSION_TIMEOUT_MS, type SessionState } from "./session.ts";
 export {
   readPageSignals, readPageCategory, readPageTags, readPageType, readReferrer, readUtm, detectDevice, readDevice,
   trackEngagement, clip, MAX_TEXT_LENGTH, type PageSignals, type EngagementTracker,
 } from "./signals.ts";
 export {
-  defaultStore, readConsent, saveConsent, forgetVisitor, forgetAll, ensureVisitorId, readSession, saveSession,
-  CONSENT_KEY, VISITOR_KEY, SESSION_KEY, type StoredConsent,
+  defaultStore, readConsent, saveConsent, forgetVisitor, forgetAll, ensureVisitorId, readVisitorId, readSession, saveSession,
+  queueEvents, readQueue, clearQueue, CONSENT_KEY, VISITOR_KEY, SESSION_KEY, QUEUE_KEY, MAX_QUEUED_EVENTS, type StoredConsent,
 } from "./storage.ts";
 export type * from "./types.ts";

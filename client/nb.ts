@@ -1,7 +1,8 @@
 // The script-tag entry, bundled into public/nb.js:
 //   <script src="https://EDGE/nb.js" async></script>
-// It exposes window.nextbest and, once the DOM is parsed, fills every [data-nb-slot] with one
-// decide. Until then, and whenever anything fails, the slots keep their default content.
+// It exposes window.nextbest and, once the DOM is parsed, starts it: one decide fills every
+// [data-nb-slot], and measuring and listening begin. Until then, and whenever anything fails,
+// the slots keep their default content; the page itself is never hidden.
 import { createNextbest, resolveEndpoint, type Nextbest } from "./client.ts";
 
 declare global {
@@ -11,14 +12,14 @@ declare global {
 }
 
 // currentScript is only set while this script first runs, so read it before anything awaits.
-const script = (document.currentScript ?? document.querySelector('script[src*="nb.js"]')) as HTMLScriptElement | null;
+const script = document.currentScript as HTMLScriptElement | null;
 const nextbest = createNextbest({ endpoint: resolveEndpoint(script) });
 window.nextbest = nextbest;
 // Page scripts that load before nb.js (such as a consent banner) wait for this event.
 document.dispatchEvent(new CustomEvent("nextbest:ready"));
 
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", () => void nextbest.refresh(), { once: true });
+  document.addEventListener("DOMContentLoaded", () => void nextbest.start());
 } else {
-  void nextbest.refresh();
+  void nextbest.start();
 }

@@ -1,6 +1,7 @@
 // Puts decided blocks into their slots. Blocks are static HTML: they are parsed through a
 // <template>, whose content is inert, and scripts and inline event handlers are dropped before
 // the fragment enters the page, so nothing in a block ever runs.
+import { findSlots } from "./decide.ts";
 import type { Decision } from "./types.ts";
 
 /** Parses block HTML into an inert fragment without scripts or `on…` attributes. */
@@ -8,11 +9,9 @@ export function parseBlock(html: string, doc: Document = document): DocumentFrag
   const template = doc.createElement("template");
   template.innerHTML = html;
   const fragment = template.content;
-  for (const script of fragment.querySelectorAll("script")) script.remove();
   for (const element of fragment.querySelectorAll("*")) {
-    for (const { name } of [...element.attributes]) {
-      if (/^on/i.test(name)) element.removeAttribute(name);
-    }
+    if (element.localName === "script") element.remove();
+    else for (const { name } of [...element.attributes]) if (/^on/i.test(name)) element.removeAttribute(name);
   }
   return fragment;
 }
@@ -26,22 +25,19 @@ export function renderBlock(slot: Element, decision: Decision): void {
   slot.setAttribute("data-nb-block", decision.block.id);
   slot.setAttribute("data-nb-decision", decision.decisionId);
   slot.setAttribute("data-nb-reason", decision.reason);
-  slot.setAttribute("data-nb-model", String(decision.modelVersion ?? ""));
+  slot.setAttribute("data-nb-model", decision.modelVersion ?? "");
 }
 
 /**
- * Renders each decision into every `[data-nb-slot]` element with its slot name.
- * Slots without a decision keep their default content. Returns the number of elements filled.
+ * Renders each decision into the slot elements of its name among `slots` (by default every slot
+ * a decide fills) and marks each one's `data-nb-state`: `decided`, or `default` when there is no
+ * decision for it and its default content stays.
  */
-export function renderDecisions(decisions: Decision[], root: ParentNode = document): number {
+export function renderDecisions(decisions: Decision[], slots: Iterable<Element> = findSlots()): void {
   const bySlot = new Map(decisions.map((decision) => [decision.slot, decision]));
-  let rendered = 0;
-  for (const element of root.querySelectorAll("[data-nb-slot]")) {
+  for (const element of slots) {
     const decision = bySlot.get(element.getAttribute("data-nb-slot")?.trim() ?? "");
-    if (decision) {
-      renderBlock(element, decision);
-      rendered++;
-    }
+    if (decision) renderBlock(element, decision);
+    element.setAttribute("data-nb-state", decision ? "decided" : "default");
   }
-  return rendered;
 }

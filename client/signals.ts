@@ -13,12 +13,14 @@ const PAGE_TYPES: readonly PageType[] = ["home", "category", "product", "cart", 
 const UTM_FIELDS = ["source", "medium", "campaign", "term", "content"] as const;
 
 /** Cuts a string to MAX_TEXT_LENGTH characters. */
-export function clip(text: string): string {
-  return text.slice(0, MAX_TEXT_LENGTH);
-}
+export const clip = (text: string): string => text.slice(0, MAX_TEXT_LENGTH);
 
-function metaContent(doc: Document, name: string): string {
-  return doc.querySelector(`meta[name="${name}"]`)?.getAttribute("content")?.trim() ?? "";
+/**
+ * What the page declares about itself: `<meta name="nb:NAME" content="…">`, or else
+ * `<body data-nb-NAME="…">`; trimmed and lower-cased ("" when absent).
+ */
+export function declared(doc: Document, name: string): string {
+  return (doc.querySelector(`meta[name="nb:${name}"]`)?.getAttribute("content") || doc.body?.getAttribute(`data-nb-${name}`) || "").trim().toLowerCase();
 }
 
 /**
@@ -26,27 +28,22 @@ function metaContent(doc: Document, name: string): string {
  * `<body data-nb-category="shoes">`. Lower-cased so "Shoes" and "shoes" count as one category.
  */
 export function readPageCategory(doc: Document = document): string | undefined {
-  const category = metaContent(doc, "nb:category") || doc.body?.getAttribute("data-nb-category")?.trim();
-  return category ? clip(category.toLowerCase()) : undefined;
+  return clip(declared(doc, "category")) || undefined;
 }
 
 /**
- * The page's tags from `<meta name="nb:tags" content="sale, bereavement">` (comma-separated,
- * lower-cased, at most 20), for the Worker's brand and eligibility rules.
+ * The page's tags from `<meta name="nb:tags" content="sale, bereavement">` (or `data-nb-tags`;
+ * comma-separated, lower-cased, at most 20), for the Worker's brand and eligibility rules.
  */
 export function readPageTags(doc: Document = document): string[] | undefined {
-  const tags = metaContent(doc, "nb:tags")
-    .split(",")
-    .map((t) => t.trim().toLowerCase().slice(0, 64))
-    .filter(Boolean)
-    .slice(0, 20);
+  const tags = declared(doc, "tags").split(",").map((tag) => tag.trim().slice(0, 64)).filter(Boolean).slice(0, 20);
   return tags.length ? tags : undefined;
 }
 
-/** The page type from `<meta name="nb:page-type">`; anything missing or unknown is "other". */
+/** The page type from `<meta name="nb:page-type">` (or `data-nb-page-type`); anything missing or unknown is "other". */
 export function readPageType(doc: Document = document): PageType {
-  const declared = metaContent(doc, "nb:page-type").toLowerCase() as PageType;
-  return PAGE_TYPES.includes(declared) ? declared : "other";
+  const type = declared(doc, "page-type") as PageType;
+  return PAGE_TYPES.includes(type) ? type : "other";
 }
 
 /** The referrer's hostname only (never its path or query, which may carry personal data). */
@@ -60,46 +57,38 @@ export function readReferrer(doc: Document = document): string | undefined {
 
 /** The `utm_*` parameters of a URL; undefined when it has none. */
 export function readUtm(href: string = location.href): Utm | undefined {
-  let params: URLSearchParams;
-  try {
-    params = new URL(href).searchParams;
-  } catch {
-    return undefined;
-  }
   const utm: Utm = {};
-  let found = false;
-  for (const field of UTM_FIELDS) {
-    const value = params.get(`utm_${field}`)?.trim();
-    if (value) {
-      utm[field] = clip(value);
-      found = true;
+  try {
+    const params = new URL(href).searchParams;
+    for (const field of UTM_FIELDS) {
+      const value = params.get(`utm_${field}`)?.trim();
+      if (value) utm[field] = clip(value);
     }
+  } catch {
+    // an unparsable URL has no parameters
   }
-  return found ? utm : undefined;
+  return Object.keys(utm).length ? utm : undefined;
 }
 
 /**
  * Classifies the device, in this order:
- * 1. the user agent names a tablet (iPad, "Tablet", Kindle/Silk, or Android without "Mobile",
- *    which is how Android tablets identify themselves) → "tablet";
- * 2. the user agent names a phone ("Mobi", iPhone, iPod, Android) → "mobile";
+ * 1. the user agent names a tablet (iPad, "Tablet", or Android without "Mobile", which is how
+ *    Android tablets identify themselves) → "tablet";
+ * 2. the user agent names a phone ("Mobi", iPhone, Android) → "mobile";
  * 3. the primary pointer is coarse (touch-first; catches iPadOS, which sends a desktop UA):
  *    viewport narrower than 768 CSS px → "mobile", else "tablet";
  * 4. otherwise "desktop" — a narrow window with a mouse is still a desktop.
  */
 export function detectDevice(userAgent: string, viewportWidth: number, coarsePointer: boolean): Device {
-  if (/iPad|Tablet|Kindle|Silk|PlayBook/i.test(userAgent) || /Android(?!.*Mobile)/i.test(userAgent)) {
-    return "tablet";
-  }
-  if (/Mobi|iPhone|iPod|Android/i.test(userAgent)) return "mobile";
+  if (/iPad|Tablet|Android(?!.*Mobile)/i.test(userAgent)) return "tablet";
+  if (/Mobi|iPhone|Android/i.test(userAgent)) return "mobile";
   if (coarsePointer) return viewportWidth < 768 ? "mobile" : "tablet";
   return "desktop";
 }
 
 /** Applies detectDevice to a window's user agent, viewport width and primary pointer. */
 export function readDevice(win: Window = window): Device {
-  const coarse = typeof win.matchMedia === "function" && win.matchMedia("(pointer: coarse)").matches;
-  return detectDevice(win.navigator.userAgent, win.innerWidth, coarse);
+  return detectDevice(win.navigator.userAgent, win.innerWidth, !!win.matchMedia?.("(pointer: coarse)").matches);
 }
 
 /** Signals that follow from the page itself, whoever the visitor is. */
@@ -112,51 +101,46 @@ export interface PageSignals {
   device: Device;
 }
 
-/** Reads all page signals; absent optional signals are left out rather than sent empty. */
+/** Reads all page signals; absent optional ones are undefined, so JSON leaves them out. */
 export function readPageSignals(win: Window = window): PageSignals {
   const doc = win.document;
-  const signals: PageSignals = { pageType: readPageType(doc), device: readDevice(win) };
-  const pageCategory = readPageCategory(doc);
-  const referrer = readReferrer(doc);
-  const utm = readUtm(win.location.href);
-  const pageTags = readPageTags(doc);
-  if (pageCategory) signals.pageCategory = pageCategory;
-  if (pageTags) signals.pageTags = pageTags;
-  if (referrer) signals.referrer = referrer;
-  if (utm) signals.utm = utm;
-  return signals;
+  return {
+    pageCategory: readPageCategory(doc),
+    pageType: readPageType(doc),
+    pageTags: readPageTags(doc),
+    referrer: readReferrer(doc),
+    utm: readUtm(win.location.href),
+    device: readDevice(win),
+  };
 }
 
 /** Scroll depth and dwell time of the current page view. */
 export interface EngagementTracker {
   /** The largest fraction of the scrollable height reached so far, 0..1 (0 if nothing scrolls). */
   scrollDepth(): number;
-  /** Seconds since tracking started, to one decimal, at most a week (the Worker's limit). */
+  /** Seconds since tracking started, at most a week (the Worker's limit). */
   dwellSeconds(): number;
-  /** Removes the scroll listener. */
-  stop(): void;
+  /** Starts again, for a new page view of a single-page app. */
+  restart(): void;
 }
 
 /** Starts measuring scroll depth and dwell time for this page view. */
-export function trackEngagement(win: Window = window, now: () => number = Date.now, startedAt = now()): EngagementTracker {
+export function trackEngagement(win: Window = window, now: () => number = Date.now): EngagementTracker {
   // The scroll handler only records the offset: reading scrollHeight there would force a
   // layout on every scroll event. The fraction is computed when a decide asks for it.
-  let maxScrollY = win.scrollY || 0;
-  const onScroll = () => {
-    maxScrollY = Math.max(maxScrollY, win.scrollY || 0);
-  };
+  let maxScrollY = 0;
+  let startedAt = now();
+  const onScroll = () => (maxScrollY = Math.max(maxScrollY, win.scrollY));
   win.addEventListener("scroll", onScroll, { passive: true });
   return {
     scrollDepth() {
-      onScroll();
       const scrollable = win.document.documentElement.scrollHeight - win.innerHeight;
-      return scrollable > 0 ? Math.min(1, Math.round((maxScrollY / scrollable) * 100) / 100) : 0;
+      return scrollable > 0 ? Math.min(1, onScroll() / scrollable) : 0;
     },
-    dwellSeconds() {
-      return Math.min(MAX_DWELL_SECONDS, Math.max(0, Math.round((now() - startedAt) / 100) / 10));
-    },
-    stop() {
-      win.removeEventListener("scroll", onScroll);
+    dwellSeconds: () => Math.min(MAX_DWELL_SECONDS, (now() - startedAt) / 1000),
+    restart() {
+      maxScrollY = 0;
+      startedAt = now();
     },
   };
 }

@@ -1,9 +1,11 @@
 // Everything nextbest keeps in the browser, through idb-keyval. Consent rules (SPEC "Instrument"):
-// the consent answer is stored once the visitor gives one; the visitor id and session state
-// only with personalization consent, and they are deleted when that consent is refused.
-import { createStore, del, delMany, get, set, type UseStore } from "idb-keyval";
+// nothing is written before the visitor answers; then the answer is stored; the visitor id and
+// session state only with personalization consent, the offline event queue only with analytics
+// consent; each is deleted when its consent is withdrawn.
+import { createStore, delMany, get, set, update, type UseStore } from "idb-keyval";
 import { isSessionState, type SessionState } from "./session.ts";
-import type { Consent } from "./types.ts";
+import { toConsent } from "./consent.ts";
+import type { Consent, ConsentSource, NextbestEvent } from "./types.ts";
 
 /** The consent answer. */
 export const CONSENT_KEY = "nb:consent";
@@ -11,6 +13,11 @@ export const CONSENT_KEY = "nb:consent";
 export const VISITOR_KEY = "nb:visitor";
 /** The session signals (SessionState). */
 export const SESSION_KEY = "nb:session";
+/** Events that could not be sent while offline. */
+export const QUEUE_KEY = "nb:queue";
+
+/** The most events kept offline (one `POST /v1/events` batch); older ones are dropped first. */
+export const MAX_QUEUED_EVENTS = 100;
 
 /**
  * idb-keyval's own database and object store names, so the keys are where a developer looking
@@ -20,6 +27,7 @@ export const defaultStore: UseStore = createStore("keyval-store", "keyval");
 
 /** A stored consent answer. */
 export interface StoredConsent extends Consent {
+  source: ConsentSource;
   /** Epoch milliseconds of the answer. */
   updatedAt: number;
 }
@@ -27,21 +35,22 @@ export interface StoredConsent extends Consent {
 /** The stored consent answer, or undefined when the visitor has not answered (or it is unreadable). */
 export async function readConsent(store: UseStore = defaultStore): Promise<StoredConsent | undefined> {
   const stored = await get<StoredConsent>(CONSENT_KEY, store);
-  if (typeof stored?.personalization !== "boolean" || typeof stored.analytics !== "boolean") return undefined;
-  return stored;
+  if (typeof stored?.personalization !== "boolean") return undefined;
+  // Answers stored before marketing and sources existed: no marketing, the site's answer.
+  return { ...stored, ...toConsent(stored), source: stored.source ?? "site" };
 }
 
 /**
- * Stores a consent answer. Refusing personalization deletes the visitor id and session state
- * in the same call, so nothing personal outlives the refusal.
+ * Stores a consent answer. Refusing personalization deletes the visitor id and session state,
+ * refusing analytics the offline event queue, so nothing outlives its consent.
  */
-export async function saveConsent(consent: Consent, store: UseStore = defaultStore, now: () => number = Date.now): Promise<void> {
-  const answer: StoredConsent = {
-    personalization: consent.personalization === true,
-    analytics: consent.analytics === true,
-    updatedAt: now(),
-  };
-  if (!answer.personalization) await forgetVisitor(store);
+export async function saveConsent(
+  consent: Partial<Consent> & { source?: ConsentSource },
+  store: UseStore = defaultStore,
+  now: () => number = Date.now,
+): Promise<void> {
+  const answer: StoredConsent = { ...toConsent(consent), source: consent.source ?? "site", updatedAt: now() };
+  await delMany([...(answer.personalization ? [] : [VISITOR_KEY, SESSION_KEY]), ...(answer.analytics ? [] : [QUEUE_KEY])], store);
   await set(CONSENT_KEY, answer, store);
 }
 
@@ -50,17 +59,23 @@ export function forgetVisitor(store: UseStore = defaultStore): Promise<void> {
   return delMany([VISITOR_KEY, SESSION_KEY], store);
 }
 
-/** Deletes everything nextbest stored, the consent answer included. */
+/** Deletes everything nextbest stored, the consent answer and queued events included. */
 export function forgetAll(store: UseStore = defaultStore): Promise<void> {
-  return forgetVisitor(store).then(() => del(CONSENT_KEY, store));
+  return delMany([VISITOR_KEY, SESSION_KEY, QUEUE_KEY, CONSENT_KEY], store);
+}
+
+/** The stored visitor id, or undefined. */
+export async function readVisitorId(store: UseStore = defaultStore): Promise<string | undefined> {
+  const stored = await get<unknown>(VISITOR_KEY, store);
+  return typeof stored === "string" && stored ? stored : undefined;
 }
 
 /**
  * The stored visitor id, created on first use. Only call with personalization consent.
  */
 export async function ensureVisitorId(store: UseStore = defaultStore, newId: () => string = () => crypto.randomUUID()): Promise<string> {
-  const stored = await get<unknown>(VISITOR_KEY, store);
-  if (typeof stored === "string" && stored) return stored;
+  const stored = await readVisitorId(store);
+  if (stored) return stored;
   const visitorId = newId();
   await set(VISITOR_KEY, visitorId, store);
   return visitorId;
@@ -75,4 +90,22 @@ export async function readSession(store: UseStore = defaultStore): Promise<Sessi
 /** Stores the session state. Only call with personalization consent. */
 export function saveSession(state: SessionState, store: UseStore = defaultStore): Promise<void> {
   return set(SESSION_KEY, state, store);
+}
+
+/** Adds events to the offline queue, atomically. Only call with analytics consent. */
+export function queueEvents(events: NextbestEvent[], store: UseStore = defaultStore): Promise<void> {
+  return update<NextbestEvent[]>(QUEUE_KEY, (queued = []) => [...queued, ...events].slice(-MAX_QUEUED_EVENTS), store);
+}
+
+/** The queued events (an empty list if none or unreadable). */
+export async function readQueue(store: UseStore = defaultStore): Promise<NextbestEvent[]> {
+  return (await get<NextbestEvent[]>(QUEUE_KEY, store)) ?? [];
+}
+
+/**
+ * Deletes the queue once its events are sent. (Events are only queued while offline and the
+ * queue is only sent online, so none arrives in between.)
+ */
+export function clearQueue(store: UseStore = defaultStore): Promise<void> {
+  return delMany([QUEUE_KEY], store);
 }

@@ -1,12 +1,22 @@
 // Shapes shared by the client modules. They mirror the public contract in SPEC.md
-// (`POST /v1/decide`); field names are fixed because the Worker's schema and the ONNX
-// feature builder read them as they are.
+// (`POST /v1/decide`, `POST /v1/events`); field names are fixed because the Worker's schemas and
+// the ONNX feature builder read them as they are.
 
-/** The visitor's consent answer, per purpose. */
+/**
+ * The visitor's consent, per purpose. `necessary` (what the page needs to work) is not asked:
+ * nextbest stores nothing under it.
+ */
 export interface Consent {
+  /** Remember this visitor on this device and choose content for them. */
   personalization: boolean;
+  /** Measure impressions, clicks, conversions and friction. */
   analytics: boolean;
+  /** Blocks whose catalog entry needs `marketing` (advertising profiles). */
+  marketing: boolean;
 }
+
+/** Where an answer came from: the site (`nextbest.consent()`) or the page's IAB TCF v2 CMP. */
+export type ConsentSource = "site" | "tcf";
 
 /** The page types a site can declare with `<meta name="nb:page-type">`. */
 export type PageType = "home" | "category" | "product" | "cart" | "search" | "other";
@@ -23,7 +33,12 @@ export interface Utm {
   content?: string;
 }
 
-/** On-page intent signals, sent as `context.signals`. */
+/**
+ * Signals, sent as `context.signals`: the Worker's known ones, then flat custom ones (plain
+ * strings ≤ 200 characters, numbers or booleans; at most 64 signals in all): session counters
+ * named after their events (`product_view`, `add_to_cart`, `rage_click`, …), `lastSearch`,
+ * `recencyDays` and `hourOfDay`.
+ */
 export interface Signals {
   pageCategory?: string;
   pageType: PageType;
@@ -35,6 +50,7 @@ export interface Signals {
   referrer?: string;
   utm?: Utm;
   device: Device;
+  [custom: string]: unknown;
 }
 
 /** The body of `POST /v1/decide`. */
@@ -58,4 +74,27 @@ export interface Decision {
   /** null when no model ranked the candidates. */
   modelVersion: string | null;
   reason: DecisionReason;
+}
+
+/** One event of `POST /v1/events`. Every event the client sends has an `eventId`. */
+export interface NextbestEvent {
+  type: "impression" | "click" | "conversion" | "custom";
+  eventId: string;
+  visitorId: string;
+  decisionId?: string;
+  blockId?: string;
+  slot?: string;
+  /** Custom events only, e.g. `friction.rage_click`, `add_to_cart`. */
+  name?: string;
+  value?: number;
+  /** ISO 4217, with `value`. */
+  currency?: string;
+}
+
+/** What `nextbest.track()` and `data-nb-*` attributes can say about an action. */
+export interface TrackDetails {
+  value?: number;
+  currency?: string;
+  /** The search term (for `search`). */
+  term?: string;
 }

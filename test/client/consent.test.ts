@@ -57,7 +57,7 @@ describe("before any consent answer", () => {
     const [a, b] = first.calls.map((call) => call.body);
     expect(a!.visitorId).toMatch(/^anon-/);
     expect(b!.visitorId).toBe(a!.visitorId); // stable within the page
-    expect(a!.consent).toEqual({ personalization: false, analytics: false });
+    expect(a!.consent).toEqual({ personalization: false, analytics: false, marketing: false });
 
     clock.advance(1000);
     const second = loadPage();
@@ -78,24 +78,24 @@ describe("consent({ personalization: true })", () => {
     await client.consent({ personalization: true, analytics: true });
 
     expect(await storedKeys()).toEqual([CONSENT_KEY, SESSION_KEY, VISITOR_KEY].sort());
-    expect(await readConsent(store)).toEqual({ personalization: true, analytics: true, updatedAt: clock.now() });
-    expect(await client.consentState()).toEqual({ personalization: true, analytics: true });
-    expect(await readSession(store)).toEqual({ visitCount: 1, categoryViews: { shoes: 1 }, lastActivity: clock.now() });
+    expect(await readConsent(store)).toEqual({ personalization: true, analytics: true, marketing: false, source: "site", updatedAt: clock.now() });
+    expect(await client.consentState()).toEqual({ personalization: true, analytics: true, marketing: false });
+    expect(await readSession(store)).toEqual({ visitCount: 1, categoryViews: { shoes: 1 }, lastActivity: clock.now(), page_view: 1 });
 
     expect(calls).toHaveLength(2);
     const visitorId = (await storedValues())[VISITOR_KEY];
     expect(visitorId).toEqual(expect.any(String));
     expect(visitorId).not.toMatch(/^anon-/);
     expect(calls[1]!.body.visitorId).toBe(visitorId);
-    expect(calls[1]!.body.consent).toEqual({ personalization: true, analytics: true });
+    expect(calls[1]!.body.consent).toEqual({ personalization: true, analytics: true, marketing: false });
   });
 
   it("mirrors the answer (and nothing else) into the nb_consent cookie the edge reads", async () => {
     const { client } = loadPage();
     await client.consent({ personalization: true, analytics: false });
-    expect(document.cookie).toContain("nb_consent=personalization%3D1%26analytics%3D0");
-    await client.consent({ personalization: false, analytics: false });
-    expect(document.cookie).toContain("nb_consent=personalization%3D0%26analytics%3D0");
+    expect(document.cookie).toContain("nb_consent=personalization=1&analytics=0&marketing=0");
+    await client.consent({ personalization: false, analytics: false, marketing: true });
+    expect(document.cookie).toContain("nb_consent=personalization=0&analytics=0&marketing=1");
     expect(document.cookie).not.toMatch(/nb_vid|visitor/);
   });
 
@@ -106,8 +106,8 @@ describe("consent({ personalization: true })", () => {
     const second = loadPage();
     await second.client.refresh();
     expect(second.calls[0]!.body.visitorId).toBe(first.calls[0]!.body.visitorId);
-    expect(second.calls[0]!.body.consent).toEqual({ personalization: true, analytics: false });
-    expect(await second.client.consentState()).toEqual({ personalization: true, analytics: false });
+    expect(second.calls[0]!.body.consent).toEqual({ personalization: true, analytics: false, marketing: false });
+    expect(await second.client.consentState()).toEqual({ personalization: true, analytics: false, marketing: false });
   });
 });
 
@@ -120,9 +120,9 @@ describe("refusing personalization", () => {
     const { client, calls } = loadPage();
     await client.consent({ personalization: false, analytics: false });
     expect(await storedKeys()).toEqual([CONSENT_KEY]);
-    expect(await client.consentState()).toEqual({ personalization: false, analytics: false });
+    expect(await client.consentState()).toEqual({ personalization: false, analytics: false, marketing: false });
     expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
-    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false });
+    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false, marketing: false });
 
     await client.refresh(); // and later decides write nothing more
     expect(await storedKeys()).toEqual([CONSENT_KEY]);
@@ -132,7 +132,7 @@ describe("refusing personalization", () => {
     const { client, calls } = loadPage();
     await client.consent({ personalization: false, analytics: true });
     expect(await storedKeys()).toEqual([CONSENT_KEY]);
-    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: true });
+    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: true, marketing: false });
     expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
   });
 });
@@ -144,7 +144,7 @@ describe("when IndexedDB is unavailable", () => {
     const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: brokenStore });
     await expect(client.consent({ personalization: true, analytics: true })).resolves.toHaveLength(2);
     expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
-    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false });
+    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false, marketing: false });
     expect(document.querySelector('[data-nb-slot="hero"]')!.getAttribute("data-nb-block")).toBe("hero-block");
   });
 });

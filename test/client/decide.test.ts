@@ -8,7 +8,7 @@ const SIGNALS: Signals = { pageType: "home", categoryViews: {}, scrollDepth: 0, 
 const OPTIONS: DecideOptions = {
   endpoint: "https://edge.example",
   visitorId: "v-1",
-  consent: { personalization: true, analytics: false },
+  consent: { personalization: true, analytics: false, marketing: false },
   url: "https://shop.example/",
   signals: SIGNALS,
 };
@@ -32,7 +32,7 @@ describe("the decide request", () => {
     expect(call!.body).toEqual({
       visitorId: "anon-page",
       slots: ["hero", "sidebar"],
-      consent: { personalization: false, analytics: false },
+      consent: { personalization: false, analytics: false, marketing: false },
       context: { url: "http://localhost:3000/shoes.html?utm_source=mail", signals: expect.any(Object) },
     });
     expect(Object.keys(call!.body.context)).toEqual(["url", "signals"]);
@@ -75,6 +75,16 @@ describe("the decide request", () => {
   });
 });
 
+/** Each slot's content, to compare before and after a failed decide. */
+function slotContents(): string[] {
+  return [...document.querySelectorAll("[data-nb-slot]")].map((slot) => slot.innerHTML);
+}
+
+/** Each slot's `data-nb-state`. */
+function slotStates(): (string | null)[] {
+  return [...document.querySelectorAll("[data-nb-slot]")].map((slot) => slot.getAttribute("data-nb-state"));
+}
+
 describe("failures leave the default content", () => {
   const cases: [string, () => Response | Promise<Response>][] = [
     ["a network error", () => Promise.reject(new TypeError("Failed to fetch"))],
@@ -88,10 +98,11 @@ describe("failures leave the default content", () => {
   it.each(cases)("on %s", async (_, respond) => {
     const { fetchImpl, calls } = recordingFetch(respond);
     const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore() });
-    const before = document.body.innerHTML;
+    const before = slotContents();
     await expect(client.refresh()).resolves.toEqual([]);
     expect(calls).toHaveLength(1);
-    expect(document.body.innerHTML).toBe(before);
+    expect(slotContents()).toEqual(before);
+    expect(slotStates()).toEqual(["default", "default"]); // no longer waiting: shown as they are
     expect(document.querySelector("[data-nb-block]")).toBeNull();
   });
 
@@ -104,10 +115,11 @@ describe("failures leave the default content", () => {
       });
     });
     const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore(), timeoutMs: 30 });
-    const before = document.body.innerHTML;
+    const before = slotContents();
     await expect(client.refresh()).resolves.toEqual([]);
     expect(signal?.aborted).toBe(true);
-    expect(document.body.innerHTML).toBe(before);
+    expect(slotContents()).toEqual(before);
+    expect(slotStates()).toEqual(["default", "default"]);
   });
 
   it("after 600 ms by default, even if fetch ignores the abort signal", async () => {
@@ -123,18 +135,22 @@ describe("failures leave the default content", () => {
     expect(DEFAULT_TIMEOUT_MS).toBe(600);
   });
 
-  it("for each decision that lacks a required field, keeping the valid ones", () => {
+  it("for each decision that lacks a field rendering needs, keeping the valid ones", () => {
     const valid = decision("hero", "b1");
+    // The reason is shown (data-nb-reason), not relied on: a new one does not spoil the decision.
+    const newReason = { ...decision("footer", "b5"), reason: "because" };
     const body = {
       decisions: [
         valid,
         { ...decision("sidebar", "b2"), block: { id: "b2" } },
-        { ...decision("sidebar", "b3"), reason: "because" },
+        { ...decision("sidebar", "b3"), block: { html: "<p>no id</p>" } },
         { ...decision("sidebar", "b4"), decisionId: 7 },
+        { ...decision("sidebar", "b6"), slot: undefined },
+        newReason,
         null,
         "hero",
       ],
     };
-    expect(parseDecisions(body)).toEqual([valid]);
+    expect(parseDecisions(body)).toEqual([valid, newReason]);
   });
 });

@@ -55,6 +55,11 @@ describe.each(Object.entries(PAGES))("public/%s", (file, expected) => {
     expect(doc.getElementById("nb-debug")).not.toBeNull();
   });
 
+  it("declares Add to cart as an intent on product pages", () => {
+    const button = [...doc.querySelectorAll("button")].find((b) => b.textContent === "Add to cart");
+    expect(button?.getAttribute("data-nb-intent")).toBe(expected.type === "product" ? "add_to_cart" : undefined);
+  });
+
   it("refers only to files that exist", () => {
     const refs = [...doc.querySelectorAll("[src], link[href]")].map((el) => el.getAttribute("src") ?? el.getAttribute("href"));
     for (const ref of refs) {
@@ -70,6 +75,18 @@ describe("public/style.css", () => {
   it("reserves the slots' height so rendering does not shift the page", () => {
     expect(css).toMatch(/\.slot-hero\s*{[^}]*min-height:/);
     expect(css).toMatch(/\.slot-sidebar\s*{[^}]*min-height:/);
+  });
+
+  it("lets only the slots wait for nb.js, and shows their default content after 1 s without it", () => {
+    const rule = css.match(/([^{}]*data-nb-state="pending"[^{}]*){([^}]*)}/);
+    expect(rule, "a rule for pending slots").not.toBeNull();
+    const [, selectors, declarations] = rule!;
+    expect(selectors).toContain('[data-nb-slot]:not([data-nb-state], [data-nb-source]) > *'); // before nb.js runs; never edge-filled slots
+    expect(selectors).toContain('[data-nb-slot][data-nb-state="pending"] > *');
+    expect(declarations).toMatch(/visibility:\s*hidden/); // keeps the reserved space (no display: none)
+    expect(declarations).toMatch(/animation:\s*nb-reveal 0s 1s forwards/);
+    expect(css).toMatch(/@keyframes nb-reveal\s*{\s*to\s*{\s*visibility:\s*visible;?\s*}\s*}/);
+    expect(css).not.toMatch(/(^|[\s,}])(body|html|main)[^{]*{[^}]*(visibility:\s*hidden|opacity:\s*0)/);
   });
 
   it.each(["nb-block", "nb-shoes", "nb-bags", "nb-jackets", "nb-general"])("styles .%s", (name) => {

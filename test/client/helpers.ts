@@ -63,28 +63,45 @@ export function decision(slot: string, blockId: string, html = `<p>${blockId}</p
 }
 
 /** One recorded call of the fake fetch. */
-export interface FetchCall {
+export interface FetchCall<Body = DecideRequest> {
   url: string;
   init: RequestInit;
-  body: DecideRequest;
+  body: Body;
 }
 
-/** A fetch that records its calls and answers with `respond`. */
-export function recordingFetch(respond: (body: DecideRequest, init: RequestInit) => Response | Promise<Response>) {
+/**
+ * A fetch that records its calls: `calls` holds the decide requests, answered by `respond`;
+ * `posts` every other request (events, consent), answered by `respondOther` (by default 404,
+ * as a Worker without that route would).
+ */
+export function recordingFetch(
+  respond: (body: DecideRequest, init: RequestInit) => Response | Promise<Response>,
+  respondOther: (call: FetchCall<any>) => Response | Promise<Response> = () => new Response(null, { status: 404 }),
+) {
   const calls: FetchCall[] = [];
+  const posts: FetchCall<any>[] = [];
   const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const body = JSON.parse(String(init.body)) as DecideRequest;
-    calls.push({ url: String(input), init, body });
-    return respond(body, init);
+    const call = { url: String(input), init, body: JSON.parse(String(init.body)) };
+    if (!call.url.endsWith("/v1/decide")) {
+      posts.push(call);
+      return respondOther(call);
+    }
+    calls.push(call);
+    return respond(call.body, init);
   }) as typeof fetch;
-  return { fetchImpl, calls };
+  return { fetchImpl, calls, posts };
 }
 
-/** A fetch that decides every requested slot with a block named `<slot>-block`. */
-export function decidingFetch() {
-  return recordingFetch((body) =>
-    Response.json({ decisions: body.slots.map((slot) => decision(slot, `${slot}-block`)) }),
-  );
+/**
+ * A fetch that decides every requested slot with a block named `<slot>-block`; decision ids are
+ * `d-<slot>`, then `d-<slot>-2`, `d-<slot>-3`… for later decides of the same fetch.
+ */
+export function decidingFetch(respondOther?: (call: FetchCall<any>) => Response | Promise<Response>) {
+  let decides = 0;
+  return recordingFetch((body) => {
+    const suffix = ++decides > 1 ? `-${decides}` : "";
+    return Response.json({ decisions: body.slots.map((slot) => ({ ...decision(slot, `${slot}-block`), decisionId: `d-${slot}${suffix}` })) });
+  }, respondOther);
 }
 
 /** A clock the test moves by hand. */

@@ -9,18 +9,35 @@ let fetchMock: ReturnType<typeof decidingFetch>;
 // The pages below carry <script src=".../nb.js">, which happy-dom must not try to load.
 acceptDisabledResourceLoads();
 
+// Every import starts a client on this one window, and a page cannot unload it. So that the
+// clients of earlier tests stay deaf to later pages, they observe nothing and their history
+// hooks are removed after each test.
+const { pushState, replaceState } = history;
+class DeafObserver {
+  observe() {}
+  disconnect() {}
+}
+
 beforeEach(() => {
   vi.resetModules();
   freshStore();
   fetchMock = decidingFetch();
   vi.stubGlobal("fetch", fetchMock.fetchImpl);
+  Object.assign(window, { MutationObserver: DeafObserver });
   delete window.nextbest;
 });
 
 afterEach(() => {
   vi.unstubAllGlobals();
+  Object.assign(history, { pushState, replaceState });
   Object.defineProperty(document, "readyState", { value: "complete", configurable: true });
+  Object.defineProperty(document, "currentScript", { value: null, configurable: true });
 });
+
+/** What the browser sets while nb.js first runs (happy-dom does not, for a dynamic import). */
+function runningScript(): void {
+  Object.defineProperty(document, "currentScript", { value: document.querySelector("script"), configurable: true });
+}
 
 function nextDecisions(): Promise<Decision[]> {
   return new Promise((resolve) =>
@@ -33,10 +50,11 @@ describe("nb.js", () => {
     setPage({ path: "/shoes.html", head: '<script src="https://edge.example/nb.js" async></script>', body: SLOTS_HTML });
     const ready = new Promise((resolve) => document.addEventListener("nextbest:ready", resolve, { once: true }));
     const decided = nextDecisions();
+    runningScript();
     await import("../../client/nb.ts");
 
     await ready;
-    expect(Object.keys(window.nextbest!).sort()).toEqual(["consent", "consentState", "refresh", "signals"]);
+    expect(Object.keys(window.nextbest!).sort()).toEqual(["consent", "consentState", "refresh", "signals", "start", "track"]);
     expect((await decided).map((d) => d.slot)).toEqual(["hero", "sidebar"]);
     expect(fetchMock.calls).toHaveLength(1);
     expect(fetchMock.calls[0]!.url).toBe("https://edge.example/v1/decide");
@@ -47,6 +65,7 @@ describe("nb.js", () => {
   it("uses data-endpoint when the script tag has one", async () => {
     setPage({ head: '<script src="/nb.js" data-endpoint="https://api.example/nb/" async></script>', body: SLOTS_HTML });
     const decided = nextDecisions();
+    runningScript();
     await import("../../client/nb.ts");
     await decided;
     expect(fetchMock.calls[0]!.url).toBe("https://api.example/nb/v1/decide");
@@ -74,8 +93,8 @@ describe("nb.js", () => {
     expect(await window.nextbest!.consentState()).toBeUndefined();
     await window.nextbest!.consent({ personalization: true, analytics: true });
     expect(fetchMock.calls).toHaveLength(2);
-    expect(fetchMock.calls[1]!.body.consent).toEqual({ personalization: true, analytics: true });
-    expect(await window.nextbest!.consentState()).toEqual({ personalization: true, analytics: true });
+    expect(fetchMock.calls[1]!.body.consent).toEqual({ personalization: true, analytics: true, marketing: false });
+    expect(await window.nextbest!.consentState()).toEqual({ personalization: true, analytics: true, marketing: false });
     // nb.js uses idb-keyval's default database and store names.
     const { createStore } = await import("idb-keyval");
     expect(((await keys(createStore("keyval-store", "keyval"))) as string[]).sort()).toEqual(["nb:consent", "nb:session", "nb:visitor"]);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Window } from "happy-dom";
 import { createNextbest, DECISIONS_EVENT, parseBlock, renderBlock, renderDecisions, type Decision } from "../../client/index.ts";
 import { decision, freshStore, recordingFetch, setPage, SLOTS_HTML } from "./helpers.ts";
@@ -34,11 +34,29 @@ describe("rendering decisions", () => {
 
   it("fills every element of a slot name and leaves undecided slots as they were", () => {
     setPage({ body: `${SLOTS_HTML}<div data-nb-slot="hero">second</div>` });
-    expect(renderDecisions([decision("hero", "b1"), decision("footer", "b9")])).toBe(2);
+    renderDecisions([decision("hero", "b1"), decision("footer", "b9")]);
     const heroes = [...document.querySelectorAll('[data-nb-slot="hero"]')];
     expect(heroes.map((el) => el.innerHTML)).toEqual(["<p>b1</p>", "<p>b1</p>"]);
-    expect(document.querySelector('[data-nb-slot="sidebar"]')!.innerHTML).toBe('<p class="default">Sidebar default</p>');
-    expect(document.querySelector('[data-nb-slot="sidebar"]')!.hasAttribute("data-nb-block")).toBe(false);
+    expect(heroes.map((el) => el.getAttribute("data-nb-state"))).toEqual(["decided", "decided"]);
+    const sidebar = document.querySelector('[data-nb-slot="sidebar"]')!;
+    expect(sidebar.innerHTML).toBe('<p class="default">Sidebar default</p>');
+    expect(sidebar.hasAttribute("data-nb-block")).toBe(false);
+    expect(sidebar.getAttribute("data-nb-state")).toBe("default");
+  });
+
+  it("marks the slots pending while the decide runs, and only them: the page is never hidden", async () => {
+    setPage({ body: `<header>nav</header>${SLOTS_HTML}` });
+    let answer!: (response: Response) => void;
+    const { fetchImpl } = recordingFetch(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const deciding = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore() }).refresh();
+    const states = () => [...document.querySelectorAll("[data-nb-slot]")].map((slot) => slot.getAttribute("data-nb-state"));
+    expect(states()).toEqual(["pending", "pending"]);
+    await vi.waitFor(() => expect(answer).toBeDefined());
+    expect(document.querySelector("header")!.attributes).toHaveLength(0);
+    expect(document.body.attributes).toHaveLength(0);
+    answer(Response.json({ decisions: [decision("hero", "b1")] }));
+    await deciding;
+    expect(states()).toEqual(["decided", "default"]);
   });
 
   it("only the latest of overlapping decides renders", async () => {

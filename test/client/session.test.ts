@@ -1,11 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { get, type UseStore } from "idb-keyval";
 import {
-  createNextbest, readSession, recordPageView, saveConsent, SESSION_TIMEOUT_MS, touchSession, VISITOR_KEY,
+  countIn, createNextbest, isSessionState, readSession, recordPageView, saveConsent, SESSION_TIMEOUT_MS, touchSession, VISITOR_KEY,
+  type SessionState,
 } from "../../client/index.ts";
 import { decidingFetch, freshStore, manualClock, setPage } from "./helpers.ts";
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const PAGES: Record<string, string> = {
   home: '<meta name="nb:page-type" content="home">',
   shoes: '<meta name="nb:category" content="shoes"><meta name="nb:page-type" content="category">',
@@ -105,11 +108,47 @@ describe("recordPageView", () => {
   });
 
   it("treats exactly 30 minutes of inactivity as the same session, one millisecond more as a new one", () => {
-    const previous = { visitCount: 4, categoryViews: { bags: 3 }, lastActivity: 0 };
-    expect(recordPageView(previous, undefined, SESSION_TIMEOUT_MS).visitCount).toBe(4);
-    expect(recordPageView(previous, undefined, SESSION_TIMEOUT_MS + 1)).toEqual({
-      visitCount: 5, categoryViews: {}, lastActivity: SESSION_TIMEOUT_MS + 1,
+    const previous = { visitCount: 4, categoryViews: { bags: 3 }, lastActivity: 0, page_view: 7, add_to_cart: 1, lastSearch: "duffel" };
+    expect(recordPageView(previous, undefined, SESSION_TIMEOUT_MS)).toMatchObject({ visitCount: 4, page_view: 8, add_to_cart: 1 });
+    // A new visit: category views, counters and the last search start again.
+    expect(recordPageView(previous, undefined, SESSION_TIMEOUT_MS + 1)).toStrictEqual({
+      visitCount: 5, categoryViews: {}, lastActivity: SESSION_TIMEOUT_MS + 1, recencyDays: 0, page_view: 1,
     });
+  });
+
+  it.each([
+    { gap: SESSION_TIMEOUT_MS + 1, days: 0 },
+    { gap: 36 * HOUR, days: 1 },
+    { gap: 9 * DAY + HOUR, days: 9 },
+  ])("recencyDays: whole days since the previous session ended ($days after $gap ms)", ({ gap, days }) => {
+    const previous = { visitCount: 1, categoryViews: {}, lastActivity: 0 };
+    expect(recordPageView(previous, undefined, gap).recencyDays).toBe(days);
+    expect(recordPageView(undefined, undefined, gap).recencyDays).toBeUndefined(); // a first visit has none
+  });
+
+  it("counts page views, and product views on product pages", () => {
+    const first = recordPageView(undefined, "shoes", 0, true);
+    expect(first).toMatchObject({ page_view: 1, product_view: 1 });
+    expect(recordPageView(first, "shoes", MINUTE, false)).toMatchObject({ page_view: 2, product_view: 1 });
+  });
+
+  it("countIn adds one, keeps the Worker's limits and ignores inherited names", () => {
+    let state: SessionState = { visitCount: 1, categoryViews: {}, lastActivity: 0 };
+    state = countIn(countIn(state, "add_to_cart"), "add_to_cart");
+    expect(state.add_to_cart).toBe(2);
+    expect(countIn(state, "constructor").constructor).toBe(1);
+    for (let i = 0; i < 60; i++) state = countIn(state, `event_${i}`);
+    // At most 40 fields in all (the Worker takes 64 signals, the page's own included).
+    expect(Object.keys(state)).toHaveLength(40);
+    expect(countIn(state, "add_to_cart").add_to_cart).toBe(3); // existing counters still count
+    expect(countIn(state, "event_59")).toBe(state); // new ones no longer do
+  });
+
+  it("isSessionState accepts what recordPageView makes and refuses what arithmetic would trip on", () => {
+    expect(isSessionState(recordPageView(undefined, "bags", 0))).toBe(true);
+    for (const bad of [null, "x", {}, { visitCount: 1.5, lastActivity: 0 }, { visitCount: 1, lastActivity: "yesterday" }]) {
+      expect(isSessionState(bad)).toBe(false);
+    }
   });
 
   it("touchSession moves the last activity forward only", () => {

@@ -7,6 +7,9 @@ import { decidingFetch, freshStore, manualClock, setPage } from "./helpers.ts";
 
 beforeEach(() => setPage());
 
+/** What the request carries: JSON leaves undefined signals out. */
+const onTheWire = <T>(value: T): T => JSON.parse(JSON.stringify(value));
+
 describe("pageTags", () => {
   it.each([
     { content: "Sale, bereavement ,,", want: ["sale", "bereavement"] },
@@ -30,6 +33,15 @@ describe("pageCategory", () => {
     expect(readPageCategory()).toBe("bags");
   });
 
+  it.each([
+    { name: "category", attribute: "data-nb-category", value: "Bags", read: () => readPageCategory(), want: "bags" },
+    { name: "page type", attribute: "data-nb-page-type", value: "search", read: () => readPageType(), want: "search" },
+    { name: "tags", attribute: "data-nb-tags", value: "sale,new", read: () => readPageTags(), want: ["sale", "new"] },
+  ])("$name can also be declared with <body $attribute>", ({ attribute, value, read, want }) => {
+    setPage({ bodyAttributes: { [attribute]: value } });
+    expect(read()).toEqual(want);
+  });
+
   it("prefers the meta tag over the body attribute", () => {
     setPage({ head: '<meta name="nb:category" content="jackets">', bodyAttributes: { "data-nb-category": "bags" } });
     expect(readPageCategory()).toBe("jackets");
@@ -37,7 +49,7 @@ describe("pageCategory", () => {
 
   it("is omitted from the signals when absent", () => {
     expect(readPageCategory()).toBeUndefined();
-    expect("pageCategory" in readPageSignals()).toBe(false);
+    expect(onTheWire(readPageSignals())).not.toHaveProperty("pageCategory");
   });
 
   it("is cut to 200 characters", () => {
@@ -68,7 +80,7 @@ describe("referrer", () => {
 
   it("is omitted when empty or unparsable", () => {
     expect(readReferrer()).toBeUndefined();
-    expect("referrer" in readPageSignals()).toBe(false);
+    expect(onTheWire(readPageSignals())).not.toHaveProperty("referrer");
     setPage({ referrer: "not a url" });
     expect(readReferrer()).toBeUndefined();
   });
@@ -86,7 +98,7 @@ describe("utm", () => {
 
   it("is omitted when the URL has none", () => {
     setPage({ path: "/bags.html?page=2" });
-    expect("utm" in readPageSignals()).toBe(false);
+    expect(onTheWire(readPageSignals())).not.toHaveProperty("utm");
   });
 });
 
@@ -148,7 +160,22 @@ describe("scrollDepth and dwellSeconds", () => {
     expect(engagement.scrollDepth()).toBe(0.5);
     page.scrollTo(2000);
     expect(engagement.scrollDepth()).toBe(1);
-    engagement.stop();
+  });
+
+  it("restart() begins a new page view (single-page apps)", () => {
+    const clock = manualClock();
+    const page = scrollableWindow(3000, 1000);
+    const engagement = trackEngagement(page.win, clock.now);
+    page.scrollTo(2000);
+    clock.advance(30_000);
+    page.scrollTo(0);
+    engagement.restart();
+    expect(engagement.scrollDepth()).toBe(0);
+    expect(engagement.dwellSeconds()).toBe(0);
+    page.scrollTo(500);
+    clock.advance(2_500);
+    expect(engagement.scrollDepth()).toBe(0.25);
+    expect(engagement.dwellSeconds()).toBe(2.5);
   });
 
   it("scrollDepth is 0 on a page that does not scroll", () => {
@@ -160,7 +187,7 @@ describe("scrollDepth and dwellSeconds", () => {
     const engagement = trackEngagement(scrollableWindow(800, 1000).win, clock.now);
     expect(engagement.dwellSeconds()).toBe(0);
     clock.advance(12_340);
-    expect(engagement.dwellSeconds()).toBe(12.3);
+    expect(engagement.dwellSeconds()).toBe(12.34);
   });
 });
 
@@ -177,7 +204,7 @@ describe("signals in the decide request", () => {
     const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore(), now: clock.now });
     clock.advance(4_000);
     await client.refresh();
-    expect(calls[0]!.body.context.signals).toEqual({
+    expect(calls[0]!.body.context.signals).toStrictEqual({
       pageCategory: "shoes",
       pageType: "product",
       categoryViews: { shoes: 1 },
@@ -187,7 +214,31 @@ describe("signals in the decide request", () => {
       referrer: "duckduckgo.com",
       utm: { source: "ads", campaign: "spring" },
       device: expect.stringMatching(/^(mobile|tablet|desktop)$/),
+      // Custom signals: this session's counters and the visitor's local time.
+      page_view: 1,
+      product_view: 1,
+      hourOfDay: new Date(clock.now()).getHours(),
     });
     expect(client.signals().dwellSeconds).toBe(4);
+  });
+
+  it.each([
+    { at: Date.UTC(2026, 0, 1, 0, 30), label: "just after midnight" },
+    { at: Date.UTC(2026, 0, 1, 14, 5), label: "in the afternoon" },
+    { at: Date.UTC(2026, 0, 1, 23, 59), label: "just before midnight" },
+  ])("hourOfDay is the visitor's local hour ($label)", async ({ at }) => {
+    setPage({ body: '<div data-nb-slot="hero">default</div>' });
+    const { fetchImpl, calls } = decidingFetch();
+    await createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore(), now: () => at }).refresh();
+    expect(calls[0]!.body.context.signals.hourOfDay).toBe(new Date(at).getHours());
+  });
+
+  it("leaves bookkeeping out: no lastActivity, no undefined values", async () => {
+    setPage({ body: '<div data-nb-slot="hero">default</div>' });
+    const { fetchImpl, calls } = decidingFetch();
+    await createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore() }).refresh();
+    const signals = calls[0]!.body.context.signals;
+    expect(signals).not.toHaveProperty("lastActivity");
+    expect(Object.keys(signals).sort()).toEqual(["categoryViews", "device", "dwellSeconds", "hourOfDay", "pageType", "page_view", "scrollDepth", "visitCount"]);
   });
 });

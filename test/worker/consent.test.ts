@@ -12,7 +12,8 @@ const visitor = () => {
     if (!isHeldOut(id, holdout)) return id;
   }
 };
-const revoke = (body: unknown) => call("/v1/consent", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const revoke = (body: unknown, type = "application/json") =>
+  call("/v1/consent", { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
 const exposures = async (id: string) => env.VISITOR.get(env.VISITOR.idFromName(await visitorKey(id))).exposureCount();
 
 describe("POST /v1/consent (revocation)", () => {
@@ -28,10 +29,16 @@ describe("POST /v1/consent (revocation)", () => {
     expect(await exposures(id)).toBe(0);
   });
 
+  it("accepts text/plain (no CORS preflight for a keepalive request) and refuses other types", async () => {
+    expect((await revoke({ visitorId: visitor(), consent: { personalization: false, analytics: false } }, "text/plain")).status).toBe(202);
+    expect((await revoke({ visitorId: "v", consent: { personalization: false, analytics: false } }, "application/x-www-form-urlencoded")).status).toBe(415);
+  });
+
   it.each([
     { body: { visitorId: "v" }, status: 400 },
     { body: { visitorId: "", consent: { personalization: false, analytics: false } }, status: 400 },
     { body: { visitorId: "v", consent: { personalization: "no", analytics: false } }, status: 400 },
+    { body: "{nope", status: 400 },
   ])("refuses $body with $status", async ({ body, status }) => {
     expect((await revoke(body)).status).toBe(status);
   });

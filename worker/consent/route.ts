@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { erasureTargets } from "../erasure/erase.ts";
-import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import { limitBody, parseJsonText, requireJsonOrText } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
 import { visitorKey } from "../visitor/key.ts";
 
@@ -16,8 +16,9 @@ export const consentUpdateSchema = z.object({
   consent: z.object({ personalization: z.boolean(), analytics: z.boolean() }).catchall(z.boolean()),
 });
 
-export const consentRoute = new Hono<AppEnv>().post("/", requireJson(), limitBody(4 * 1024), jsonBody(consentUpdateSchema), async (c) => {
-  const { visitorId, consent } = c.req.valid("json");
+/** JSON or `text/plain`, so a cross-origin keepalive request needs no CORS preflight. */
+export const consentRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), limitBody(4 * 1024), async (c) => {
+  const { visitorId, consent } = await parseJsonText(await c.req.text(), consentUpdateSchema);
   const key = await visitorKey(visitorId);
   const targets = erasureTargets(c.env);
   const erased = { visitorState: 0, decisions: 0, events: 0 };

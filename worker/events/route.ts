@@ -1,26 +1,12 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { AppError } from "../errors/app-error.ts";
-import { limitBody } from "../http/json-body.ts";
+import { limitBody, requireJsonOrText } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
 import { consentedConversions, markConversions } from "./conversions.ts";
 import { ingestEvents } from "./ingest.ts";
 
 /** 100 events of a few hundred bytes each, with room to spare. */
 export const EVENTS_MAX_BYTES = 128 * 1024;
-
-/**
- * JSON, or `text/plain`: what `navigator.sendBeacon(url, string)` sends (a beacon with a JSON
- * content type would trigger a CORS preflight, which beacons cannot do).
- */
-function requireJsonOrText(): MiddlewareHandler {
-  return async (c, next) => {
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (!/^application\/([\w.-]+\+)?json$/.test(type) && type !== "text/plain") {
-      throw new AppError("unsupported_media_type", "content-type must be application/json or text/plain (sendBeacon)");
-    }
-    await next();
-  };
-}
 
 /** `POST /v1/events`: 202 `{ accepted, duplicates, rejected }`. */
 export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), limitBody(EVENTS_MAX_BYTES), async (c) => {

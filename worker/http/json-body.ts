@@ -1,7 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ZodType } from "zod";
+import type { z, ZodType } from "zod";
 import { AppError, formatZodError, type ErrorCode } from "../errors/app-error.ts";
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -15,6 +15,33 @@ export function requireJson(): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/**
+ * JSON, or `text/plain`: what `navigator.sendBeacon(url, string)` sends, and what a cross-origin
+ * `fetch` can send without a CORS preflight (a keepalive request on page hide cannot wait for one).
+ */
+export function requireJsonOrText(): MiddlewareHandler {
+  return async (c, next) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (!JSON_TYPE.test(type) && type !== "text/plain") {
+      throw new AppError("unsupported_media_type", "content-type must be application/json or text/plain");
+    }
+    await next();
+  };
+}
+
+/** Parses a body as JSON whatever its declared type (see requireJsonOrText) and validates it. */
+export async function parseJsonText<T extends ZodType>(text: string, schema: T): Promise<z.infer<T>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError("invalid_json", "body is not valid JSON");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new AppError("invalid_request", formatZodError(parsed.error));
+  return parsed.data;
 }
 
 /** Caps the body size; larger bodies get 413 without being buffered whole. */

@@ -1,0 +1,142 @@
+/**
+ * Helpers for the client's browser tests: visiting demo pages, reading what the page stored in
+ * IndexedDB, and recording what reached `POST /v1/events` and the Worker's answers.
+ */
+import type { Page, Request } from "playwright-core";
+
+/** Opens a page of the demo and waits until its hero slot has been decided. */
+export async function visit(page: Page, url: string): Promise<{ block: string | null; reason: string | null }> {
+  await page.goto(url);
+  const hero = page.locator('[data-nb-slot="hero"][data-nb-reason]');
+  await hero.waitFor({ timeout: 10_000 });
+  return { block: await hero.getAttribute("data-nb-block"), reason: await hero.getAttribute("data-nb-reason") };
+}
+
+/** Clicks the consent bar's button and waits until the answer is stored and decided on. */
+export async function answerConsent(page: Page, accept: boolean): Promise<void> {
+  await page.getByRole("button", { name: accept ? "Accept personalisation" : "Decline" }).click();
+  await page.waitForFunction(async () => (await (window as unknown as { nextbest: PageNextbest }).nextbest.consentState()) !== undefined);
+  if (accept) await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor({ timeout: 10_000 });
+}
+
+/** Keys idb-keyval holds in the page's origin. */
+export function storedKeys(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve) => {
+        const open = indexedDB.open("keyval-store");
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains("keyval")) return resolve([]);
+          const keys = db.transaction("keyval").objectStore("keyval").getAllKeys();
+          keys.onsuccess = () => resolve(keys.result.map(String).sort());
+        };
+        open.onerror = () => resolve([]);
+      }),
+  );
+}
+
+/** One event as the client sends it. */
+export interface SentEvent {
+  type: string;
+  eventId: string;
+  visitorId: string;
+  decisionId?: string;
+  blockId?: string;
+  slot?: string;
+  name?: string;
+  value?: number;
+  currency?: string;
+}
+
+/** The Worker's answer to `POST /v1/events`. */
+export interface EventsAnswer {
+  status: number;
+  body: { accepted: number; duplicates: number; rejected: unknown[] };
+}
+
+/** One `POST /v1/events` the browser sent. */
+export interface EventsExchange {
+  events: SentEvent[];
+  consent: unknown;
+  contentType: string | undefined;
+  request: Request;
+}
+
+/**
+ * Records every `POST /v1/events` the browser sends from this point on, for every page of the
+ * context. Playwright sees beacons sent while a page is open, not those sent as it unloads (use
+ * `resend` to check those arrived).
+ */
+export function recordEvents(page: Page): EventsExchange[] {
+  const exchanges: EventsExchange[] = [];
+  page.context().on("request", (request: Request) => {
+    if (!request.url().endsWith("/v1/events") || request.method() !== "POST") return;
+    const batch = JSON.parse(request.postData() ?? "{}") as { events: SentEvent[]; consent: unknown };
+    exchanges.push({ ...batch, contentType: request.headers()["content-type"], request });
+  });
+  return exchanges;
+}
+
+/**
+ * The Worker's answer to a recorded request. Chromium hands Playwright the body of a beacon's
+ * answer; a page's own fetch body only once the page reads it, which the client does not.
+ */
+export async function answerOf(exchange: EventsExchange): Promise<EventsAnswer> {
+  const response = await exchange.request.response();
+  return { status: response!.status(), body: await response!.json() };
+}
+
+/**
+ * Sends events again, from the test, as the client would: the Worker answers how many it had
+ * already (`duplicates`), which proves they arrived and were kept exactly once.
+ */
+export async function resend(base: string, events: SentEvent[]): Promise<EventsAnswer> {
+  const response = await fetch(`${base}/v1/events`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: JSON.stringify({ events, consent: { analytics: true } }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The decide requests the page sends from this point on (their bodies). */
+export function recordDecides(page: Page): { slots: string[]; consent: Record<string, boolean>; context: { url: string; signals: Record<string, unknown> } }[] {
+  const bodies: ReturnType<typeof recordDecides> = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith("/v1/decide") && request.method() === "POST") bodies.push(JSON.parse(request.postData()!));
+  });
+  return bodies;
+}
+
+/** The stored visitor id (IndexedDB `nb:visitor`), if any. */
+export function storedVisitorId(page: Page): Promise<string | undefined> {
+  return page.evaluate(
+    () =>
+      new Promise<string | undefined>((resolve) => {
+        const open = indexedDB.open("keyval-store");
+        open.onsuccess = () => {
+          const get = open.result.transaction("keyval").objectStore("keyval").get("nb:visitor");
+          get.onsuccess = () => resolve(get.result);
+        };
+      }),
+  );
+}
+
+/** All events of the recorded exchanges, in order. */
+export const allEvents = (exchanges: EventsExchange[]): SentEvent[] => exchanges.flatMap((exchange) => exchange.events);
+
+/**
+ * Makes the page report itself hidden, as when the visitor switches tabs: the moment the
+ * client sends its batch. (Headless Chromium keeps pages visible, so the event is dispatched.)
+ */
+export function hidePage(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+    Object.defineProperty(document, "hidden", { value: true, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+}
+
+/** The parts of `window.nextbest` the tests use. */
+export type PageNextbest = { consentState(): Promise<unknown>; track(name: string, details?: Record<string, unknown>): void };

@@ -1,0 +1,109 @@
+// Rendering in Chromium: a Worker that does not answer, single-page-app navigation, and slots the
+// edge already filled (proxy mode), which are measured but not decided again.
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { openBrowser } from "./browser.ts";
+import { answerConsent, answerOf, hidePage, recordDecides, recordEvents, visit } from "./client-helpers.ts";
+
+const base = inject("baseUrl");
+let browser: Awaited<ReturnType<typeof openBrowser>>;
+
+beforeEach(async () => {
+  browser = await openBrowser();
+});
+afterEach(async () => {
+  await browser.close();
+});
+
+describe("a Worker that does not answer", () => {
+  it("leaves the default content in place, shown within the 600 ms timeout; only the slots wait", async () => {
+    const page = await browser.context.newPage();
+    await page.route("**/v1/decide", () => {}); // never answered
+    // The page records, as it happens, when the hero starts and stops waiting and what was
+    // visible while it waited.
+    await page.addInitScript(() => {
+      const record = (window as unknown as { __hero: Record<string, unknown> }).__hero = {};
+      new MutationObserver(() => {
+        const hero = document.querySelector('[data-nb-slot="hero"]');
+        const state = hero?.getAttribute("data-nb-state");
+        if (state === "pending" && !("pendingAt" in record)) {
+          record.pendingAt = performance.now();
+          record.headingWhilePending = getComputedStyle(document.querySelector("main h1")!).visibility;
+          record.heroWhilePending = getComputedStyle(hero!.firstElementChild!).visibility;
+        }
+        if (state === "default" && !("defaultAt" in record)) record.defaultAt = performance.now();
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-nb-state"] });
+    });
+    await page.goto(`${base}/`);
+    const hero = page.locator('[data-nb-slot="hero"]');
+    await page.locator('[data-nb-slot="hero"][data-nb-state="default"]').waitFor({ timeout: 10_000 });
+    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string } }).__hero);
+    expect(record.headingWhilePending).toBe("visible"); // the page is never hidden
+    expect(record.heroWhilePending).toBe("hidden"); // the slot waits in its reserved space
+    const waited = record.defaultAt - record.pendingAt;
+    expect(waited).toBeGreaterThanOrEqual(595);
+    expect(waited).toBeLessThan(600 + 1_000); // the timeout, with room for a busy machine
+    expect(await hero.innerText()).toContain("Welcome to Northwind Outfitters");
+    expect(await hero.locator("h2").isVisible()).toBe(true);
+    expect(await hero.getAttribute("data-nb-block")).toBeNull();
+  });
+});
+
+describe("a single-page app", () => {
+  it("decides again after a history navigation, and decides slots that appear", async () => {
+    const page = await browser.context.newPage();
+    const decides = recordDecides(page);
+    await visit(page, `${base}/`);
+    await answerConsent(page, true);
+    const before = decides.length;
+
+    // The app renders a bags page and pushes its URL, as a router does.
+    await page.evaluate(() => {
+      document.querySelector('meta[name="nb:page-type"]')!.setAttribute("content", "category");
+      document.head.insertAdjacentHTML("beforeend", '<meta name="nb:category" content="bags">');
+      document.querySelector("main h1")!.textContent = "Bags";
+      history.pushState({}, "", "/spa/bags");
+    });
+    await expect.poll(() => decides.length, { timeout: 10_000 }).toBe(before + 1);
+    const navigated = decides.at(-1)!;
+    expect(navigated.context.url).toBe(`${base}/spa/bags`);
+    expect(navigated.slots).toEqual(["hero", "sidebar"]);
+    expect(navigated.context.signals).toMatchObject({ pageType: "category", pageCategory: "bags", page_view: 2, categoryViews: { bags: 1 } });
+
+    // A hash change is not a new page; a new slot element is decided on its own.
+    await page.evaluate(() => history.replaceState({}, "", "/spa/bags#reviews"));
+    await page.evaluate(() => document.querySelector("main")!.insertAdjacentHTML("beforeend", '<aside data-nb-slot="sidebar" id="late" class="slot">Later sidebar</aside>'));
+    await page.locator("#late[data-nb-state=decided]").waitFor({ timeout: 10_000 });
+    expect(decides.length).toBe(before + 2);
+    expect(decides.at(-1)!.slots).toEqual(["sidebar"]);
+    expect(await page.locator("#late").getAttribute("data-nb-block")).toMatch(/^sidebar-/);
+
+    // Back to the first page: popstate decides again.
+    await page.goBack();
+    await expect.poll(() => decides.length, { timeout: 10_000 }).toBe(before + 3);
+    expect(decides.at(-1)!.context.url).toBe(`${base}/`);
+  });
+});
+
+describe("slots the edge filled (proxy mode)", () => {
+  it("are not decided again but are measured with the edge's decision ids", async () => {
+    const page = await browser.context.newPage();
+    await visit(page, `${base}/`);
+    await answerConsent(page, true); // also writes the nb_consent cookie the edge reads
+    const decides = recordDecides(page);
+    const exchanges = recordEvents(page);
+    await page.goto(`${base}/edge/`);
+    const hero = page.locator('[data-nb-slot="hero"]');
+    expect(await hero.getAttribute("data-nb-source")).toBe("edge");
+    const inlined = JSON.parse(await page.locator("#nb-decisions").textContent() ?? "[]") as { slot: string; decisionId: string }[];
+    expect(inlined.map((d) => d.slot).sort()).toEqual(["hero", "sidebar"]);
+
+    await page.waitForTimeout(1_500);
+    await hidePage(page);
+    await expect.poll(() => exchanges.length, { timeout: 10_000 }).toBe(1);
+    expect(decides).toHaveLength(0);
+    expect(exchanges[0]!.events.map((e) => [e.type, e.slot, e.decisionId]).sort()).toEqual(
+      inlined.map((d) => ["impression", d.slot, d.decisionId]).sort(),
+    );
+    expect((await answerOf(exchanges[0]!)).body).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+});
