@@ -50,3 +50,26 @@ describe("page views for edge proxy mode", () => {
     expect(await s.pageView("bags", opts(T0 + 40 * MIN))).toEqual({ categoryViews: { bags: 1 }, visitCount: 2 });
   });
 });
+
+describe("exposures corrected by impression events", () => {
+  it("counts a seen block that serving did not record, once, and never one already recorded", async () => {
+    const s = stub();
+    await served(s, T0); // decision "d" recorded at serve time
+    const seen = { blockId: "a", campaign: "c", personalized: true };
+    expect(await s.recordImpression({ ...seen, decisionId: "d", at: T0 }, T0 + MIN)).toBe(false);
+    expect(await s.exposureCount()).toBe(1);
+    expect(await s.recordImpression({ ...seen, decisionId: "unrecorded", at: T0 + MIN }, T0 + 2 * MIN)).toBe(true);
+    expect(await s.recordImpression({ ...seen, decisionId: "unrecorded", at: T0 + MIN }, T0 + 3 * MIN)).toBe(false);
+    expect(await s.exposureCount()).toBe(2);
+    // Outside every window: nothing to count.
+    expect(await s.recordImpression({ ...seen, decisionId: "old", at: T0 }, T0 + 8 * 24 * 60 * MIN)).toBe(false);
+  });
+
+  it("makes the corrected exposure count toward caps", async () => {
+    const s = stub();
+    const dayCap: SelectionInput = { ...input, slots: [{ slot: "hero", decisionId: "d2", options: [{ ...option, caps: [{ limit: 1, window: "day" }] }] }] };
+    await s.recordImpression({ blockId: "a", campaign: "c", personalized: true, decisionId: "seen-elsewhere", at: T0 }, T0);
+    const [pick] = await s.select(dayCap, { now: T0 + MIN, sessionTimeoutMs: 30 * MIN });
+    expect(pick!.excluded).toEqual([{ blockId: "a", reason: "cap_block" }]);
+  });
+});

@@ -108,7 +108,7 @@ export function selectSlots(input: SelectionInput, history: VisitorHistory, now:
     used.add(pick.blockId);
     if (pick.personalized) campaigns.add(pick.campaign);
     if (pick.tags.includes(input.promotionalTag)) promos++;
-    addExposure(history, { at: now, blockId: pick.blockId, campaign: pick.campaign, personalized: pick.personalized });
+    addExposure(history, { at: now, blockId: pick.blockId, campaign: pick.campaign, personalized: pick.personalized, decisionId });
     return { slot, decisionId, pick, propensity, explored, excluded };
   });
 }

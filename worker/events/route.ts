@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { AppError } from "../errors/app-error.ts";
 import { limitBody, requireJsonOrText } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
-import { consentedConversions, markConversions } from "./conversions.ts";
+import { applyFeedback, consentedFeedback } from "./visitor-feedback.ts";
 import { ingestEvents } from "./ingest.ts";
 
 /** 100 events of a few hundred bytes each, with room to spare. */
@@ -18,9 +18,10 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
   }
   const services = c.get("services");
   const result = await ingestEvents(body, { store: services.events, now: services.now });
-  const conversions = result.accepted > 0 ? consentedConversions(body).slice(0, 100) : [];
-  if (conversions.length) {
-    c.executionCtx.waitUntil(markConversions(c.env, conversions, services.now()).catch((err) => console.error("marking conversions failed:", err)));
+  const feedback = result.accepted > 0 ? consentedFeedback(body) : [];
+  if (feedback.length) {
+    const defaults = new Set(Object.values((await services.catalog.get()).slots).map((s) => s.defaultBlock));
+    c.executionCtx.waitUntil(applyFeedback(c.env, feedback, services.now(), (id) => defaults.has(id)).catch((err) => console.error("applying events to visitor state failed:", err)));
   }
   return c.json(result, 202, { "cache-control": "no-store" });
 });

@@ -28,6 +28,8 @@ export interface Exposure {
   campaign: string;
   /** False for a slot's default (house) block: those do not count toward the global cap. */
   personalized: boolean;
+  /** The decision that served it: an impression event for it is not counted twice. */
+  decisionId?: string;
 }
 
 /** What caps are counted against. */

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
+import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
 
 /** Options of one selection call. */
@@ -36,6 +36,9 @@ export class VisitorState extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS session_views (category TEXT PRIMARY KEY, count INTEGER NOT NULL);
     `);
+    // Objects created before exposures carried their decision id get the column.
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(exposures)").toArray().map((c) => c.name);
+    if (!columns.includes("decision_id")) this.sql.exec("ALTER TABLE exposures ADD COLUMN decision_id TEXT");
   }
 
   private meta(key: string): number | undefined {
@@ -57,9 +60,9 @@ export class VisitorState extends DurableObject<Env> {
   private load(): VisitorHistory & { lastSeen?: number } {
     if (this.loaded) return this.loaded;
     const recent = this.sql
-      .exec<{ at: number; block_id: string; campaign: string; personalized: number }>("SELECT at, block_id, campaign, personalized FROM exposures")
+      .exec<{ at: number; block_id: string; campaign: string; personalized: number; decision_id: string | null }>("SELECT at, block_id, campaign, personalized, decision_id FROM exposures")
       .toArray()
-      .map((r) => ({ at: r.at, blockId: r.block_id, campaign: r.campaign, personalized: r.personalized === 1 }));
+      .map((r) => ({ at: r.at, blockId: r.block_id, campaign: r.campaign, personalized: r.personalized === 1, ...(r.decision_id ? { decisionId: r.decision_id } : {}) }));
     const lifetime: Record<string, number> = {};
     for (const r of this.sql.exec<{ key: string; count: number }>("SELECT key, count FROM lifetime")) lifetime[r.key] = r.count;
     const converted = this.sql.exec<{ campaign: string }>("SELECT campaign FROM converted").toArray().map((r) => r.campaign);
@@ -93,8 +96,8 @@ export class VisitorState extends DurableObject<Env> {
   private record(exposures: Exposure[]): void {
     if (exposures.length === 0) return;
     this.sql.exec(
-      `INSERT INTO exposures (at, block_id, campaign, personalized) VALUES ${exposures.map(() => "(?, ?, ?, ?)").join(", ")}`,
-      ...exposures.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0]),
+      `INSERT INTO exposures (at, block_id, campaign, personalized, decision_id) VALUES ${exposures.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
+      ...exposures.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]),
     );
     const counts = new Map<string, number>();
     for (const e of exposures) {
@@ -134,6 +137,21 @@ export class VisitorState extends DurableObject<Env> {
     const categoryViews: Record<string, number> = {};
     for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) categoryViews[r.category] = r.count;
     return { categoryViews, visitCount: this.meta("visits") ?? 1 };
+  }
+
+  /**
+   * Corrects the exposures with an impression event: a block seen on a decision that serving did
+   * not record (e.g. served while this object was unreachable) is counted now; one already
+   * recorded is not counted twice. Returns whether an exposure was added.
+   */
+  recordImpression(impression: { decisionId: string; blockId: string; campaign: string; personalized: boolean; at: number }, now: number): boolean {
+    const h = this.load();
+    if (h.recent.some((e) => e.decisionId === impression.decisionId)) return false;
+    if (impression.at <= now - WINDOW_MS.week) return false; // outside every sliding window
+    const exposure: Exposure = { at: impression.at, blockId: impression.blockId, campaign: impression.campaign, personalized: impression.personalized, decisionId: impression.decisionId };
+    addExposure(h, exposure);
+    this.record([exposure]);
+    return true;
   }
 
   /** Remembers a conversion on a campaign (for the already-converted exclusion). */

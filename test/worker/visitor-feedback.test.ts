@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DecideResponse } from "../../worker/decide/schema.ts";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
+import { visitorKey } from "../../worker/visitor/key.ts";
 import { call, postDecide } from "./helpers.ts";
 
 const holdout = { rate: Number(env.HOLDOUT_RATE), salt: env.HOLDOUT_SALT };
@@ -27,6 +28,22 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
   }
   return false;
 }
+
+describe("an impression event for a served decision", () => {
+  it("is not counted twice toward caps (serving already recorded it)", async () => {
+    const id = visitor();
+    const first = await heroOf(id);
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(await visitorKey(id)));
+    expect(await eventually(async () => (await (await call(`/admin/decisions?visitor=${id}`, { headers: { authorization: "Bearer test-admin-token" } })).json<{ decisions: unknown[] }>()).decisions.length > 0)).toBe(true);
+    await call("/v1/events", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ consent: { analytics: true, personalization: true }, events: [{ type: "impression", decisionId: first.decisionId, visitorId: id }] }),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stub.exposureCount()).toBe(1);
+  });
+});
 
 describe("a conversion excludes its campaign for that visitor", () => {
   it("stops serving the converted campaign (with personalisation consent)", async () => {

@@ -1,0 +1,55 @@
+/**
+ * Events that change what a visitor is shown next, applied to their Durable Object (only with
+ * personalisation consent, as all visitor state):
+ * - a conversion marks its decision's campaign as converted (the "already converted" guardrail);
+ * - an impression corrects the exposures: a served block that serving could not record (the
+ *   visitor's object was unreachable) is counted for frequency caps; one already recorded is not
+ *   counted twice.
+ * The decision is looked up in the audit log, and must be this visitor's.
+ */
+import { visitorKey } from "../visitor/key.ts";
+
+interface EventLike {
+  type?: unknown;
+  decisionId?: unknown;
+  visitorId?: unknown;
+  consent?: { personalization?: unknown };
+}
+
+/** An impression or conversion of a batch, sent with personalisation consent. */
+export interface Feedback {
+  type: "impression" | "conversion";
+  visitorId: string;
+  decisionId: string;
+}
+
+/** The impressions and conversions of a batch that were sent with personalisation consent. */
+export function consentedFeedback(body: unknown): Feedback[] {
+  const batch = body as { events?: unknown; consent?: { personalization?: unknown } } | null;
+  if (!batch || !Array.isArray(batch.events)) return [];
+  return (batch.events as EventLike[])
+    .filter((e) => (e?.type === "conversion" || e?.type === "impression") && typeof e.decisionId === "string" && typeof e.visitorId === "string")
+    .filter((e) => (e.consent?.personalization ?? batch.consent?.personalization) === true)
+    .map((e) => ({ type: e.type as Feedback["type"], visitorId: e.visitorId as string, decisionId: e.decisionId as string }));
+}
+
+/** Applies the feedback; returns how many changed the visitor's state. */
+export async function applyFeedback(env: Pick<Env, "DB" | "VISITOR">, feedback: Feedback[], now: number, isDefaultBlock: (blockId: string) => boolean): Promise<number> {
+  let applied = 0;
+  for (const { type, visitorId, decisionId } of feedback) {
+    const key = await visitorKey(visitorId);
+    const row = await env.DB.prepare("SELECT time, chosen_block_id, campaign, reason FROM decisions WHERE decision_id = ? AND visitor_key = ?")
+      .bind(decisionId, key)
+      .first<{ time: number; chosen_block_id: string; campaign: string | null; reason: string }>();
+    if (!row?.campaign) continue;
+    const visitor = env.VISITOR.get(env.VISITOR.idFromName(key));
+    if (type === "conversion") {
+      await visitor.markConverted(row.campaign, now);
+      applied++;
+    } else if (row.reason === "ranked" || row.reason === "fallback") {
+      const personalized = !isDefaultBlock(row.chosen_block_id);
+      if (await visitor.recordImpression({ decisionId, blockId: row.chosen_block_id, campaign: row.campaign, personalized, at: row.time }, now)) applied++;
+    }
+  }
+  return applied;
+}
