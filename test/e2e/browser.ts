@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
+import { afterEach, beforeEach } from "vitest";
 
 const FLAGS = [
   "--headless",
@@ -28,6 +29,23 @@ export async function openBrowser(options: { javaScriptEnabled?: boolean } = {})
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh browser (and profile) for every test of the calling file; `context` is the current one. */
+export function browserPerTest(): { readonly context: BrowserContext } {
+  let current: Awaited<ReturnType<typeof openBrowser>> | undefined;
+  beforeEach(async () => {
+    current = await openBrowser();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    get context() {
+      return current!.context;
     },
   };
 }

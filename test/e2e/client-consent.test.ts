@@ -1,19 +1,12 @@
 // Consent sources in Chromium: an IAB TCF v2 CMP (a stub __tcfapi), Global Privacy Control, and
 // withdrawing consent through the demo's own bar.
 import type { BrowserContext, Page } from "playwright-core";
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { openBrowser } from "./browser.ts";
+import { describe, expect, inject, it } from "vitest";
+import { browserPerTest } from "./browser.ts";
 import { answerConsent, recordDecides, storedKeys, storedVisitorId, visit } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
-let browser: Awaited<ReturnType<typeof openBrowser>>;
-
-beforeEach(async () => {
-  browser = await openBrowser();
-});
-afterEach(async () => {
-  await browser.close();
-});
+const browser = browserPerTest();
 
 /** A CMP stub answering `addEventListener` at once, with these TCF purposes granted. */
 function installCmp(context: BrowserContext, granted: number[]): Promise<void> {

@@ -1,18 +1,11 @@
 // Friction and intent in Chromium: a rage click becomes a friction event the Worker accepts, and
 // an intent in the markup (Add to cart) an event and a session signal.
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { openBrowser } from "./browser.ts";
+import { describe, expect, inject, it } from "vitest";
+import { browserPerTest } from "./browser.ts";
 import { allEvents, answerConsent, answerOf, hidePage, recordDecides, recordEvents, visit } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
-let browser: Awaited<ReturnType<typeof openBrowser>>;
-
-beforeEach(async () => {
-  browser = await openBrowser();
-});
-afterEach(async () => {
-  await browser.close();
-});
+const browser = browserPerTest();
 
 describe("friction and intent in Chromium", () => {
   it("a rage click on the product image is sent as friction.rage_click and counted for the next decide", async () => {

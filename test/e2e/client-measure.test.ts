@@ -1,21 +1,14 @@
 // Measurement in Chromium against the real Worker: impressions and clicks reach POST /v1/events
 // exactly once, batched into a beacon when the page is hidden; offline they wait in IndexedDB.
 import type { Page } from "playwright-core";
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { openBrowser } from "./browser.ts";
+import { describe, expect, inject, it } from "vitest";
+import { browserPerTest } from "./browser.ts";
 import {
   allEvents, answerConsent, answerOf, hidePage, recordEvents, resend, storedKeys, storedVisitorId, visit, type SentEvent,
 } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
-let browser: Awaited<ReturnType<typeof openBrowser>>;
-
-beforeEach(async () => {
-  browser = await openBrowser();
-});
-afterEach(async () => {
-  await browser.close();
-});
+const browser = browserPerTest();
 
 /** The decision ids the page's slots carry. */
 function decisionIds(page: Page): Promise<Record<string, string>> {

@@ -1,18 +1,11 @@
 // Rendering in Chromium: a Worker that does not answer, single-page-app navigation, and slots the
 // edge already filled (proxy mode), which are measured but not decided again.
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { openBrowser } from "./browser.ts";
+import { describe, expect, inject, it } from "vitest";
+import { browserPerTest } from "./browser.ts";
 import { answerConsent, answerOf, hidePage, recordDecides, recordEvents, visit } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
-let browser: Awaited<ReturnType<typeof openBrowser>>;
-
-beforeEach(async () => {
-  browser = await openBrowser();
-});
-afterEach(async () => {
-  await browser.close();
-});
+const browser = browserPerTest();
 
 describe("a Worker that does not answer", () => {
   it("leaves the default content in place, shown within the 600 ms timeout; only the slots wait", async () => {

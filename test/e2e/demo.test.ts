@@ -1,42 +1,13 @@
 import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { openBrowser } from "./browser.ts";
+import { describe, expect, inject, it } from "vitest";
+import { browserPerTest } from "./browser.ts";
+import { storedKeys, visit as visitUrl } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
-let browser: Awaited<ReturnType<typeof openBrowser>>;
-
-beforeEach(async () => {
-  browser = await openBrowser();
-});
-afterEach(async () => {
-  await browser.close();
-});
-
 /** Opens a page of the demo and waits until its hero slot has been decided. */
-async function visit(page: Page, path: string): Promise<{ block: string | null; reason: string | null }> {
-  await page.goto(`${base}${path}`);
-  const hero = page.locator('[data-nb-slot="hero"][data-nb-reason]');
-  await hero.waitFor({ timeout: 10_000 });
-  return { block: await hero.getAttribute("data-nb-block"), reason: await hero.getAttribute("data-nb-reason") };
-}
-
-/** Keys idb-keyval holds in the page's origin. */
-function storedKeys(page: Page): Promise<string[]> {
-  return page.evaluate(
-    () =>
-      new Promise<string[]>((resolve) => {
-        const open = indexedDB.open("keyval-store");
-        open.onsuccess = () => {
-          const db = open.result;
-          if (!db.objectStoreNames.contains("keyval")) return resolve([]);
-          const keys = db.transaction("keyval").objectStore("keyval").getAllKeys();
-          keys.onsuccess = () => resolve(keys.result.map(String).sort());
-        };
-        open.onerror = () => resolve([]);
-      }),
-  );
-}
+const visit = (page: Page, path: string) => visitUrl(page, `${base}${path}`);
+const browser = browserPerTest();
 
 describe("the demo shop in Chromium", () => {
   it("personalises the hero after the visitor browses shoes", async () => {
