@@ -26,7 +26,8 @@ export interface FittedModel {
   logLoss: number;
 }
 
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+/** The logistic function. */
+export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** Per-feature mean and standard deviation (population), the drift baseline of the manifest. */
 export function featureStats(rows: number[][], width: number): { mean: number[]; std: number[] } {
@@ -64,15 +65,23 @@ export function fitLogistic(data: TrainingSet, options: TrainOptions): FittedMod
     for (let j = 0; j < width; j++) w[j]! -= options.learningRate * (gw[j]! / totalWeight + options.l2 * w[j]!);
     b -= options.learningRate * (gb / totalWeight);
   }
-  // Back to raw feature units: w_raw = w / scale, b_raw = b - Σ w_raw · mean.
+  return fittedFromStandardised(data, w, b, scale, baseline);
+}
+
+/**
+ * Maps weights fitted on standardised features back to raw feature units (w_raw = w / scale,
+ * b_raw = b − Σ w_raw · mean) and measures the mean log-loss on the training data.
+ */
+export function fittedFromStandardised(data: TrainingSet, w: number[], b: number, scale: number[], baseline: FittedModel["baseline"]): FittedModel {
+  const width = w.length;
   const weights = w.map((wj, j) => wj / scale[j]!);
   const bias = b - weights.reduce((acc, wj, j) => acc + wj * baseline.mean[j]!, 0);
   let loss = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < data.rows.length; i++) {
     let s = bias;
     for (let j = 0; j < width; j++) s += weights[j]! * data.rows[i]![j]!;
     const p = Math.min(Math.max(sigmoid(s), 1e-12), 1 - 1e-12);
     loss -= data.labels[i]! ? Math.log(p) : Math.log(1 - p);
   }
-  return { weights, bias, baseline, logLoss: loss / n };
+  return { weights, bias, baseline, logLoss: loss / data.rows.length };
 }

@@ -6,7 +6,7 @@
  * Same conventions as fitLogistic: features standardised internally, L2 on the standardised
  * weights (not the intercept), weights returned in raw feature units.
  */
-import { featureStats, type FittedModel, type TrainingSet } from "./logistic-regression.ts";
+import { featureStats, fittedFromStandardised, sigmoid, type FittedModel, type TrainingSet } from "./logistic-regression.ts";
 
 export interface NewtonOptions {
   /** L2 penalty on the standardised weights, relative to the mean (weighted) log-loss. */
@@ -16,7 +16,6 @@ export interface NewtonOptions {
   tolerance?: number;
 }
 
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** log(1 + e^z) without overflow. */
 const softplus = (z: number): number => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
@@ -114,14 +113,5 @@ export function fitLogisticNewton(data: TrainingSet, options: NewtonOptions): Fi
     if (moved < (options.tolerance ?? 1e-9) || t <= 1e-8) break;
   }
 
-  const weights = beta.slice(1).map((b, j) => b / scale[j]!);
-  const bias = beta[0]! - weights.reduce((acc, wj, j) => acc + wj * baseline.mean[j]!, 0);
-  let loss = 0;
-  for (let i = 0; i < n; i++) {
-    let s = bias;
-    for (let j = 0; j < width; j++) s += weights[j]! * data.rows[i]![j]!;
-    const p = Math.min(Math.max(sigmoid(s), 1e-12), 1 - 1e-12);
-    loss -= data.labels[i]! ? Math.log(p) : Math.log(1 - p);
-  }
-  return { weights, bias, baseline, logLoss: loss / n };
+  return fittedFromStandardised(data, beta.slice(1), beta[0]!, scale, baseline);
 }

@@ -3,6 +3,7 @@
  * IndexedDB, and recording what reached `POST /v1/events` and the Worker's answers.
  */
 import type { Page, Request } from "playwright-core";
+import type { NextbestEvent } from "../../client/types.ts";
 
 /** Opens a page of the demo and waits until its hero slot has been decided. */
 export async function visit(page: Page, url: string): Promise<{ block: string | null; reason: string | null }> {
@@ -37,17 +38,7 @@ export function storedKeys(page: Page): Promise<string[]> {
 }
 
 /** One event as the client sends it. */
-export interface SentEvent {
-  type: string;
-  eventId: string;
-  visitorId: string;
-  decisionId?: string;
-  blockId?: string;
-  slot?: string;
-  name?: string;
-  value?: number;
-  currency?: string;
-}
+export type SentEvent = NextbestEvent;
 
 /** The Worker's answer to `POST /v1/events`. */
 export interface EventsAnswer {
