@@ -76,3 +76,10 @@ describe("selection rules", () => {
     expect(pick!.excluded).toEqual([{ blockId: "a", reason: "converted" }]);
   });
 });
+
+describe("out-of-order requests", () => {
+  it("counts an exposure recorded with a later clock than the request's", () => {
+    // Concurrent decides reach the visitor's Durable Object in any order.
+    expect(capReached(state([T0 + 5]), { kind: "block", blockId: "b" }, { limit: 1, window: "day" }, T0)).toBe(true);
+  });
+});

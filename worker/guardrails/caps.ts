@@ -1,7 +1,7 @@
 /**
  * Frequency caps over true sliding windows. Pure: the visitor's exposures and the clock come in,
  * counts go out. An exposure at time t is inside a window of length W at time `now` when
- * `now - W < t <= now`: exactly W ms later it has left the window.
+ * `now - W < t`: exactly W ms later it has left the window.
  */
 import { z } from "zod";
 
@@ -61,7 +61,9 @@ export function countInWindow(state: CapState, scope: CapScope, window: CapWindo
   if (window === "lifetime") return state.lifetime[lifetimeKey(scope)] ?? 0;
   const since = window === "session" ? state.sessionStart - 1 : now - WINDOW_MS[window];
   let n = 0;
-  for (const e of state.recent) if (e.at > since && e.at <= now && matches(scope, e)) n++;
+  // No upper bound: concurrent requests reach the visitor's object out of order, so an exposure
+  // recorded by a later-arriving request may carry a slightly later clock than this one.
+  for (const e of state.recent) if (e.at > since && matches(scope, e)) n++;
   return n;
 }
 
