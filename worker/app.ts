@@ -41,6 +41,6 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);
-  app.all("*", (c) => (proxyServes(c.env, c.req.path) ? proxy.fetch(c.req.raw, c.env, c.executionCtx) : notFound(c)));
+  app.all("*", (c) => (proxyServes(c.env, c.req.url) ? proxy.fetch(c.req.raw, c.env, c.executionCtx) : notFound(c)));
   return app;
 }

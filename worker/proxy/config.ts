@@ -3,9 +3,13 @@
  * fills its slots in the HTML while it streams.
  */
 
+import { encodedPath, normalisePath } from "./path.ts";
+
 export interface ProxyConfig {
-  /** Path prefix the proxy answers under ("" = every path the Worker does not serve itself). */
+  /** Path prefix the proxy answers under, normalised and percent-encoded ("" = every path the Worker does not serve itself). */
   prefix: string;
+  /** The prefix's decoded segments (`/edge` → `["edge"]`), compared with the request's. */
+  prefixSegments: string[];
   /** `assets` (this Worker's static assets, the demo shop) or an origin URL. */
   origin: "assets" | URL;
   /** URLPattern pathnames (after the prefix) whose HTML is personalised. */
@@ -16,6 +20,10 @@ export interface ProxyConfig {
   slots: string[];
   /** Deciding may delay the first slot by at most this long; then the origin HTML streams unchanged. */
   budgetMs: number;
+  /** PROXY_FORWARD_AUTH = "true": the visitor's `Authorization` header reaches the origin. */
+  forwardAuth: boolean;
+  /** PROXY_FORWARD_COOKIES: the Worker's own cookies (`nb_consent`, `nb_vid`) the origin may read. */
+  forwardCookies: string[];
 }
 
 const list = (v: string | undefined, fallback: string[]): string[] => {
@@ -38,13 +46,22 @@ export function proxyConfigFromEnv(env: Partial<Record<string, string>>): ProxyC
     }
   }
   const budget = Number(env.PROXY_BUDGET_MS);
+  const prefix = normalisePath(env.PROXY_PREFIX ?? "");
+  if (!prefix.ok) {
+    console.error(`PROXY_PREFIX is not a valid path (${prefix.reason}); proxy mode is off`);
+    return undefined;
+  }
+  const prefixPath = { segments: prefix.segments, trailingSlash: false };
   return {
-    prefix: (env.PROXY_PREFIX ?? "").replace(/\/+$/, ""),
+    prefix: prefix.segments.length ? encodedPath(prefixPath) : "",
+    prefixSegments: prefix.segments,
     origin,
     personalize: list(env.PROXY_PERSONALIZE, ["/*"]),
     passThrough: list(env.PROXY_PASS_THROUGH, []),
     slots: list(env.PROXY_SLOTS, ["hero", "sidebar"]),
     budgetMs: Number.isFinite(budget) && budget > 0 ? budget : 50,
+    forwardAuth: (env.PROXY_FORWARD_AUTH ?? "").trim().toLowerCase() === "true",
+    forwardCookies: list(env.PROXY_FORWARD_COOKIES, []),
   };
 }
 

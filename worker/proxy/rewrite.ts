@@ -27,10 +27,44 @@ export interface SlotFill {
 
 export type PageDecider = (facts: PageFacts) => Promise<SlotFill[]>;
 
+/**
+ * Link rewriting, so navigation stays behind the proxy: the origin's own links (root-relative, or
+ * absolute naming `origin`) are mapped by `map`. The same for every visitor, whatever the consent.
+ */
+export interface LinkRewrite {
+  /** The origin, `https://origin.example`: absolute links starting with it are mapped too. */
+  origin: string;
+  /** The link as the visitor must see it (unchanged when it does not name the origin). */
+  map: (url: string) => string;
+}
+
 export interface RewriteOptions {
   budgetMs: number;
-  /** Prefix for root-relative links, so navigation stays behind the proxy. */
-  linkPrefix?: string;
+  links?: LinkRewrite;
+}
+
+/** Navigation: where a visitor goes by clicking or submitting. */
+const LINK_ATTRIBUTES = [
+  ["a", "href"],
+  ["area", "href"],
+  ["form", "action"],
+] as const;
+
+/** Adds the link handlers. Only tags whose URL starts with `/` or the origin match the selectors,
+ * and a tag is re-serialised only when its URL actually changes. */
+function withLinks(rewriter: HTMLRewriter, links: LinkRewrite): HTMLRewriter {
+  for (const [tag, attribute] of LINK_ATTRIBUTES) {
+    const handler = {
+      element(el: Element) {
+        const url = el.getAttribute(attribute);
+        if (url === null) return;
+        const mapped = links.map(url);
+        if (mapped !== url) el.setAttribute(attribute, mapped);
+      },
+    };
+    rewriter = rewriter.on(`${tag}[${attribute}^="/"]`, handler).on(`${tag}[${attribute}^="${links.origin}"]`, handler);
+  }
+  return rewriter;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -49,12 +83,23 @@ function inlineJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-/** Returns the rewritten, still streaming, response. */
-export function personalizeHtml(response: Response, decidePage: PageDecider, options: RewriteOptions): Response {
+/**
+ * Returns the rewritten, still streaming, response: slots filled when `decidePage` is given,
+ * links mapped when `options.links` is (the two are independent).
+ */
+export function personalizeHtml(response: Response, decidePage: PageDecider | undefined, options: RewriteOptions): Response {
+  let rewriter = new HTMLRewriter();
+  if (options.links) rewriter = withLinks(rewriter, options.links);
+  if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs);
+  return rewriter.transform(response);
+}
+
+/** Adds the slot handlers: page facts from the head, one decision, each slot filled from it. */
+function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: number): HTMLRewriter {
   const facts: PageFacts = {};
   let decision: Promise<Map<string, SlotFill> | undefined> | undefined;
   const decided = () =>
-    (decision ??= withTimeout(decidePage(facts), options.budgetMs)
+    (decision ??= withTimeout(decidePage(facts), budgetMs)
       .then((fills) => new Map(fills.map((f) => [f.slot, f])))
       .catch((err) => {
         console.warn("edge decide failed; the page streams unchanged:", err instanceof Error ? err.message : err);
@@ -64,7 +109,7 @@ export function personalizeHtml(response: Response, decidePage: PageDecider, opt
   const meta = (name: string, set: (content: string | null) => void) =>
     [`meta[name="${name}"]`, { element: (el: Element) => set(el.getAttribute("content")) }] as const;
 
-  let rewriter = new HTMLRewriter()
+  return rewriter
     .on(...meta("nb:category", (c) => (facts.category = c?.trim().toLowerCase().slice(0, 200) || undefined)))
     .on(...meta("nb:page-type", (c) => (facts.pageType = c?.trim().toLowerCase() || undefined)))
     .on(...meta("nb:tags", (c) => (facts.tags = splitList(c))))
@@ -94,14 +139,4 @@ export function personalizeHtml(response: Response, decidePage: PageDecider, opt
         served.set(slot, fill);
       },
     });
-  const prefix = options.linkPrefix;
-  if (prefix) {
-    rewriter = rewriter.on('a[href^="/"]', {
-      element(el) {
-        const href = el.getAttribute("href")!;
-        if (!href.startsWith("//") && href !== prefix && !href.startsWith(`${prefix}/`)) el.setAttribute("href", `${prefix}${href}`);
-      },
-    });
-  }
-  return rewriter.transform(response);
 }

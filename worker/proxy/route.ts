@@ -1,35 +1,49 @@
 /**
  * Proxy mode: the Worker in front of a site. HTML of personalised paths gets its slots filled at
- * the edge while it streams; everything else passes through byte for byte with its headers.
+ * the edge while it streams; everything else passes through byte for byte, only URLs that name the
+ * origin (redirects, cookies) moved behind the Worker. Headers in and out: request-headers.ts and
+ * response-headers.ts.
  */
 import { Hono } from "hono";
 import { decideRequestSchema } from "../decide/schema.ts";
 import { decideWithServices, requestCountry, type Defer } from "../decide/run.ts";
 import type { AppEnv, Services } from "../services.ts";
+import { AppError } from "../errors/app-error.ts";
+import { onError } from "../errors/on-error.ts";
 import { matchesAny, proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
+import { encodedPath, looselyUnderPrefix, normalisePath, underPrefix } from "./path.ts";
+import { originRequestHeaders, rewritableEncoding } from "./request-headers.ts";
+import { personalisedPageHeaders, proxiedHeaders, proxiedUrl, rewrittenPageHeaders, type UrlMap } from "./response-headers.ts";
 import { consentFromCookies, parseCookies, requestSignals, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "./rewrite.ts";
 
-/** Fetches from the origin: this Worker's static assets, or the configured URL. */
-async function fetchOrigin(env: Env, config: ProxyConfig, request: Request, path: string, search: string): Promise<Response> {
-  const base = config.origin === "assets" ? new URL(request.url).origin : config.origin.href.replace(/\/$/, "");
-  const target = new Request(`${base}${path}${search}`, request);
-  // The origin is asked for the page as is: no compressed variants to rewrite, no conditional
-  // requests that could answer 304 to a personalised page.
-  return config.origin === "assets" ? env.ASSETS.fetch(target) : fetch(target, { redirect: "manual" });
+/** Where a request goes at the origin: always the configured origin, the path normalised once. */
+function originTarget(config: ProxyConfig, url: URL): { path: string; target: URL } | { error: string } {
+  const normal = normalisePath(url.pathname);
+  if (!normal.ok) return { error: normal.reason };
+  const rest = underPrefix(normal.segments, config.prefixSegments);
+  if (!rest) return { error: "path is not under the proxy prefix" };
+  const path = encodedPath({ segments: rest, trailingSlash: normal.trailingSlash });
+  const origin = config.origin === "assets" ? new URL(url.origin) : config.origin;
+  // The origin URL is built by setting a path on a copy of the configured one: the request can
+  // change its path and query, never its scheme, host or port.
+  const target = new URL(origin.href);
+  target.pathname = `${origin.pathname.replace(/\/+$/, "")}${path}`;
+  target.search = url.search;
+  if (target.origin !== origin.origin) return { error: "path would leave the origin" };
+  return { path, target };
 }
 
-/** Keeps redirects to the origin's own paths behind the proxy prefix. */
-function withProxiedLocation(response: Response, config: ProxyConfig): Response {
-  const location = response.headers.get("location");
-  if (!config.prefix || !location?.startsWith("/") || location.startsWith("//")) return response;
-  const proxied = new Response(response.body, response);
-  proxied.headers.set("location", `${config.prefix}${location}`);
-  return proxied;
+/** True for requests that take an HTML page: navigations, `*\/*` and requests without `Accept`. */
+function acceptsHtml(request: Request): boolean {
+  const accept = request.headers.get("accept");
+  if (!accept) return true;
+  if (/\btext\/html\b/i.test(accept)) return true;
+  return accept.split(",").every((type) => type.trim().startsWith("*/*"));
 }
 
 function isHtml(response: Response): boolean {
-  return response.status === 200 && /^text\/html\b/i.test(response.headers.get("content-type") ?? "");
+  return response.status === 200 && /^text\/html\b/i.test(response.headers.get("content-type") ?? "") && rewritableEncoding(response.headers.get("content-encoding"));
 }
 
 /** Decides all slots of a page from request context and the visitor's stored state. */
@@ -61,10 +75,16 @@ function pageDecider(services: Services, defer: Defer, request: Request, url: UR
   };
 }
 
-/** True when proxy mode is on and `path` is under its prefix. */
-export function proxyServes(env: Env, path: string): boolean {
+/**
+ * True when proxy mode is on and the request URL's path is under its prefix (normalised as the
+ * route does; a malformed path that still names the prefix is the proxy's, to answer 400).
+ */
+export function proxyServes(env: Env, requestUrl: string): boolean {
   const config = proxyConfigFromEnv(env as unknown as Record<string, string>);
-  return !!config && (!config.prefix || path === config.prefix || path.startsWith(`${config.prefix}/`));
+  if (!config) return false;
+  const pathname = new URL(requestUrl).pathname;
+  const normal = normalisePath(pathname);
+  return normal.ok ? !!underPrefix(normal.segments, config.prefixSegments) : looselyUnderPrefix(pathname, config.prefixSegments);
 }
 
 /** The proxy sub-app; mount it where the proxy answers (PROXY_PREFIX, or last for every path). */
@@ -72,31 +92,53 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
   const config = proxyConfigFromEnv(c.env as unknown as Record<string, string>);
   if (!config) return c.notFound();
   const url = new URL(c.req.url);
-  const path = url.pathname.slice(config.prefix.length) || "/";
-  const origin = withProxiedLocation(await fetchOrigin(c.env, config, c.req.raw, path, url.search), config);
+  const resolved = originTarget(config, url);
+  if ("error" in resolved) throw new AppError("invalid_request", `malformed path: ${resolved.error}`);
+  const { path, target } = resolved;
+  const request = c.req.raw;
+  const map: UrlMap = { workerOrigin: url.origin, prefix: config.prefix, origin: config.origin === "assets" ? new URL(url.origin) : config.origin };
 
-  const personalisable = (c.req.method === "GET" || c.req.method === "HEAD") && matchesAny(path, config.personalize) && !matchesAny(path, config.passThrough);
-  if (!personalisable || !isHtml(origin)) return origin; // byte for byte, headers included
-
-  const cookies = parseCookies(c.req.header("cookie") ?? null);
+  const cookies = parseCookies(request.headers.get("cookie"));
   const consent = consentFromCookies(cookies);
-  if (!consent.personalization) {
-    // Same page for everyone without consent, but caches must not hand it to visitors with it.
-    const page = new Response(origin.body, origin);
-    page.headers.append("vary", "Cookie");
-    return page;
+  const page = (request.method === "GET" || request.method === "HEAD") && acceptsHtml(request) && matchesAny(path, config.personalize) && !matchesAny(path, config.passThrough);
+  const personalised = page && consent.personalization;
+  // Links are mapped on every page of a personalised path, for every visitor: only the slots
+  // differ by consent. Needed when the prefix or the origin's host differs from what visitors see.
+  const links = page && (!!config.prefix || map.origin.origin !== url.origin);
+
+  const originRequest = new Request(target, {
+    method: request.method,
+    headers: originRequestHeaders(request.headers, { personalised, rewritten: links, forwardAuth: config.forwardAuth, forwardCookies: config.forwardCookies }),
+    body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+    redirect: "manual",
+  });
+  const fetched = config.origin === "assets" ? await c.env.ASSETS.fetch(originRequest) : await fetch(originRequest);
+  if (fetched.status === 101) return fetched; // a WebSocket: nothing to map
+  const headers = proxiedHeaders(fetched.headers, map);
+
+  if (!page || !isHtml(fetched)) {
+    // Byte for byte; only URLs naming the origin are moved behind the Worker.
+    if (links && fetched.status === 304) return new Response(null, { status: 304, headers: rewrittenPageHeaders(headers) });
+    return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
+  }
+  const linkRewrite = links ? { origin: map.origin.origin, map: (u: string) => proxiedUrl(u, map) } : undefined;
+  const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
+  if (!personalised) {
+    if (!linkRewrite) {
+      // Same page for everyone without consent, but caches must not hand it to visitors with it.
+      headers.append("vary", "Cookie");
+      return origin;
+    }
+    const rewritten = personalizeHtml(origin, undefined, { budgetMs: config.budgetMs, links: linkRewrite });
+    return new Response(rewritten.body, { status: 200, statusText: fetched.statusText, headers: rewrittenPageHeaders(headers) });
   }
   const known = visitorIdFromCookies(cookies);
   const visitorId = known ?? c.get("services").newId();
-  const page = personalizeHtml(origin, pageDecider(c.get("services"), (work) => c.executionCtx.waitUntil(work), c.req.raw, url, visitorId, consent, config.slots), {
-    budgetMs: config.budgetMs,
-    ...(config.prefix ? { linkPrefix: config.prefix } : {}),
-  });
-  const personalised = new Response(page.body, page);
-  // Personalised HTML is for this visitor only: never stored by a shared cache.
-  personalised.headers.set("cache-control", "private, no-store");
-  personalised.headers.append("vary", "Cookie");
-  for (const h of ["etag", "last-modified", "content-length", "content-md5"]) personalised.headers.delete(h);
-  if (!known) personalised.headers.append("set-cookie", visitorCookie(visitorId, url.protocol === "https:"));
-  return personalised;
+  const decider = pageDecider(c.get("services"), (work) => c.executionCtx.waitUntil(work), request, url, visitorId, consent, config.slots);
+  const filled = personalizeHtml(origin, decider, { budgetMs: config.budgetMs, ...(linkRewrite ? { links: linkRewrite } : {}) });
+  // Personalised HTML is for this visitor only: never stored by a shared cache, never revalidated.
+  const out = personalisedPageHeaders(headers);
+  if (!known) out.append("set-cookie", visitorCookie(visitorId, url.protocol === "https:"));
+  return new Response(filled.body, { status: 200, statusText: fetched.statusText, headers: out });
 });
+proxyRoute.onError(onError);
