@@ -41,10 +41,31 @@ describe("personalizeHtml", () => {
     expect(await personalizeHtml(html(PAGE), decider, { budgetMs: 20 }).text()).toBe(PAGE);
   });
 
-  it("prefixes root-relative links so navigation stays behind the proxy", async () => {
-    const out = await personalizeHtml(html(PAGE), async () => [], { budgetMs: 100, linkPrefix: "/edge" }).text();
-    expect(out).toContain('<a href="/edge/shoes.html">');
-    expect(out).toContain('<a href="https://other.example/x">');
+  const links = { origin: "https://origin.test", map: (u: string) => (u.startsWith("/") && !u.startsWith("//") ? `/edge${u}` : u.startsWith("https://origin.test/") ? `http://w.test/edge${u.slice(19)}` : u) };
+
+  it.each([
+    ['<a href="/shoes.html">', '<a href="/edge/shoes.html">'],
+    ['<a class="x" href="/a?b=1#c" data-y>', '<a class="x" href="/edge/a?b=1#c" data-y>'],
+    ['<area href="/map">', '<area href="/edge/map">'],
+    ['<form action="/search" method="get">', '<form action="/edge/search" method="get">'],
+    ['<a href="https://origin.test/x">', '<a href="http://w.test/edge/x">'],
+    // Tags whose URL does not change are left exactly as written (not re-serialised).
+    ["<a  href='https://other.example/x'  >", "<a  href='https://other.example/x'  >"],
+    ["<a HREF=//cdn.example/x >", "<a HREF=//cdn.example/x >"],
+    ["<a href=rel/x TITLE=t>", "<a href=rel/x TITLE=t>"],
+    ['<link href="/style.css"><img src="/i.png">', '<link href="/style.css"><img src="/i.png">'],
+  ])("maps navigation links: %s → %s", async (tag, expected) => {
+    const out = await personalizeHtml(html(`<body>${tag}x</body>`), undefined, { budgetMs: 100, links }).text();
+    expect(out).toBe(`<body>${expected}x</body>`);
+  });
+
+  it("maps links the same way whether or not slots are filled: only the slots differ", async () => {
+    const [withSlots, withoutSlots] = await Promise.all([
+      personalizeHtml(html(PAGE), async () => [fill("hero", "h")], { budgetMs: 1000, links }).text(),
+      personalizeHtml(html(PAGE), undefined, { budgetMs: 1000, links }).text(),
+    ]);
+    expect(withoutSlots).toBe(PAGE.replace('href="/shoes.html"', 'href="/edge/shoes.html"'));
+    expect(withSlots).toContain('<a href="/edge/shoes.html">');
   });
 
   it("keeps streaming: the first bytes arrive before the origin has finished", async () => {

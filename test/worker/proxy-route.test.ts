@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
 import { call } from "./helpers.ts";
+import { proxied } from "./proxy-helpers.ts";
 
 const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
 const CONSENT = "nb_consent=personalization%3D1%26analytics%3D1";
@@ -13,13 +14,14 @@ const visitor = (held: boolean) => {
     if (isHeldOut(id, holdout) === held) return id;
   }
 };
-const get = (path: string, cookie = "") => call(path, { headers: cookie ? { cookie } : {}, redirect: "manual" });
+const get = (path: string, cookie = "") => proxied(path, { headers: cookie ? { cookie } : {} });
 /** The origin itself: this Worker's static assets. */
 const origin = (path: string) => env.ASSETS.fetch(`http://nextbest.test${path}`, { redirect: "manual" });
 const heroOf = (html: string) => /<div data-nb-slot="hero"[^>]*data-nb-block="([^"]+)"[^>]*data-nb-reason="([^"]+)"/.exec(html)?.slice(1, 3);
 
 // The proxy's 50 ms budget does not cover the isolate's first ONNX runtime start: warm it up.
 beforeAll(async () => {
+  await (await get("/edge/", CONSENT)).text();
   await call("/v1/decide", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ visitorId: "warm-up-proxy", slots: ["hero"], consent: { personalization: true } }) });
 });
 
@@ -39,10 +41,12 @@ describe("proxy mode (PROXY_ORIGIN=assets, PROXY_PREFIX=/edge)", () => {
     expect(html).toContain('<script type="application/json" id="nb-decisions">');
   });
 
-  it("without consent: the origin's page, no cookie, nothing decided", async () => {
+  it("without consent: the origin's page (its links behind the prefix), no cookie, nothing decided", async () => {
     const [proxied, page] = await Promise.all([get("/edge/"), origin("/")]);
     expect(proxied.headers.get("set-cookie")).toBeNull();
-    expect(await proxied.text()).toBe(await page.text());
+    const text = await proxied.text();
+    expect(text).not.toContain("data-nb-decision");
+    expect(text.replace(/(<a [^>]*href=")\/edge\//g, "$1/")).toBe(await page.text());
   });
 
   it("passes non-HTML through byte for byte with its caching headers", async () => {
@@ -82,5 +86,37 @@ describe("proxy mode (PROXY_ORIGIN=assets, PROXY_PREFIX=/edge)", () => {
     const cookie = `${CONSENT}; nb_vid=${id}`;
     for (let i = 0; i < 3; i++) await (await get("/edge/bags", cookie)).text();
     expect(heroOf(await (await get("/edge/", cookie)).text())?.[0]).not.toBe("hero-bags-travel");
+  });
+});
+
+describe("proxy mode: the page outside the slots is the same whatever the consent", () => {
+  /** The page with every slot emptied and the decision list removed: what consent must not change. */
+  const outsideSlots = (page: string) =>
+    new HTMLRewriter()
+      .on("[data-nb-slot]", {
+        element(el) {
+          el.setInnerContent("");
+          for (const a of ["data-nb-decision", "data-nb-block", "data-nb-reason", "data-nb-source"]) el.removeAttribute(a);
+        },
+      })
+      .on("script#nb-decisions", { element: (el) => el.remove() })
+      .transform(new Response(page))
+      .text();
+
+  it.each(["/edge/", "/edge/bags", "/edge/product-trail-runner"])("%s: consenting and non-consenting visitors get identical bytes outside the slots", async (path) => {
+    const id = visitor(false);
+    const [consenting, refusing, none] = await Promise.all([
+      proxied(path, { headers: { cookie: `${CONSENT}; nb_vid=${id}` } }),
+      proxied(path, { headers: { cookie: "nb_consent=personalization%3D0%26analytics%3D0" } }),
+      proxied(path),
+    ]);
+    const [a, b, c] = await Promise.all([consenting.text(), refusing.text(), none.text()]);
+    expect(heroOf(a)?.[1]).toMatch(/ranked|holdout|default|fallback/); // the slots were filled...
+    expect(heroOf(b)).toBeUndefined(); // ...only for the consenting visitor
+    expect(a).toContain('href="/edge/'); // links are behind the prefix for everyone
+    expect(b).toContain('href="/edge/');
+    expect(b).not.toMatch(/<a [^>]*href="\/(?!edge\/)[^/]/);
+    expect(await outsideSlots(a)).toBe(await outsideSlots(b));
+    expect(c).toBe(b);
   });
 });

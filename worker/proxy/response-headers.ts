@@ -66,7 +66,9 @@ export function proxiedSetCookie(value: string, map: UrlMap, workerHost: string)
     const v = i < 0 ? "" : attribute.slice(i + 1).trim();
     if (name === "domain" && v.replace(/^\./, "").toLowerCase() === originHost && originHost !== workerHost) return ` Domain=${workerHost}`;
     if (name === "path" && v.startsWith("/")) {
-      const mapped = proxiedPath(v, map);
+      // The origin's root becomes the prefix itself: `Path=/edge` also covers `/edge` (RFC 6265 §5.1.4).
+      const root = v.replace(/\/+$/, "") === basePath(map.origin);
+      const mapped = root ? map.prefix || "/" : proxiedPath(v, map);
       return mapped === undefined || mapped === v ? attribute : ` Path=${mapped}`;
     }
     return attribute;

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { externalOrigin, html, proxied } from "./proxy-helpers.ts";
+
+const ORIGIN = "https://origin.test:8443";
+const vars = { PROXY_ORIGIN: ORIGIN, PROXY_PREFIX: "/edge" };
+
+describe("URLs naming the origin are moved behind the Worker", () => {
+  it.each([
+    [`${ORIGIN}/plain.html`, "http://nextbest.test/edge/plain.html"],
+    [`${ORIGIN}/a/b?x=1#top`, "http://nextbest.test/edge/a/b?x=1#top"],
+    [`${ORIGIN}`, "http://nextbest.test/edge/"],
+    ["//origin.test:8443/p", "http://nextbest.test/edge/p"],
+    ["HTTPS://ORIGIN.TEST:8443/p", "http://nextbest.test/edge/p"],
+    ["/plain.html", "/edge/plain.html"],
+    ["/plain.html?next=/x", "/edge/plain.html?next=/x"],
+    ["plain.html", "plain.html"],
+    ["https://origin.test/other-port", "https://origin.test/other-port"],
+    ["http://origin.test:8443/other-scheme", "http://origin.test:8443/other-scheme"],
+    ["https://elsewhere.example/x", "https://elsewhere.example/x"],
+    ["/\\elsewhere.example/x", "/\\elsewhere.example/x"],
+  ])("Location %s → %s (Content-Location too)", async (location, expected) => {
+    externalOrigin(() => new Response(null, { status: 302, headers: { location, "content-location": location } }));
+    const res = await proxied("/edge/start", {}, { vars });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe(expected);
+    expect(res.headers.get("content-location")).toBe(expected);
+  });
+
+  it.each([
+    [`0; url=${ORIGIN}/plain.html`, "0; url=http://nextbest.test/edge/plain.html"],
+    [`5;URL='${ORIGIN}/x'`, "5;URL='http://nextbest.test/edge/x'"],
+    ["3, /next", "3, /edge/next"],
+    ["10", "10"],
+    ["1; url=https://elsewhere.example/", "1; url=https://elsewhere.example/"],
+  ])("Refresh %s → %s", async (refresh, expected) => {
+    externalOrigin(() => html("<p>wait</p>", { refresh }));
+    const res = await proxied("/edge/styles.css", {}, { vars });
+    expect(res.headers.get("refresh")).toBe(expected);
+  });
+
+  it.each([
+    ["sid=1; Domain=origin.test; Path=/; HttpOnly; Secure", "sid=1; Domain=nextbest.test; Path=/edge; HttpOnly; Secure"],
+    ["sid=1; domain=.Origin.Test; path=/account", "sid=1; Domain=nextbest.test; Path=/edge/account"],
+    ["sid=1; Path=/", "sid=1; Path=/edge"],
+    ["sid=1", "sid=1"],
+    ["sid=1; Domain=elsewhere.example; Path=/", "sid=1; Domain=elsewhere.example; Path=/edge"],
+    ["sid=a=b; Max-Age=60; SameSite=Lax", "sid=a=b; Max-Age=60; SameSite=Lax"],
+  ])("Set-Cookie %s → %s", async (cookie, expected) => {
+    externalOrigin(() => new Response("x", { headers: { "set-cookie": cookie, "content-type": "text/plain" } }));
+    const res = await proxied("/edge/api", {}, { vars });
+    expect(res.headers.getSetCookie()).toEqual([expected]);
+  });
+
+  it("maps every Set-Cookie of a response, and absolute links in the page", async () => {
+    externalOrigin(() => {
+      const headers = new Headers({ "content-type": "text/html" });
+      headers.append("set-cookie", "a=1; Path=/");
+      headers.append("set-cookie", "b=2; Domain=origin.test");
+      return new Response(`<a href="${ORIGIN}/x">x</a><a href="https://elsewhere.example/y">y</a><form action="/search"></form>`, { headers });
+    });
+    const res = await proxied("/edge/", {}, { vars });
+    expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/edge", "b=2; Domain=nextbest.test"]);
+    expect(await res.text()).toBe(`<a href="http://nextbest.test/edge/x">x</a><a href="https://elsewhere.example/y">y</a><form action="/edge/search"></form>`);
+  });
+
+  it("an origin with a base path: its paths lose the base, others are left alone", async () => {
+    externalOrigin(() => new Response(null, { status: 301, headers: { location: `${ORIGIN}/shop/cart` } }));
+    expect((await proxied("/edge/x", {}, { vars: { ...vars, PROXY_ORIGIN: `${ORIGIN}/shop` } })).headers.get("location")).toBe("http://nextbest.test/edge/cart");
+    externalOrigin(() => new Response(null, { status: 301, headers: { location: "/blog/" } }));
+    expect((await proxied("/edge/x", {}, { vars: { ...vars, PROXY_ORIGIN: `${ORIGIN}/shop` } })).headers.get("location")).toBe("/blog/");
+  });
+
+  it("with no prefix, absolute redirects to the origin still land on the Worker", async () => {
+    externalOrigin(() => new Response(null, { status: 302, headers: { location: `${ORIGIN}/plain.html` } }));
+    const res = await proxied("/somewhere", {}, { vars: { ...vars, PROXY_PREFIX: "" } });
+    expect(res.headers.get("location")).toBe("http://nextbest.test/plain.html");
+  });
+});
