@@ -88,7 +88,7 @@ describe("request headers on a path that will be personalised", () => {
 describe("credentials and the Worker's own cookies", () => {
   const visitorHeaders = { authorization: "Bearer visitor-secret", "proxy-authorization": "Basic eA==", cookie: `${CONSENT}; site=1; nb_vid=abcdefgh12345678; theme=dark`, connection: "x-hop", "x-hop": "1", "keep-alive": "timeout=5" };
 
-  it.each([
+  it.each<{ vars: Record<string, string>; authorization: string | null; cookie: string }>([
     { vars: {}, authorization: null, cookie: "site=1; theme=dark" },
     { vars: { PROXY_FORWARD_AUTH: "true" }, authorization: "Bearer visitor-secret", cookie: "site=1; theme=dark" },
     { vars: { PROXY_FORWARD_COOKIES: "nb_consent" }, authorization: null, cookie: `${CONSENT}; site=1; theme=dark` },

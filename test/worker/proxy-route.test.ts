@@ -99,7 +99,7 @@ describe("proxy mode: the page outside the slots is the same whatever the consen
           for (const a of ["data-nb-decision", "data-nb-block", "data-nb-reason", "data-nb-source"]) el.removeAttribute(a);
         },
       })
-      .on("script#nb-decisions", { element: (el) => el.remove() })
+      .on("script#nb-decisions", { element: (el) => void el.remove() })
       .transform(new Response(page))
       .text();
 

@@ -21,7 +21,6 @@ const MAX_PATH = 4096;
 const SINGLE_DOT = /^(?:\.|%2e)$/i;
 const DOUBLE_DOT = /^(?:\.|%2e){2}$/i;
 // Controls (C0, DEL) have no place in a path, decoded or not.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
