@@ -57,3 +57,36 @@ describe("proxy mode in Chromium: slots filled in the HTML at the edge", () => {
     expect(await page.locator('[data-nb-slot="hero"]').getAttribute("data-nb-source")).toBe("edge");
   });
 });
+
+describe("proxy mode in Chromium: caching and navigation", () => {
+  it("a page the browser cached before consent is not revalidated into an unpersonalised one", async () => {
+    browser = await openBrowser({ javaScriptEnabled: false });
+    const page = await browser.context.newPage();
+    const statuses: number[] = [];
+    page.on("response", (r) => {
+      if (r.url() === `${base}/edge/`) statuses.push(r.status());
+    });
+    await page.goto(`${base}/edge/`);
+    const hero = page.locator('[data-nb-slot="hero"]');
+    expect(await hero.getAttribute("data-nb-source")).toBeNull();
+    // The visitor consents (the client script or a CMP writes the cookie) and comes back: the
+    // browser revalidates its copy, and must get the personalised page, not a 304.
+    await consented(browser.context, "e2e-proxy-cache-1");
+    await page.goto(`${base}/edge/`);
+    expect(statuses).toEqual([200, 200]);
+    expect(await hero.getAttribute("data-nb-source")).toBe("edge");
+  });
+
+  it("navigation stays behind the prefix for every visitor, with or without consent", async () => {
+    for (const consent of [false, true]) {
+      browser = await openBrowser({ javaScriptEnabled: false });
+      if (consent) await consented(browser.context, "e2e-proxy-nav-1");
+      const page = await browser.context.newPage();
+      await page.goto(`${base}/edge/`);
+      await Promise.all([page.waitForURL((u) => u.href.startsWith(`${base}/edge/bags`)), page.locator('nav a[href$="bags.html"]').first().click()]);
+      expect(await page.locator('[data-nb-slot="hero"]').getAttribute("data-nb-source")).toBe(consent ? "edge" : null);
+      await browser.close();
+      browser = undefined;
+    }
+  });
+});
