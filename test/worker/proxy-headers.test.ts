@@ -108,3 +108,13 @@ describe("credentials and the Worker's own cookies", () => {
     expect(originRequests[0]!.headers.get("cookie")).toBeNull();
   });
 });
+
+describe("other methods", () => {
+  it("a form POST reaches the origin with its body, and the origin's answer comes back as is", async () => {
+    externalOrigin(async (request) => new Response(`${request.method} ${await request.text()}`, { status: 201, headers: { "content-type": "text/plain" } }));
+    const res = await proxied("/edge/cart", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", cookie: CONSENT }, body: "sku=1&qty=2" }, { vars: { PROXY_ORIGIN: "http://origin.test" } });
+    expect(res.status).toBe(201);
+    expect(await res.text()).toBe("POST sku=1&qty=2");
+    expect(originRequests[0]!.url).toBe("http://origin.test/cart");
+  });
+});
