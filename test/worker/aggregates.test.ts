@@ -6,7 +6,9 @@ import { d1AuditSink, type DecisionRow } from "../../worker/audit/d1.ts";
 import type { AuditRecord } from "../../worker/audit/record.ts";
 import { d1EventStore } from "../../worker/events/store.ts";
 import type { StoredEvent } from "../../worker/events/schema.ts";
+import { ADMIN } from "./audit-fixtures.ts";
 import { batches, makeLog, shuffle, type Log } from "./aggregates-data.ts";
+import { call } from "./helpers.ts";
 import { readAggregates, referenceAggregates, type EventRow, type Snapshot } from "./aggregates-reference.ts";
 
 const DAY0 = Date.UTC(2026, 0, 5); // a UTC midnight no other test file writes to
@@ -127,5 +129,22 @@ describe("aggregateStatements", () => {
     const ids = Array.from({ length: 5000 }, (_, i) => `id-${i}`);
     // 5,000 ids would exceed D1's 100 bound parameters if bound one by one.
     expect(aggregateStatements(db, { decisionIds: ids, eventIds: ids }).length).toBeGreaterThan(0);
+  });
+});
+
+describe("erasure", () => {
+  it("DELETE /admin/visitors/:id removes the visitor's rows from the visitor-level aggregates", async () => {
+    await reset();
+    await deliverAll([items]);
+    const key = log.decisions.find((d) => d.consent.personalization && d.consent.analytics)!.visitorKey;
+    const visitorId = `${PREFIX}-v${log.decisions.find((d) => d.visitorKey === key)!.decisionId.split("-d")[1]!.split("-")[0]}`;
+    const rows = () =>
+      Promise.all(["agg_exposures", "agg_visitor_days", "agg_since"].map((t) => db.prepare(`SELECT COUNT(*) AS n FROM ${t} WHERE visitor_key = ?`).bind(key).first<number>("n")));
+    expect((await rows()).reduce((a, b) => a! + b!, 0)).toBeGreaterThan(0);
+    const res = await call(`/admin/visitors/${visitorId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(200);
+    expect(await rows()).toEqual([0, 0, 0]);
+    const others = await db.prepare("SELECT COUNT(*) AS n FROM agg_exposures WHERE day >= ? AND day <= ?").bind(FROM_DAY, TO_DAY).first<number>("n");
+    expect(others).toBeGreaterThan(0);
   });
 });
