@@ -52,7 +52,8 @@ const EVENT_SQL = [
 ];
 
 /** Visitor-days touched by the new decisions: their same-day outcomes are recomputed. */
-const TOUCHED = `touched AS (SELECT DISTINCT d.visitor_key, ${dayOf("d.time")} AS day FROM decisions d WHERE ${NEW_DECISION("d")} AND ${MEASURABLE("d")})`;
+const TOUCHED = `touched AS (
+  SELECT DISTINCT d.visitor_key, ${dayOf("d.time")} AS day, ${dayStartOf("d.time")} AS start FROM decisions d WHERE ${NEW_DECISION("d")} AND ${MEASURABLE("d")})`;
 
 const DECISION_SQL = [
   `INSERT INTO agg_daily (day, slot, block_id, model, arm, grp, decisions)
@@ -76,8 +77,8 @@ const DECISION_SQL = [
    ON CONFLICT DO UPDATE SET first_time = MIN(first_time, excluded.first_time), decisions = decisions + excluded.decisions, control = control + excluded.control`,
   // Recompute the touched visitor-days' same-day outcomes from their applied events.
   `WITH ${TOUCHED}
-   DELETE FROM agg_since WHERE EXISTS (
-     SELECT 1 FROM touched t WHERE t.visitor_key = agg_since.visitor_key AND t.day = ${dayOf("agg_since.since")})`,
+   DELETE FROM agg_since WHERE (visitor_key, since) IN (
+     SELECT s.visitor_key, s.since FROM touched t JOIN agg_since s ON s.visitor_key = t.visitor_key AND s.since >= t.start AND s.since < t.start + ${DAY_MS})`,
   `WITH ${TOUCHED}
    INSERT INTO agg_since (visitor_key, since, type, name, currency, events, value)
    SELECT f.visitor_key, f.first_time, e.type, COALESCE(e.name, ''), COALESCE(e.currency, ''), COUNT(*), COALESCE(SUM(e.value), 0)

@@ -95,7 +95,7 @@ export async function liftData(db: D1Database, f: LiftFilter): Promise<LiftData>
     WITH exposed AS (
       SELECT x.visitor_key, MIN(x.first_time) AS first_time, SUM(x.decisions) AS decisions, SUM(x.control) AS control
       FROM agg_exposures x WHERE ${where.join(" AND ")} GROUP BY x.visitor_key
-    ), per_visitor AS (
+    ), per_visitor AS MATERIALIZED (
       SELECT CASE WHEN control = 0 THEN 'treatment' WHEN control = decisions THEN 'control' ELSE 'mixed' END AS arm,
         COALESCE((SELECT SUM(s.events) FROM agg_since s WHERE s.visitor_key = p.visitor_key AND s.since = p.first_time AND ${since.sql}), 0)
         + COALESCE((SELECT SUM(v.events) FROM agg_visitor_days v
