@@ -70,6 +70,7 @@ export async function makeLog(prefix: string, day0: number, visitors: number, se
           featureNames: ["f_a", "f_b"],
           features: Array.from({ length: candidates }, () => [eighth(2), eighth(1) - 0.5]),
           scores: Array.from({ length: candidates }, () => Math.floor(rnd() * 20 - 1) / 16),
+          shadows: rnd() < 0.5 ? [] : [{ modelVersion: pick(["shadow@1", "shadow@2"]), chosenBlockId: null, scores: Array.from({ length: candidates }, () => Math.floor(rnd() * 16) / 16) }],
         }),
       );
       if (rnd() < 0.7) event({ type: "impression", time: time + 100, visitorKey: key, decisionId });

@@ -54,6 +54,9 @@ export function referenceAggregates(decisions: DecisionRow[], events: EventRow[]
       if (campaign !== null) exposure(`campaign:${campaign}`, d.holdout);
     }
     for (const s of JSON.parse(d.scores) as number[]) bump(t.agg_scores!, { day, model, bucket: scoreBucket(s) }, { n: 1 });
+    for (const shadow of JSON.parse(d.shadows) as { modelVersion: string; scores: number[] }[]) {
+      for (const s of shadow.scores) bump(t.agg_scores!, { day, model: shadow.modelVersion, bucket: scoreBucket(s) }, { n: 1 });
+    }
     const names = JSON.parse(d.feature_names) as string[];
     for (const candidate of JSON.parse(d.features) as number[][]) {
       candidate.forEach((x, j) => {

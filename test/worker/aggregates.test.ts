@@ -76,6 +76,7 @@ describe("aggregateStatements", () => {
     expect(reference.agg_since!.length).toBeGreaterThan(10);
     expect(reference.agg_exposures!.some((r) => (r.control as number) > 0 && (r.control as number) < (r.decisions as number) || r.experiment !== "universal")).toBe(true);
     expect(reference.agg_scores!.map((r) => r.bucket)).toEqual(expect.arrayContaining([-1, 0, 19, 20]));
+    expect(reference.agg_scores!.map((r) => r.model)).toEqual(expect.arrayContaining(["shadow@1", "shadow@2", "m@aaaaaaaaaaaa"]));
     expect(log.events.some((e) => e.decisionId?.endsWith("never-arrives"))).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 /**
- * Drift monitoring aggregates, per day × model: the score histogram and per-feature count, Σx and
- * Σx² over every scored candidate. These are what the population stability index (PSI) of scores
+ * Drift monitoring aggregates, per day × model: the score histogram (serving and shadow models)
+ * and per-feature count, Σx and Σx² over every scored candidate (the serving model's features). These are what the population stability index (PSI) of scores
  * and the mean/standard deviation shift of each feature need (Yurdakul, "Statistical properties of
  * population stability index", 2018; PSI over fixed bins), without reading decisions again.
  */
@@ -27,6 +27,12 @@ export function driftStatements(): string[] {
     `INSERT INTO agg_scores (day, model, bucket, n)
      SELECT ${dayOf("d.time")}, COALESCE(d.model_version, ''), ${BUCKET("s.value")}, COUNT(*)
      FROM decisions d, json_each(d.scores) s WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3
+     ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+    // Shadow models score the same candidates: their histograms, under their own version.
+    `INSERT INTO agg_scores (day, model, bucket, n)
+     SELECT ${dayOf("d.time")}, json_extract(sh.value, '$.modelVersion'), ${BUCKET("s.value")}, COUNT(*)
+     FROM decisions d, json_each(d.shadows) sh, json_each(sh.value, '$.scores') s
+     WHERE ${NEW_DECISION("d")} AND json_extract(sh.value, '$.modelVersion') IS NOT NULL GROUP BY 1, 2, 3
      ON CONFLICT DO UPDATE SET n = n + excluded.n`,
     // features[i][j] is feature feature_names[j] of candidate i.
     `INSERT INTO agg_features (day, model, feature, n, sum, sum_sq)
