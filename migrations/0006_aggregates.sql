@@ -83,6 +83,13 @@ CREATE TABLE agg_since (
   PRIMARY KEY (visitor_key, since, type, name, currency)
 ) WITHOUT ROWID;
 
+-- Scratch space of the fold: first exposures new in the current batch (empty between batches).
+CREATE TABLE agg_new_since (
+  visitor_key TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY (visitor_key, since)
+) WITHOUT ROWID;
+
 -- All events per day and KPI: which KPIs exist, which currencies were used.
 CREATE TABLE agg_kpi_daily (
   day TEXT NOT NULL,

@@ -6,7 +6,7 @@ import { d1AuditSink, type DecisionRow } from "../../worker/audit/d1.ts";
 import type { AuditRecord } from "../../worker/audit/record.ts";
 import { d1EventStore } from "../../worker/events/store.ts";
 import type { StoredEvent } from "../../worker/events/schema.ts";
-import { ADMIN } from "./audit-fixtures.ts";
+import { ADMIN, auditRecord } from "./audit-fixtures.ts";
 import { batches, makeLog, shuffle, type Log } from "./aggregates-data.ts";
 import { call } from "./helpers.ts";
 import { readAggregates, referenceAggregates, type EventRow, type Snapshot } from "./aggregates-reference.ts";
@@ -147,5 +147,32 @@ describe("erasure", () => {
     expect(await rows()).toEqual([0, 0, 0]);
     const others = await db.prepare("SELECT COUNT(*) AS n FROM agg_exposures WHERE day >= ? AND day <= ?").bind(FROM_DAY, TO_DAY).first<number>("n");
     expect(others).toBeGreaterThan(0);
+  });
+});
+
+describe("a short D1 window", () => {
+  it("a new exposure later in the day never needs events the retention already pruned", async () => {
+    const day = DAY0 + 20 * DAY_MS;
+    const h = (n: number) => day + n * 3_600_000;
+    const rec = (id: string, time: number, slot: string) => auditRecord({ decisionId: `${PREFIX}-short-${id}`, visitorId: `${PREFIX}-short`, time, slot });
+    const ev = (id: string, time: number): StoredEvent => ({
+      id: `${PREFIX}-short-${id}`, time, type: "conversion", name: null, decisionId: null, visitorKey: "", blockId: null, slot: null, value: 2, currency: "EUR",
+    });
+    const first = await rec("d1", h(9), "hero");
+    const key = first.visitorKey;
+    await deliver([{ kind: "d", r: first }, { kind: "e", r: { ...ev("e1", h(10)), visitorKey: key } }]);
+    // The retention cron prunes raw events older than 11:00.
+    await db.prepare("DELETE FROM events WHERE id = ?").bind(`${PREFIX}-short-e1`).run();
+    await deliver([{ kind: "d", r: await rec("d2", h(12), "sidebar") }, { kind: "e", r: { ...ev("e2", h(12.5)), visitorKey: key } }]);
+    // A new slot before the sidebar's exposure: its events up to 12:00, then the sidebar's outcomes.
+    await deliver([{ kind: "d", r: await rec("d3", h(11.5), "footer") }]);
+    // A late sidebar decision moves that exposure to 11:00: the 12:00 outcomes are dropped.
+    await deliver([{ kind: "d", r: await rec("d4", h(11), "sidebar") }]);
+    const since = await db.prepare("SELECT since, events, value FROM agg_since WHERE visitor_key = ? ORDER BY since").bind(key).all();
+    expect(since.results).toEqual([
+      { since: h(9), events: 2, value: 4 },
+      { since: h(11), events: 1, value: 2 },
+      { since: h(11.5), events: 1, value: 2 },
+    ]);
   });
 });

@@ -9,9 +9,10 @@
  * Tables: migrations/0006_aggregates.sql. Order matters and is part of the contract:
  *  1. events: KPI totals per day, visitor outcomes per day, visitor outcomes since each known
  *     exposure on the same day; then events are marked applied;
- *  2. decisions: agg_daily counts, visitor exposures per experiment; the same-day outcomes of the
- *     touched visitor-days are recomputed from their (applied) events, because a decision that
- *     arrives late can move a first exposure earlier; drift sums;
+ *  2. decisions: agg_daily counts, visitor exposures per experiment; same-day outcomes for each new
+ *     first exposure (a late decision can move one earlier: the outcomes of the old one are
+ *     dropped and the new one's are built from the events up to the next known exposure plus that
+ *     exposure's outcomes); drift sums;
  *  3. attribution of events to decisions (the events of this batch, and earlier events waiting for
  *     a decision of this batch);
  *  4. decisions are marked applied.
@@ -51,15 +52,21 @@ const EVENT_SQL = [
   `UPDATE events SET agg_applied = 1 WHERE agg_applied = 0 AND id IN ${idsIn(1)}`,
 ];
 
-/** Visitor-days touched by the new decisions: their same-day outcomes are recomputed. */
+/** Visitor-days touched by the new decisions. */
 const TOUCHED = `touched AS (
-  SELECT DISTINCT d.visitor_key, ${dayOf("d.time")} AS day, ${dayStartOf("d.time")} AS start FROM decisions d WHERE ${NEW_DECISION("d")} AND ${MEASURABLE("d")})`;
+  SELECT DISTINCT d.visitor_key, ${dayStartOf("d.time")} AS start FROM decisions d WHERE ${NEW_DECISION("d")} AND ${MEASURABLE("d")})`;
 
-const DECISION_SQL = [
-  `INSERT INTO agg_daily (day, slot, block_id, model, arm, grp, decisions)
-   SELECT ${dayOf("d.time")}, d.slot, d.chosen_block_id, COALESCE(d.model_version, ''), d.arm, ${GROUP_OF("d")}, COUNT(*)
-   FROM decisions d WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3, 4, 5, 6
-   ON CONFLICT DO UPDATE SET decisions = decisions + excluded.decisions`,
+/** The next first exposure (ms) of the same visitor and day that was already maintained, else NULL. */
+const NEXT_KNOWN = (n: string) => `(SELECT MIN(x.first_time) FROM agg_exposures x
+  WHERE x.visitor_key = ${n}.visitor_key AND x.first_time > ${n}.since AND x.first_time < ${dayStartOf(`${n}.since`)} + ${DAY_MS}
+    AND NOT EXISTS (SELECT 1 FROM agg_new_since m WHERE m.visitor_key = x.visitor_key AND m.since = x.first_time))`;
+
+const EXPOSURE_SQL = [
+  // Candidate new first exposures: decision times that are nobody's first exposure yet.
+  `INSERT OR IGNORE INTO agg_new_since (visitor_key, since)
+   SELECT d.visitor_key, d.time FROM decisions d
+   WHERE ${NEW_DECISION("d")} AND ${MEASURABLE("d")}
+     AND NOT EXISTS (SELECT 1 FROM agg_exposures x WHERE x.visitor_key = d.visitor_key AND x.first_time = d.time)`,
   // The universal experiment: every measurable decision; control = the universal control group.
   `INSERT INTO agg_exposures (experiment, day, visitor_key, slot, model, first_time, decisions, control)
    SELECT 'universal', ${dayOf("d.time")}, d.visitor_key, d.slot, COALESCE(d.model_version, ''), MIN(d.time), COUNT(*), SUM(${UNIVERSAL_CONTROL("d")})
@@ -75,16 +82,36 @@ const DECISION_SQL = [
      AND ((d.holdout = 0 AND d.campaign IS NOT NULL) OR (d.holdout = 1 AND d.counterfactual_campaign IS NOT NULL))
    GROUP BY 1, 2, 3, 4, 5
    ON CONFLICT DO UPDATE SET first_time = MIN(first_time, excluded.first_time), decisions = decisions + excluded.decisions, control = control + excluded.control`,
-  // Recompute the touched visitor-days' same-day outcomes from their applied events.
+  // Keep only candidates that became a first exposure, and drop outcome rows of first exposures
+  // that a late decision moved earlier.
+  `DELETE FROM agg_new_since WHERE NOT EXISTS (
+     SELECT 1 FROM agg_exposures x WHERE x.visitor_key = agg_new_since.visitor_key AND x.first_time = agg_new_since.since)`,
   `WITH ${TOUCHED}
    DELETE FROM agg_since WHERE (visitor_key, since) IN (
-     SELECT s.visitor_key, s.since FROM touched t JOIN agg_since s ON s.visitor_key = t.visitor_key AND s.since >= t.start AND s.since < t.start + ${DAY_MS})`,
-  `WITH ${TOUCHED}
+     SELECT s.visitor_key, s.since FROM touched t JOIN agg_since s ON s.visitor_key = t.visitor_key AND s.since >= t.start AND s.since < t.start + ${DAY_MS}
+     WHERE NOT EXISTS (SELECT 1 FROM agg_exposures x WHERE x.visitor_key = s.visitor_key AND x.first_time = s.since))`,
+  // Outcomes since a new first exposure F: the (applied) events from F up to the next first
+  // exposure already maintained that day, plus that one's outcomes — so only recent raw events are
+  // read, never a day the D1 window may have pruned (unless the decision itself arrives late).
+  `WITH pairs AS (SELECT n.visitor_key, n.since, ${NEXT_KNOWN("n")} AS next FROM agg_new_since n)
    INSERT INTO agg_since (visitor_key, since, type, name, currency, events, value)
-   SELECT f.visitor_key, f.first_time, e.type, COALESCE(e.name, ''), COALESCE(e.currency, ''), COUNT(*), COALESCE(SUM(e.value), 0)
-   FROM (SELECT DISTINCT x.visitor_key, x.first_time FROM agg_exposures x JOIN touched t ON t.visitor_key = x.visitor_key AND t.day = x.day) f
-   JOIN events e ON e.visitor_key = f.visitor_key AND e.time >= f.first_time AND e.time < ${dayStartOf("f.first_time")} + ${DAY_MS} AND e.agg_applied = 1
-   WHERE true GROUP BY 1, 2, 3, 4, 5`,
+   SELECT visitor_key, since, type, name, currency, SUM(events), SUM(value) FROM (
+     SELECT p.visitor_key, p.since, e.type, COALESCE(e.name, '') AS name, COALESCE(e.currency, '') AS currency, 1 AS events, COALESCE(e.value, 0) AS value
+     FROM pairs p JOIN events e ON e.visitor_key = p.visitor_key AND e.time >= p.since
+       AND e.time < COALESCE(p.next, ${dayStartOf("p.since")} + ${DAY_MS}) AND e.agg_applied = 1
+     UNION ALL
+     SELECT p.visitor_key, p.since, s.type, s.name, s.currency, s.events, s.value
+     FROM pairs p JOIN agg_since s ON s.visitor_key = p.visitor_key AND s.since = p.next
+   ) WHERE true GROUP BY 1, 2, 3, 4, 5`,
+  `DELETE FROM agg_new_since`,
+];
+
+const DECISION_SQL = [
+  `INSERT INTO agg_daily (day, slot, block_id, model, arm, grp, decisions)
+   SELECT ${dayOf("d.time")}, d.slot, d.chosen_block_id, COALESCE(d.model_version, ''), d.arm, ${GROUP_OF("d")}, COUNT(*)
+   FROM decisions d WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3, 4, 5, 6
+   ON CONFLICT DO UPDATE SET decisions = decisions + excluded.decisions`,
+  ...EXPOSURE_SQL,
 ];
 
 const PENDING_EVENT = (e: string) => `${e}.agg_attributed = 0 AND (${e}.id IN ${idsIn(1)} OR ${e}.decision_id IN ${idsIn(2)})`;
@@ -119,11 +146,16 @@ const MARK_DECISIONS = `UPDATE decisions SET agg_applied = 1 WHERE agg_applied =
 export function aggregateStatements(db: D1Database, ids: AggregateIds): D1PreparedStatement[] {
   const events = JSON.stringify(ids.eventIds);
   const decisions = JSON.stringify(ids.decisionIds);
+  // D1 refuses more arguments than the statement's highest ?N.
+  const prepare = (sql: string, ...args: string[]) => {
+    const n = Math.max(0, ...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
+    return n ? db.prepare(sql).bind(...args.slice(0, n)) : db.prepare(sql);
+  };
   const out: D1PreparedStatement[] = [];
-  if (ids.eventIds.length) out.push(...EVENT_SQL.map((sql) => db.prepare(sql).bind(events)));
-  if (ids.decisionIds.length) out.push(...[...DECISION_SQL, ...driftStatements()].map((sql) => db.prepare(sql).bind(decisions)));
-  if (ids.eventIds.length || ids.decisionIds.length) out.push(...ATTRIBUTION_SQL.map((sql) => db.prepare(sql).bind(events, decisions)));
-  if (ids.decisionIds.length) out.push(db.prepare(MARK_DECISIONS).bind(decisions));
+  if (ids.eventIds.length) out.push(...EVENT_SQL.map((sql) => prepare(sql, events)));
+  if (ids.decisionIds.length) out.push(...[...DECISION_SQL, ...driftStatements()].map((sql) => prepare(sql, decisions)));
+  if (ids.eventIds.length || ids.decisionIds.length) out.push(...ATTRIBUTION_SQL.map((sql) => prepare(sql, events, decisions)));
+  if (ids.decisionIds.length) out.push(prepare(MARK_DECISIONS, decisions));
   return out;
 }
 
