@@ -4,24 +4,29 @@ import { CAMPAIGN_HOLDOUTS_KEY } from "../../worker/holdout/campaign.ts";
 import type { LiftReport } from "../../worker/reports/lift.ts";
 import { compareMeans } from "../../worker/stats/means.ts";
 import { compareProportions } from "../../worker/stats/proportions.ts";
-import { adminGet, auditRecord, insertEvent, writeAudit } from "./audit-fixtures.ts";
+import { aggregateStatements } from "../../worker/aggregates/statements.ts";
+import { liftData } from "../../worker/reports/query.ts";
+import { liftDataFromRawRows } from "./lift-reference.ts";
+import { adminGet, auditRecord, insertEvent as insertFixtureEvent, writeAudit } from "./audit-fixtures.ts";
 
-const T0 = 1_765_000_000_000;
+/** A UTC midnight: the report covers whole UTC days (the aggregates keep days). */
+const T0 = 1_764_979_200_000;
 const HOUR = 3_600_000;
-const WINDOW = `from=${T0}&to=${T0 + HOUR}`;
+const DAY = 24 * HOUR;
+const WINDOW = `from=${T0}&to=${T0 + DAY}`;
 
 /**
  * The seeded experiment (hand-countable):
  * - treatment: lift-t-0..39, a hero decision each (odd: spring-shoes, even: travel-bags), 0..9 also
  *   a sidebar decision; t-0..11 convert once, value 10·(i+1) EUR; t-12 converted only *before*
- *   its exposure and t-13 only *after* the window: neither counts;
+ *   its exposure (the same day) and t-13 only *after* the window: neither counts;
  * - control: lift-c-0..19, universal holdout (would have got spring-shoes when even); c-0..2
  *   convert, 20 EUR each;
  * - lift-ch: held out of spring-shoes only (campaign holdout): personalised, so treatment in the
  *   universal report and control in the spring-shoes report; no conversion;
  * - lift-mixed: one treatment and one control decision: excluded, reported;
  * - lift-noconsent: no analytics consent on the decision: not measurable, excluded;
- * - lift-early: decided before the window: excluded.
+ * - lift-early: decided before the window (the day before): excluded.
  * - custom KPI "newsletter_signup": t-20, t-21 and c-5.
  */
 const seeded = (async () => {
@@ -44,15 +49,23 @@ const seeded = (async () => {
     await auditRecord({ visitorId: "lift-early", time: T0 - 1 }),
   );
   await writeAudit(records);
+  const eventIds: string[] = [];
+  const insertEvent = (e: Parameters<typeof insertFixtureEvent>[0]) => {
+    const id = crypto.randomUUID();
+    eventIds.push(id);
+    return insertFixtureEvent({ ...e, id });
+  };
   for (let i = 0; i < 12; i++) await insertEvent({ time: T0 + HOUR / 2 + i, type: "conversion", visitorId: `lift-t-${i}`, value: 10 * (i + 1), currency: "EUR" });
   await insertEvent({ time: T0 + 12 * 1000 - 1, type: "conversion", visitorId: "lift-t-12", value: 999, currency: "EUR" });
-  await insertEvent({ time: T0 + HOUR, type: "conversion", visitorId: "lift-t-13", value: 999, currency: "EUR" });
+  await insertEvent({ time: T0 + DAY, type: "conversion", visitorId: "lift-t-13", value: 999, currency: "EUR" });
   for (let i = 0; i < 3; i++) await insertEvent({ time: T0 + HOUR / 2, type: "conversion", visitorId: `lift-c-${i}`, value: 20, currency: "EUR" });
   for (const v of ["lift-noconsent", "lift-early", "lift-mixed"]) await insertEvent({ time: T0 + HOUR / 2, type: "conversion", visitorId: v, value: 5, currency: "EUR" });
   for (const v of ["lift-t-20", "lift-t-21", "lift-c-5"]) await insertEvent({ time: T0 + HOUR / 2, type: "custom", name: "newsletter_signup", visitorId: v });
+  // What the log consumer does with each batch: fold the rows into the aggregates the report reads.
+  await env.DB.batch(aggregateStatements(env.DB, { decisionIds: records.map((r) => r.decisionId), eventIds }));
 })();
 
-type Answer = LiftReport & { filters: Record<string, unknown> };
+type Answer = LiftReport & { filters: Record<string, unknown>; kpi: { name: string; counts: Record<string, string> } };
 
 async function report(query: string): Promise<Answer> {
   await seeded;
@@ -128,9 +141,75 @@ describe("GET /admin/reports/lift", () => {
     expect([r.treatment.conversions, r.control.conversions]).toEqual([2, 1]);
   });
 
-  it("filters by model", async () => {
-    const r = await report("model=someone-else");
-    expect(r.treatment.visitors + r.control.visitors).toBe(0);
+  it("labels the counts by the KPI", async () => {
+    const r = await report("kpi=newsletter_signup");
+    expect(r.kpi.name).toBe("newsletter_signup");
+    expect(r.kpi.counts.conversions).toContain("at least one newsletter_signup event");
+    expect(r.kpi.counts.kpiEvents).toContain("newsletter_signup events");
+  });
+
+  it("answers a KPI without any event with 422 and the KPIs that exist", async () => {
+    await seeded;
+    const res = await adminGet(`/admin/reports/lift?${WINDOW}&kpi=newsleter_signup`);
+    expect(res.status).toBe(422);
+    const body = await res.json<{ error: { code: string; message: string } }>();
+    expect(body.error.code).toBe("unknown_kpi");
+    expect(body.error.message).toContain("newsleter_signup");
+    expect(body.error.message).toMatch(/KPIs with events: conversion, click, impression, .*newsletter_signup/);
+  });
+
+  it.each([
+    { form: "version", model: "nextbest-default@abcdef012345" },
+    { form: "12-hex prefix (decisions name it, the registry does not)", model: "abcdef012345" },
+    { form: "id (registry)", model: `abcdef012345${"7".repeat(52)}` },
+    { form: "longer prefix (registry)", model: `abcdef012345${"7".repeat(8)}` },
+  ])("accepts the model as its $form", async ({ model }) => {
+    const id = `abcdef012345${"7".repeat(52)}`;
+    const registered = model.length > 12 && !model.includes("@");
+    if (registered) {
+      await env.DB.prepare("INSERT INTO models (id, name, version, size_bytes, manifest, report, uploaded_by, uploaded_at) VALUES (?, 'nextbest-default', 'nextbest-default@abcdef012345', 1, '{}', '{}', 'test', 0)")
+        .bind(id)
+        .run();
+    }
+    try {
+      const r = await report(`model=${model}`);
+      expect(r.filters.modelVersion).toBe("nextbest-default@abcdef012345");
+      expect(r.treatment).toMatchObject({ visitors: 41, conversions: 12 });
+      expect(r.control).toMatchObject({ visitors: 20, conversions: 3 });
+    } finally {
+      if (registered) await env.DB.prepare("DELETE FROM models WHERE id = ?").bind(id).run();
+    }
+  });
+
+  it.each(["someone-else", "0123456789ab", "other@0123456789ab"])("answers 404 for a model nobody knows: %s", async (model) => {
+    await seeded;
+    const res = await adminGet(`/admin/reports/lift?${WINDOW}&model=${model}`);
+    expect(res.status).toBe(404);
+    expect((await res.json<{ error: { message: string } }>()).error.message).toContain(model);
+  });
+
+  it("covers whole UTC days and says which", async () => {
+    const r = await report("");
+    const inside = await adminGet(`/admin/reports/lift?from=${T0 + HOUR}&to=${T0 + 2 * HOUR}`);
+    const same = await inside.json<Answer>();
+    expect(same.filters).toMatchObject({ from: T0, to: T0 + DAY });
+    expect(same.treatment).toEqual(r.treatment);
+  });
+
+  it.each([
+    { kpi: "conversion" },
+    { kpi: "conversion", currency: "EUR" },
+    { kpi: "newsletter_signup" },
+    { kpi: "conversion", campaign: "spring-shoes" },
+    { kpi: "conversion", campaign: "travel-bags", slot: "hero" },
+    { kpi: "click", slot: "sidebar" },
+    { kpi: "conversion", modelVersion: "nextbest-default@abcdef012345" },
+  ])("gives the same answer as the raw-row query: %o", async (filter) => {
+    await seeded;
+    const f = { from: T0, to: T0 + DAY, ...filter };
+    const { rowsRead: _a, ...fromAggregates } = await liftData(env.DB, f);
+    const { rowsRead: _b, ...fromRawRows } = await liftDataFromRawRows(env.DB, f);
+    expect(fromAggregates).toEqual(fromRawRows);
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { eraseVisitorExposures, eraseVisitorOutcomes } from "../aggregates/erase.ts";
 import { eraseVisitorDecisions } from "../audit/query.ts";
 import { eraseVisitorEvents } from "../events/store.ts";
 import { visitorKey } from "../visitor/key.ts";
@@ -15,11 +16,20 @@ export interface ErasureTargets {
   visitorState(visitorKey: string): Promise<number>;
 }
 
-/** The production stores: D1 tables and the visitor's Durable Object. */
+/**
+ * The production stores: D1 tables and the visitor's Durable Object. The visitor-level aggregates
+ * go with the raw rows they were folded from (counts report the raw rows).
+ */
 export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets {
   return {
-    events: (key) => eraseVisitorEvents(env.DB, key),
-    decisions: (key) => eraseVisitorDecisions(env.DB, key),
+    events: async (key) => {
+      await eraseVisitorOutcomes(env.DB, key);
+      return eraseVisitorEvents(env.DB, key);
+    },
+    decisions: async (key) => {
+      await eraseVisitorExposures(env.DB, key);
+      return eraseVisitorDecisions(env.DB, key);
+    },
     visitorState: async (key) => (await env.VISITOR.get(env.VISITOR.idFromName(key)).erase()).records,
   };
 }

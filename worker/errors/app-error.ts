@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   missing_propensity: 422,
   insufficient_data: 422,
   invalid_config: 422,
+  unknown_kpi: 422,
   internal: 500,
 } as const;
 

@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { controlShare, loadCampaignHoldouts } from "../holdout/campaign.ts";
+import { AppError } from "../errors/app-error.ts";
 import { queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
 import { liftReport } from "./lift.ts";
-import { liftData } from "./query.ts";
+import { resolveModelVersion } from "./model.ts";
+import { kpiExists, knownKpis, liftData, reportWindow } from "./query.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -24,16 +26,36 @@ const liftQuery = z
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: "from must be before to", path: ["from"] });
 
-/** `GET /admin/reports/lift`: treatment vs control with intervals, p-value and SRM check. */
+/** What the counts of a group mean for this KPI (the field names stay the same for every KPI). */
+function kpiLabels(kpi: string) {
+  return {
+    visitors: "visitors exposed in the window (first exposure in the window)",
+    conversions: `visitors with at least one ${kpi} event from their first exposure to the end of the window`,
+    kpiEvents: `${kpi} events from the first exposure to the end of the window`,
+    revenue: "value of conversion events from the first exposure to the end of the window",
+  };
+}
+
+/**
+ * `GET /admin/reports/lift`: treatment vs control with intervals, p-value and SRM check, read from
+ * the aggregates (worker/aggregates/). The window is whole UTC days (`filters` shows the one used).
+ * `model` takes a model id, a 12-digit prefix or a version; a custom `kpi` without any event is a
+ * 422 listing the KPIs that have events.
+ */
 export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuery), async (c) => {
   const q = c.req.valid("query");
   const services = c.get("services");
-  const to = q.to ?? services.now();
-  const from = q.from ?? to - 30 * DAY_MS;
+  const db = c.env.DB;
+  const requestedTo = q.to ?? services.now();
+  const { from, to } = reportWindow(q.from ?? requestedTo - 30 * DAY_MS, requestedTo);
+  if (!(await kpiExists(db, q.kpi))) {
+    throw new AppError("unknown_kpi", `kpi: no "${q.kpi}" events; KPIs with events: ${(await knownKpis(db)).join(", ")}`);
+  }
+  const modelVersion = q.model === undefined ? undefined : await resolveModelVersion(db, q.model);
   // The configured split: the universal control group, combined with the campaign's own holdout.
   const campaignRate = q.campaign ? (await loadCampaignHoldouts(c.env.CONFIG)).campaigns[q.campaign]?.rate ?? 0 : 0;
   const expectedControlShare = q.controlShare ?? controlShare(services.holdout.rate, campaignRate);
-  const data = await liftData(c.env.DB, { from, to, slot: q.slot, campaign: q.campaign, modelVersion: q.model, kpi: q.kpi, currency: q.currency });
+  const data = await liftData(db, { from, to, slot: q.slot, campaign: q.campaign, modelVersion, kpi: q.kpi, currency: q.currency });
   const report = liftReport(data.treatment, data.control, {
     expectedControlShare,
     confidence: q.confidence,
@@ -41,7 +63,11 @@ export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuer
     currencies: q.currency ? [q.currency] : data.currencies,
   });
   return c.json(
-    { filters: { from, to, slot: q.slot ?? null, campaign: q.campaign ?? null, model: q.model ?? null, kpi: q.kpi, currency: q.currency ?? null }, ...report },
+    {
+      filters: { from, to, slot: q.slot ?? null, campaign: q.campaign ?? null, model: q.model ?? null, modelVersion: modelVersion ?? null, kpi: q.kpi, currency: q.currency ?? null },
+      kpi: { name: q.kpi, counts: kpiLabels(q.kpi) },
+      ...report,
+    },
     200,
     { "cache-control": "no-store" },
   );
