@@ -111,8 +111,23 @@ async function setGuardrails(config: unknown): Promise<void> {
   await request(new http.Agent(), { name: "PUT", method: "PUT", path: "/admin/guardrails", body: () => body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 }
 
-/** Fails unless the model ranked (benchmarking the fallback would flatter the figures). */
-async function checkRanked(): Promise<string> {
+/**
+ * Fails unless the model ranked (benchmarking the fallback would flatter the figures). Tried a few
+ * times: on a busy machine the first decides may still be loading the model, or wrangler may
+ * restart the Worker once just after start.
+ */
+async function checkRanked(attempts = 5): Promise<string> {
+  for (let i = 1; ; i++) {
+    try {
+      return await checkRankedOnce();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+async function checkRankedOnce(): Promise<string> {
   const res = await fetch(`http://${HOST}:${PORT}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: decideBody(1) });
   const { decisions } = (await res.json()) as { decisions: Array<{ reason: string; modelVersion: string }> };
   if (decisions.some((d) => d.reason !== "ranked")) throw new Error(`decide did not rank: ${JSON.stringify(decisions)}`);
