@@ -4,7 +4,8 @@ import { d1GuardrailStore } from "../guardrails/store.ts";
 import { loadCampaignHoldouts, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
 import { visitorStateClient } from "../visitor/client.ts";
 import { registryModelProvider } from "../models/runtime.ts";
-import { queueAuditSink, queueEventStore, type Defer } from "../pipeline/producer.ts";
+import type { Defer } from "../decide/run.ts";
+import { queueAuditSink, queueEventStore } from "../pipeline/producer.ts";
 import { logProducer } from "../pipeline/wire.ts";
 import type { AppEnv, Services } from "../services.ts";
 

@@ -5,6 +5,7 @@
  * `pipeline_stats`, and the request that produced them has already been answered.
  */
 import type { AuditRecord, AuditSink } from "../audit/record.ts";
+import type { Defer } from "../decide/run.ts";
 import type { StoredEvent } from "../events/schema.ts";
 import type { EventStore } from "../events/store.ts";
 import { logMessageSchema, messageBytes, splitIntoMessages, type LogKind } from "./messages.ts";
@@ -126,9 +127,6 @@ export function queueLogProducer(queue: Queue, db: D1Database, options: Producer
 export function queueAuditSink(producer: LogProducer): AuditSink {
   return { write: (records) => producer.send("decisions", records) };
 }
-
-/** Runs work after the answer (`ctx.waitUntil`). */
-export type Defer = (work: Promise<unknown>) => void;
 
 /**
  * Events through the queue. Storage is asynchronous, so `insert` answers from what is known when
