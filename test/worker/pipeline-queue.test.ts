@@ -23,6 +23,7 @@ async function eventually(check: () => Promise<boolean>, deadlineMs = 60_000): P
 }
 
 interface Health {
+  sent: { decisions: number; events: number };
   stored: { decisions: number; events: number };
   lost: { decisions: number; events: number; lastError: string | null };
   lastBatchAt: number | null;
@@ -35,6 +36,7 @@ const postEvents = (body: unknown) => call("/v1/events", { method: "POST", heade
 describe("through the queue", () => {
   it("a decision reaches the audit log after the answer", async () => {
     const id = `${TREATED[0]}-queue`;
+    const before = await health();
     const { decisions } = await (await postDecide(shoes(id))).json<DecideResponse>();
     const listed = async () => (await (await call(`/admin/decisions?visitor=${id}`, { headers: ADMIN })).json<{ decisions: { decisionId: string }[] }>()).decisions;
     expect(await eventually(async () => (await listed()).length === 2)).toBe(true);
@@ -42,6 +44,8 @@ describe("through the queue", () => {
     const h = await health();
     expect(h.stored.decisions).toBeGreaterThanOrEqual(2);
     expect(h.lastBatchAt).toBeGreaterThan(0);
+    // The producer's sent count reaches D1 too (tallied per isolate, written within a second).
+    expect(await eventually(async () => (await health()).sent.decisions >= before.sent.decisions + 2)).toBe(true);
   });
 
   it("events are stored once; resent after they are stored they count as duplicates", async () => {

@@ -23,6 +23,8 @@ export interface SentTally {
   pending: Partial<Record<StatName, number>>;
   lastFlush: number;
   flushing: boolean;
+  /** A send is waiting for the interval to pass before flushing (one per isolate). */
+  scheduled?: boolean;
 }
 
 const isolateTally: SentTally = { pending: {}, lastFlush: 0, flushing: false };
@@ -69,9 +71,21 @@ export function queueLogProducer(queue: Queue, db: D1Database, options: Producer
   const tally = options.tally ?? isolateTally;
   const flushEveryMs = options.flushEveryMs ?? 1000;
 
+  /**
+   * Writes the tallied counts, at most once per `flushEveryMs`. Within the interval one send per
+   * isolate waits it out (inside its `waitUntil`, after the answer) and flushes then, so the last
+   * counts before a quiet spell are not left behind.
+   */
   async function flushSent(): Promise<void> {
+    if (tally.flushing || tally.scheduled || !Object.keys(tally.pending).length) return;
+    const wait = tally.lastFlush + flushEveryMs - options.now();
+    if (wait > 0) {
+      tally.scheduled = true;
+      await new Promise((r) => setTimeout(r, wait));
+      tally.scheduled = false;
+      if (tally.flushing || !Object.keys(tally.pending).length) return;
+    }
     const now = options.now();
-    if (tally.flushing || now - tally.lastFlush < flushEveryMs || !Object.keys(tally.pending).length) return;
     const pending = tally.pending;
     tally.pending = {};
     tally.flushing = true;
