@@ -1,4 +1,5 @@
 import { createApp } from "./app.ts";
+import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
 
 export { VisitorState } from "./visitor/visitor-state.ts";
@@ -10,5 +11,9 @@ export default {
   // Cron trigger (wrangler.toml [triggers]): retention of audit rows and events.
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runRetention(env, controller.scheduledTime));
+  },
+  // Queue consumers (wrangler.toml [[queues.consumers]]): the log pipeline and its dead letters.
+  queue(batch, env) {
+    return handleQueue(batch, env);
   },
 } satisfies ExportedHandler<Env>;

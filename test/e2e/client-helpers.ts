@@ -91,6 +91,23 @@ export async function resend(base: string, events: SentEvent[]): Promise<EventsA
   return { status: response.status, body: await response.json() };
 }
 
+/**
+ * Waits until the Worker has stored the events of these decisions (they reach D1 through the log
+ * queue, a moment after the answer): `expected` maps a decision id to the event types it needs.
+ * Read from the admin export's outcomes.
+ */
+export async function storedOutcomes(base: string, token: string, expected: Record<string, ("impression" | "click")[]>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`${base}/admin/export`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const lines = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { decisionId: string; outcomes: Record<string, number> });
+    const done = Object.entries(expected).every(([id, types]) => types.every((t) => lines.find((l) => l.decisionId === id)?.outcomes[t] === 1));
+    if (done) return;
+    if (Date.now() > until) throw new Error(`events of ${Object.keys(expected).join(", ")} not stored after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** The decide requests the page sends from this point on (their bodies). */
 export function recordDecides(page: Page): { slots: string[]; consent: Record<string, boolean>; context: { url: string; signals: Record<string, unknown> } }[] {
   const bodies: ReturnType<typeof recordDecides> = [];

@@ -4,10 +4,11 @@ import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { browserPerTest } from "./browser.ts";
 import {
-  allEvents, answerConsent, answerOf, hidePage, recordEvents, resend, storedKeys, storedVisitorId, visit, type SentEvent,
+  allEvents, answerConsent, answerOf, hidePage, recordEvents, resend, storedKeys, storedOutcomes, storedVisitorId, visit, type SentEvent,
 } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
+const adminToken = inject("adminToken");
 const browser = browserPerTest();
 
 /** The decision ids the page's slots carry. */
@@ -60,8 +61,9 @@ describe("impressions and clicks in Chromium", () => {
     await page.locator('[data-nb-slot="hero"][data-nb-state="decided"]').waitFor();
     const click: SentEvent = { type: "click", eventId: `click:${ids.hero}`, visitorId: visitorId!, decisionId: ids.hero, blockId: "hero-shoes-trail", slot: "hero" };
     // Chromium does not show Playwright a beacon sent on unload; the Worker proves it arrived:
-    // sent again, the click and both impressions are duplicates of what it already keeps.
-    await page.waitForTimeout(2_000);
+    // once stored (events reach D1 through the log queue), the click and both impressions sent
+    // again are duplicates of what it already keeps.
+    await storedOutcomes(base, adminToken, { [ids.hero!]: ["impression", "click"], [ids.sidebar!]: ["impression"] });
     expect(await resend(base, [click, ...beacon!.events])).toEqual({ status: 202, body: { accepted: 0, duplicates: 3, rejected: [] } });
 
     // Reloading and hiding sends the new page's events; none of the first page's again.
@@ -95,7 +97,9 @@ describe("impressions and clicks in Chromium", () => {
     expect(sent.map((e) => [e.type, e.decisionId]).sort()).toEqual(
       [["impression", ids.hero], ["impression", ids.sidebar]].sort(),
     );
-    // The queue was cleared because the Worker took them: sent again, both are duplicates.
+    // The queue was cleared because the Worker took them: once stored, sent again, both are
+    // duplicates.
+    await storedOutcomes(base, adminToken, { [ids.hero!]: ["impression"], [ids.sidebar!]: ["impression"] });
     expect(await resend(base, sent)).toEqual({ status: 202, body: { accepted: 0, duplicates: 2, rejected: [] } });
 
     // Another page load does not send them again.

@@ -9,8 +9,12 @@ import { run, startDevServer } from "../../scripts/dev-server.ts";
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
+    /** The admin token the dev server was started with. */
+    adminToken: string;
   }
 }
+
+const ADMIN_TOKEN = "e2e-admin-token";
 
 export default async function setup(project: TestProject) {
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -22,8 +26,9 @@ export default async function setup(project: TestProject) {
   const server = await startDevServer({
     port: 8900 + (process.pid % 90),
     // A generous proxy budget: these tests check what is shown, not latency (bench measures that).
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", PROXY_BUDGET_MS: "2000" },
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", PROXY_BUDGET_MS: "2000", ADMIN_TOKEN },
   });
   project.provide("baseUrl", server.url);
+  project.provide("adminToken", ADMIN_TOKEN);
   return () => server.stop();
 }

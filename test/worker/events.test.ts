@@ -17,6 +17,16 @@ function post(body: unknown, type = "application/json"): Promise<Response> {
   return call("/v1/events", { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
 }
 
+/** Events reach D1 through the log queue after the answer: waits until `n` are stored. */
+async function storedN(visitorId: string, n: number): Promise<Awaited<ReturnType<typeof stored>>> {
+  for (let i = 0; i < 600; i++) {
+    const rows = await stored(visitorId);
+    if (rows.length >= n) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return stored(visitorId);
+}
+
 async function stored(visitorId: string): Promise<{ id: string; type: string; name: string | null; decision_id: string | null; value: number | null; currency: string | null }[]> {
   const { results } = await env.DB.prepare("SELECT * FROM events WHERE visitor_key = ? ORDER BY type, id").bind(await visitorKey(visitorId)).all();
   return results as never;
@@ -35,7 +45,7 @@ describe("POST /v1/events", () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 4, duplicates: 0, rejected: [] });
-    const rows = await stored("ev-spec");
+    const rows = await storedN("ev-spec", 4);
     expect(rows.map((r) => [r.type, r.name, r.value, r.currency])).toEqual([
       ["click", null, null, null],
       ["conversion", null, 12.5, "EUR"],
@@ -50,13 +60,14 @@ describe("POST /v1/events", () => {
     const click = { type: "click", decisionId: "d-dup", visitorId: "ev-dup" };
     const first = await (await post({ consent, events: [click, { ...click, type: "impression" }] })).json<Answer>();
     expect(first).toMatchObject({ accepted: 2, duplicates: 0 });
+    await storedN("ev-dup", 2);
     // The same content again (a retried beacon): derived ids match.
     expect(await (await post({ consent, events: [click] })).json<Answer>()).toMatchObject({ accepted: 0, duplicates: 1 });
     // Client ids: the same id twice is one event, even with other content; distinct ids are two.
     const conv = { type: "conversion", visitorId: "ev-dup", value: 10 };
     const byId = await (await post({ consent, events: [{ ...conv, eventId: "o-1" }, { ...conv, eventId: "o-1", value: 11 }, { ...conv, eventId: "o-2" }] })).json<Answer>();
     expect(byId).toMatchObject({ accepted: 2, duplicates: 1 });
-    expect((await stored("ev-dup")).length).toBe(4);
+    expect((await storedN("ev-dup", 4)).length).toBe(4);
   });
 
   it("scopes client event ids to the visitor", async () => {
@@ -91,7 +102,7 @@ describe("POST /v1/events", () => {
     expect(body.rejected[1]!.message).toContain("decisionId");
     expect(body.rejected[2]!.message).toContain("value");
     expect(body.rejected[3]!.message).toContain("name");
-    expect((await stored("ev-mix")).length).toBe(2);
+    expect((await storedN("ev-mix", 2)).length).toBe(2);
   });
 
   it("stores nothing and accepts nothing without analytics consent", async () => {
@@ -103,10 +114,11 @@ describe("POST /v1/events", () => {
       expect(answer).toMatchObject({ accepted: 0, duplicates: 0 });
       expect(answer.rejected).toEqual([{ index: 0, code: "no_consent", message: expect.any(String) }]);
     }
-    expect(await stored("ev-noconsent")).toEqual([]);
     // A per-event consent overrides the batch's.
     const res = await (await post({ events: [{ ...events[0], consent: { analytics: true } }] })).json<Answer>();
     expect(res.accepted).toBe(1);
+    // That one is stored, and it is the only one: none of the refused ones was queued before it.
+    expect((await storedN("ev-noconsent", 1)).length).toBe(1);
   });
 
   it("takes the same JSON as text/plain from navigator.sendBeacon", async () => {

@@ -21,10 +21,11 @@ const shoes = (visitorId: string) => ({
 });
 const heroOf = async (visitorId: string) => (await (await postDecide(shoes(visitorId))).json<DecideResponse>()).decisions[0]!;
 
+/** Polls `check`; decisions reach the audit log through the log queue, a moment after the answer. */
 async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 600; i++) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
   }
   return false;
 }
@@ -64,7 +65,8 @@ describe("a conversion excludes its campaign for that visitor", () => {
   it("does not touch visitor state without personalisation consent", async () => {
     const id = visitor();
     const first = await heroOf(id);
-    await new Promise((r) => setTimeout(r, 200));
+    // The decision is in the audit log, so only the missing consent can keep the conversion out.
+    expect(await eventually(async () => (await (await call(`/admin/decisions?visitor=${id}`, { headers: { authorization: "Bearer test-admin-token" } })).json<{ decisions: unknown[] }>()).decisions.length > 0)).toBe(true);
     await call("/v1/events", {
       method: "POST",
       headers: { "content-type": "application/json" },

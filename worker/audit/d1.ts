@@ -95,3 +95,7 @@ export function d1AuditSink(db: D1Database): AuditSink {
     },
   };
 }
+
+/** The `decisions` columns and a record's values in that order (the log consumer's batched insert). */
+export const decisionColumns: readonly string[] = COLUMNS;
+export const decisionValues: (r: AuditRecord) => unknown[] = bind;

@@ -1,11 +1,12 @@
 import type { MiddlewareHandler } from "hono";
-import { d1AuditSink } from "../audit/d1.ts";
 import { kvCatalogStore } from "../catalog/store.ts";
-import { d1EventStore } from "../events/store.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
 import { loadCampaignHoldouts, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
 import { visitorStateClient } from "../visitor/client.ts";
 import { registryModelProvider } from "../models/runtime.ts";
+import type { Defer } from "../decide/run.ts";
+import { queueAuditSink, queueEventStore } from "../pipeline/producer.ts";
+import { logProducer } from "../pipeline/wire.ts";
 import type { AppEnv, Services } from "../services.ts";
 
 let holdoutsCache: { value: Promise<CampaignHoldoutConfig>; at: number } | undefined;
@@ -22,16 +23,20 @@ function rate(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) && n >= 0 && n <= 1 ? n : fallback;
 }
 
-/** Builds the production services from the bindings. */
-export function servicesFromEnv(env: Env): Services {
+/**
+ * Builds the production services from the bindings. `defer` runs work after the answer
+ * (`ctx.waitUntil`): the log records are queued there (worker/pipeline/).
+ */
+export function servicesFromEnv(env: Env, defer: Defer): Services {
+  const log = logProducer(env);
   return {
     catalog: kvCatalogStore(env.CONFIG),
     models: registryModelProvider(env),
     guardrails: d1GuardrailStore(env.DB, env.CONFIG),
     campaignHoldouts: cachedCampaignHoldouts(env.CONFIG),
     visitorState: visitorStateClient(env.VISITOR),
-    audit: d1AuditSink(env.DB),
-    events: d1EventStore(env.DB),
+    audit: queueAuditSink(log),
+    events: queueEventStore(log, env.DB, defer),
     newId: () => crypto.randomUUID(),
     now: Date.now,
     holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },
@@ -44,7 +49,7 @@ export function servicesFromEnv(env: Env): Services {
  */
 export function init(override?: (env: Env) => Partial<Services>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set("services", { ...servicesFromEnv(c.env), ...override?.(c.env) });
+    c.set("services", { ...servicesFromEnv(c.env, (work) => c.executionCtx.waitUntil(work)), ...override?.(c.env) });
     await next();
   };
 }

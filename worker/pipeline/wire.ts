@@ -1,0 +1,37 @@
+/**
+ * Wiring of the log pipeline to the bindings: the producer the request services use, and the
+ * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
+ */
+import { consumeLog, type ConsumerDeps } from "./consume.ts";
+import { consumeDeadLetters } from "./dead-letters.ts";
+import { queueLogProducer, type LogProducer } from "./producer.ts";
+
+/** Queue names, as in wrangler.toml. */
+export const LOG_QUEUE_NAME = "nextbest-log";
+export const DEAD_LETTER_QUEUE_NAME = "nextbest-log-dlq";
+
+/** The producer of a request (records go to LOG_QUEUE; counters to D1). */
+export function logProducer(env: Pick<Env, "LOG_QUEUE" | "DB">, now: () => number = Date.now): LogProducer {
+  return queueLogProducer(env.LOG_QUEUE, env.DB, { now });
+}
+
+/**
+ * The log consumer's dependencies. The two seams of issue 13 plug in here:
+ * `extraStatements` — the aggregates (`aggregateStatements`, worker/aggregates/statements.ts),
+ * appended to the batch's transaction; `afterCommit` — the lake
+ * (`({ now }) => flushLake(env.DB, env.LAKE, { now })`, worker/lake/flush.ts).
+ */
+export function consumerDeps(env: Env, now: () => number = Date.now): ConsumerDeps {
+  return { db: env.DB, deadLetters: env.DEAD_LETTERS, now };
+}
+
+/** The Worker's `queue()` handler. */
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE_NAME) return consumeDeadLetters(batch, { db: env.DB, now: Date.now });
+  if (batch.queue === LOG_QUEUE_NAME) {
+    await consumeLog(batch, consumerDeps(env));
+    return;
+  }
+  console.error(`pipeline: no consumer for queue ${batch.queue}; retrying`);
+  batch.retryAll();
+}
