@@ -3,19 +3,10 @@ import { d1AuditSink } from "../audit/d1.ts";
 import { kvCatalogStore } from "../catalog/store.ts";
 import { d1EventStore } from "../events/store.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
-import { loadCampaignHoldouts, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
+import { cachedCampaignHoldouts } from "../holdout/campaign.ts";
 import { visitorStateClient } from "../visitor/client.ts";
 import { registryModelProvider } from "../models/runtime.ts";
 import type { AppEnv, Services } from "../services.ts";
-
-let holdoutsCache: { value: Promise<CampaignHoldoutConfig>; at: number } | undefined;
-/** Campaign holdouts from KV, cached per isolate for 10 s like the rest of the configuration. */
-function cachedCampaignHoldouts(kv: KVNamespace, now: () => number = Date.now) {
-  return () => {
-    if (!holdoutsCache || now() - holdoutsCache.at >= 10_000) holdoutsCache = { value: loadCampaignHoldouts(kv), at: now() };
-    return holdoutsCache.value;
-  };
-}
 
 function rate(value: string | undefined, fallback: number): number {
   const n = Number(value);
@@ -28,7 +19,7 @@ export function servicesFromEnv(env: Env): Services {
     catalog: kvCatalogStore(env.CONFIG),
     models: registryModelProvider(env),
     guardrails: d1GuardrailStore(env.DB, env.CONFIG),
-    campaignHoldouts: cachedCampaignHoldouts(env.CONFIG),
+    campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG),
     visitorState: visitorStateClient(env.VISITOR),
     audit: d1AuditSink(env.DB),
     events: d1EventStore(env.DB),
