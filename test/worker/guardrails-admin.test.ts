@@ -110,7 +110,7 @@ describe("optimistic concurrency (ETag / If-Match)", () => {
     expect((await newest()).body.config.latencyBudgetMs).toBe(35);
   });
 
-  it.each([
+  it.each<{ ifMatch: string | undefined; status: number }>([
     { ifMatch: undefined, status: 200 },
     { ifMatch: "*", status: 200 },
     { ifMatch: "current", status: 200 },
@@ -122,7 +122,8 @@ describe("optimistic concurrency (ETag / If-Match)", () => {
   ])("If-Match $ifMatch → $status", async ({ ifMatch, status }) => {
     const v = base.version;
     const header = { current: `"${v}"`, "current-bare": `${v}`, list: `"1", "${v}"`, weak: `W/"${v}"`, garbage: "yesterday" }[ifMatch as string] ?? ifMatch;
-    const res = await send("PATCH", "", { latencyBudgetMs: 33 }, header === undefined ? {} : { "if-match": header });
+    const headers: Record<string, string> = header === undefined ? {} : { "if-match": header };
+    const res = await send("PATCH", "", { latencyBudgetMs: 33 }, headers);
     expect(res.status).toBe(status);
   });
 
@@ -161,7 +162,7 @@ describe("versions and rollback", () => {
     ]);
   });
 
-  it.each([
+  it.each<{ body: object; headers: Record<string, string>; status: number }>([
     { body: { version: 999999 }, headers: {}, status: 404 },
     { body: { version: -1 }, headers: {}, status: 400 },
     { body: {}, headers: {}, status: 400 },
