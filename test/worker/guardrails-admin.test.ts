@@ -127,6 +127,15 @@ describe("optimistic concurrency (ETag / If-Match)", () => {
     expect(res.status).toBe(status);
   });
 
+  it("concurrent PATCHes without If-Match to different members: every change survives", async () => {
+    const patches = [{ latencyBudgetMs: 41 }, { sessionTimeoutMinutes: 42 }, { brand: { oneBlockPerCampaign: true } }, { compliance: { minimumAge: 21 } }];
+    const answers = await Promise.all(patches.map((p) => send("PATCH", "", p)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const { body } = await newest();
+    expect(body.version).toBe(base.version + 4);
+    expect(body.config).toMatchObject({ latencyBudgetMs: 41, sessionTimeoutMinutes: 42, brand: { oneBlockPerCampaign: true, maxPromotionalPerPage: 1 }, compliance: { minimumAge: 21 } });
+  });
+
   it("concurrent PATCHes with the same If-Match: exactly one wins", async () => {
     const ifMatch = { "if-match": `"${base.version}"` };
     const answers = await Promise.all([30, 31, 32, 33, 34].map((ms) => send("PATCH", "", { latencyBudgetMs: ms }, ifMatch)));

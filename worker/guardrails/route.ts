@@ -13,8 +13,9 @@
  * Optimistic concurrency: every answer carries `ETag: "<version>"`. A write with
  * `If-Match: "<version>"` (or `*`) is applied only if that is still the newest version, else 412
  * `precondition_failed` and nothing changes. Without `If-Match` a write is applied to whatever is
- * newest (PUT: last writer wins; PATCH: merged into the newest, so concurrent patches to
- * different members both survive; a race inside one PATCH answers 409 `conflict`).
+ * newest (PUT: last writer wins; PATCH: merged into the newest — re-read and re-merged when
+ * another save lands meanwhile — so concurrent patches to different members all survive; 409
+ * `conflict` only after 8 such races in a row).
  *
  * Every saved configuration is validated (422 `invalid_config`, `path: message` per error).
  * PUT and PATCH also refuse caps and exclusions naming a block or campaign absent from the
@@ -96,6 +97,9 @@ function forbiddenKeys(value: unknown, path: string[] = []): string[] {
   return Object.entries(value).flatMap(([k, v]) => (FORBIDDEN_KEYS.has(k) ? [[...path, k].join(".")] : forbiddenKeys(v, [...path, k])));
 }
 
+/** Merges of a PATCH without If-Match before a race answers 409. */
+const PATCH_ATTEMPTS = 8;
+
 const versionParam = z.object({ version: z.coerce.number().int().min(0) });
 const rollbackBody = z.object({ version: z.number().int().min(0) }).strict();
 
@@ -126,11 +130,19 @@ export const guardrailsRoute = new Hono<AppEnv>()
     if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw new AppError("invalid_config", "body: a merge patch must be a JSON object");
     const forbidden = forbiddenKeys(patch);
     if (forbidden.length) throw new AppError("invalid_config", forbidden.map((p) => `${p}: not a configuration member`).join("; "));
-    const base = await newestMatching(c, c.get("services").guardrails);
-    const merged = applyMergePatch(structuredClone(base.base.config), patch);
-    const parsed = guardrailConfigSchema.safeParse(merged);
-    if (!parsed.success) throw new AppError("invalid_config", formatZodError(parsed.error));
-    return save(c, parsed.data, base, { action: "patch" });
+    // Without If-Match the patch is merged into whatever is newest: when another save lands
+    // between the read and the write, read again and merge again (a few times, then 409).
+    for (let attempt = 1; ; attempt++) {
+      const base = await newestMatching(c, c.get("services").guardrails);
+      const merged = applyMergePatch(structuredClone(base.base.config), patch);
+      const parsed = guardrailConfigSchema.safeParse(merged);
+      if (!parsed.success) throw new AppError("invalid_config", formatZodError(parsed.error));
+      try {
+        return await save(c, parsed.data, base, { action: "patch" });
+      } catch (err) {
+        if (base.conditional || attempt >= PATCH_ATTEMPTS || !(err instanceof AppError && err.code === "conflict")) throw err;
+      }
+    }
   })
   .post("/rollback", requireJson(), limitBody(1024), jsonBody(rollbackBody), async (c) => {
     const { version } = c.req.valid("json");
