@@ -1,11 +1,14 @@
 /**
  * `npm run train -- --data export.jsonl --out model.onnx [options]`: fits the reference
  * logistic-regression ranker on a training export and writes an uploadable ONNX file.
- * Prints a JSON summary (rows, positives, weights, cross-validated log-loss against the constant).
+ * Prints a JSON summary on stdout (rows, positives, weights by feature name, cross-validated
+ * log-loss against the constant, warnings) and, on stderr, the weights as a table with every
+ * warning explained (models/diagnostics.ts). `--help` prints the usage.
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { formatReport } from "./diagnostics.ts";
 import { readExport } from "./export-format.ts";
 import { DEFAULT_TRAINER_OPTIONS, trainFromExport, type TrainerOptions } from "./trainer.ts";
 
@@ -17,10 +20,28 @@ const USAGE = `usage: npm run train -- --data FILE.jsonl --out MODEL.onnx
   [--l2 X]                     L2 penalty on standardised weights (default 1e-4)
   [--folds K]                  K-fold cross-validated log-loss against the constant (default 5; 0: none)
   [--include-unseen]           keep decisions without a recorded impression
-  [--solver newton|gd]         Newton's method (default) or gradient descent`;
+  [--solver newton|gd]         Newton's method (default) or gradient descent
+  [--help]                     this text`;
+
+/** `--help`: the usage and how to read what the trainer prints. */
+export const HELP = `npm run train: fit the reference logistic-regression ranker on a training export
+(GET /admin/export, one logged decision per line) and write an uploadable ONNX model.
+
+${USAGE}
+
+Output: a JSON summary on stdout; on stderr the weights by feature (log-odds per unit of the
+feature, with how many rows had it non-zero) and warnings:
+  rare_feature_large_weight  a large weight on a feature almost always 0: little evidence, maybe
+                             separation; collect data, drop it (--features) or raise --l2
+  improvement_crosses_zero   the 95% interval of the cross-validated improvement over the
+                             constant includes 0: not shown to beat predicting the average
+  worse_than_constant        the model predicts worse than the average rate: do not deploy
+The manifest records the export's time range (training.from/to, epoch ms): off-policy
+evaluation (POST /admin/models/:id/evaluate) warns when its window overlaps it.
+See models/README.md, "Training a model".`;
 
 /** Parses the command line into trainer options. */
-export function parseTrainArgs(argv: string[]): { data: string; out: string; options: Partial<TrainerOptions> } {
+export function parseTrainArgs(argv: string[]): { help?: true; data: string; out: string; options: Partial<TrainerOptions> } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -35,8 +56,10 @@ export function parseTrainArgs(argv: string[]): { data: string; out: string; opt
       folds: { type: "string" },
       "include-unseen": { type: "boolean" },
       solver: { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) return { help: true, data: "", out: "", options: {} };
   if (!values.data || !values.out) throw new Error(USAGE);
   const num = (v: string | undefined, what: string, fallback: number) => {
     if (v === undefined) return fallback;
@@ -67,29 +90,38 @@ export function parseTrainArgs(argv: string[]): { data: string; out: string; opt
   };
 }
 
-/** Runs the CLI; returns the summary it prints. */
-export async function main(argv: string[]): Promise<Record<string, unknown>> {
-  const { data, out, options } = parseTrainArgs(argv);
+/**
+ * Runs the CLI; returns the summary it prints on stdout (or `{ help }` for --help). `report`
+ * receives the human-readable weights and warnings (stderr from the command line).
+ */
+export async function main(argv: string[], report: (text: string) => void = () => {}): Promise<Record<string, unknown>> {
+  const { help, data, out, options } = parseTrainArgs(argv);
+  if (help) return { help: HELP };
   const result = await trainFromExport(readExport(data), options);
   writeFileSync(out, result.model);
+  report(formatReport(result.weightReport, result.fit.bias, result.warnings));
   return {
     out,
     bytes: result.model.length,
     name: result.manifest.name,
     features: result.manifest.features,
     weights: result.fit.weights,
+    weightsByFeature: Object.fromEntries(result.weightReport.map((r) => [r.feature, r.weight])),
+    featureSupport: result.weightReport.map(({ feature, nonZeroRows, nonZeroShare, positivesWhenNonZero }) => ({ feature, nonZeroRows, nonZeroShare, positivesWhenNonZero })),
     bias: result.fit.bias,
+    trainingRange: result.manifest.training ?? null,
     rows: result.rows,
     positives: result.positives,
     skipped: result.skipped,
     trainLogLoss: result.fit.logLoss,
     crossValidation: result.crossValidation ?? null,
+    warnings: result.warnings,
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (summary) => console.log(JSON.stringify(summary, null, 2)),
+  main(process.argv.slice(2), (text) => console.error(text)).then(
+    (summary) => console.log(typeof summary.help === "string" ? summary.help : JSON.stringify(summary, null, 2)),
     (err) => {
       console.error(err instanceof Error ? err.message : err);
       process.exit(1);

@@ -8,6 +8,7 @@
 import { unitHash } from "../worker/holdout/hash.ts";
 import { CATALOG_FEATURE_NAMES } from "../worker/ranking/features.ts";
 import type { ModelManifest } from "../worker/ranking/manifest.ts";
+import { trainingWarnings, weightReport, type TrainingWarning, type WeightReport } from "./diagnostics.ts";
 import type { ExportLine } from "./export-format.ts";
 import { fitLogistic, type FittedModel, type TrainingSet } from "./logistic-regression.ts";
 import { fitLogisticNewton } from "./newton-logistic.ts";
@@ -72,6 +73,12 @@ export interface TrainResult {
   positives: number;
   skipped: Record<string, number>;
   crossValidation?: CrossValidation;
+  /** Each weight with its feature's name and support (models/diagnostics.ts). */
+  weightReport: WeightReport[];
+  /** Rare features with large weights, an improvement whose interval crosses 0. */
+  warnings: TrainingWarning[];
+  /** Time range of the export read (epoch ms), also in the manifest's `training`. */
+  timeRange: { from: number; to: number };
 }
 
 const clip = (p: number) => Math.min(Math.max(p, 1e-12), 1 - 1e-12);
@@ -97,7 +104,12 @@ async function examples(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>,
   const out: Example[] = [];
   const skipped: Record<string, number> = {};
   const skip = (why: string) => (skipped[why] = (skipped[why] ?? 0) + 1);
+  let from = Infinity;
+  let to = -Infinity;
   for await (const line of lines) {
+    // The export's range, every line counted: whatever the trainer saw is training data.
+    from = Math.min(from, line.time);
+    to = Math.max(to, line.time);
     if (line.holdout) { skip("holdout (default block, no model)"); continue; }
     if (!o.includeUnseen && !line.outcomes.impression) { skip("no impression recorded"); continue; }
     const chosen = line.candidates.find((c) => c.blockId === line.chosenBlockId);
@@ -113,7 +125,7 @@ async function examples(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>,
       fold: o.folds > 1 ? Math.floor(unitHash(FOLD_SALT, line.decisionId) * o.folds) : 0,
     });
   }
-  return { features: features ?? [], examples: out, skipped };
+  return { features: features ?? [], examples: out, skipped, timeRange: { from, to } };
 }
 
 function fitRows(rows: Example[], features: string[], o: TrainerOptions): FittedModel {
@@ -156,7 +168,7 @@ function crossValidate(all: Example[], features: string[], o: TrainerOptions): C
 /** Trains on export lines and serialises the model. */
 export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>, options: Partial<TrainerOptions> = {}): Promise<TrainResult> {
   const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
-  const { features, examples: all, skipped } = await examples(lines, o);
+  const { features, examples: all, skipped, timeRange } = await examples(lines, o);
   const unknown = features.filter((f) => !CATALOG_FEATURE_NAMES.includes(f));
   if (unknown.length) throw new Error(`features not in the feature catalog (models/README.md), so the model could not be uploaded: ${unknown.join(", ")}`);
   if (all.length === 0) throw new Error(`no usable training rows (skipped: ${JSON.stringify(skipped)})`);
@@ -168,6 +180,7 @@ export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterabl
     features,
     output: "probability",
     baseline: { mean: fit.baseline.mean.map(round), std: fit.baseline.std.map(round) },
+    training: { from: timeRange.from, to: timeRange.to, rows: all.length },
   };
   const positives = all.filter((e) => e.label).length;
   const model = writeLinearModel({
@@ -176,5 +189,19 @@ export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterabl
     manifest,
     description: `logistic regression (${o.solver}${o.ips ? ", IPS-weighted" : ""}) on ${all.length} logged decisions, label ${o.label}, ${positives} positives; train log-loss ${fit.logLoss.toFixed(5)}`,
   });
-  return { model, manifest, fit, rows: all.length, positives, skipped, ...(o.folds > 1 ? { crossValidation: crossValidate(all, features, o) } : {}) };
+  const crossValidation = o.folds > 1 ? crossValidate(all, features, o) : undefined;
+  const rows = all.map((e) => e.row);
+  const report = weightReport(features, fit.weights, rows, all.map((e) => e.label));
+  return {
+    model,
+    manifest,
+    fit,
+    rows: all.length,
+    positives,
+    skipped,
+    ...(crossValidation ? { crossValidation } : {}),
+    weightReport: report,
+    warnings: trainingWarnings(report, rows, crossValidation),
+    timeRange,
+  };
 }

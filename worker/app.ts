@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
 import { decisionsRoute } from "./audit/route.ts";
+import { configHealthRoute } from "./config-health/route.ts";
 import { consentRoute } from "./consent/route.ts";
 import { decideRoute } from "./decide/route.ts";
 import { erasureRoute } from "./erasure/route.ts";
@@ -40,6 +41,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/models", evaluateRoute);
   app.route("/admin/guardrails", guardrailsRoute);
   app.route("/admin/pipeline", pipelineRoute);
+  app.route("/admin/config", configHealthRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);

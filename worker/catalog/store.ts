@@ -1,3 +1,5 @@
+import { lastGood } from "../config-health/last-good.ts";
+import { formatZodError } from "../errors/app-error.ts";
 import demoCatalog from "./demo-catalog.json";
 import { catalogSchema, type Catalog } from "./schema.ts";
 
@@ -10,29 +12,44 @@ export interface CatalogStore {
 export const CATALOG_KEY = "catalog";
 const CACHE_MS = 10_000;
 
-let cached: { catalog: Catalog; at: number } | undefined;
+/** The catalog shipped in the repository (worker/catalog/demo-catalog.json), validated. */
+export const DEMO_CATALOG: Catalog = catalogSchema.parse(demoCatalog);
+
+/**
+ * This isolate's catalog: a stored catalog that does not validate (e.g. a block without `html`)
+ * is never served; the last one that validated is (else the demo catalog), and the error is
+ * reported by `GET /admin/config/health`.
+ */
+const catalogCache = lastGood<Catalog>({
+  source: "catalog",
+  validate(raw) {
+    const parsed = catalogSchema.safeParse(raw);
+    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: formatZodError(parsed.error, "catalog") };
+  },
+  builtIn: () => DEMO_CATALOG,
+  version: (catalog) => catalog.version,
+  ttlMs: CACHE_MS,
+});
 
 /**
  * Reads the catalog from KV, seeding it from the demo catalog in the repo on first use.
- * Cached per isolate for 10 s: KV is read-mostly and the decide path must stay fast.
+ * Cached per isolate for 10 s: KV is read-mostly and the decide path must stay fast. Never
+ * rejects: an unreadable or invalid stored catalog leaves the last valid one in service.
  */
 export function kvCatalogStore(kv: KVNamespace, now: () => number = Date.now): CatalogStore {
   return {
-    async get() {
-      if (cached && now() - cached.at < CACHE_MS) return cached.catalog;
-      let raw = await kv.get(CATALOG_KEY, "json");
-      if (raw === null) {
-        raw = demoCatalog;
+    get() {
+      return catalogCache.get(async () => {
+        const raw = await kv.get(CATALOG_KEY, "json");
+        if (raw !== null) return raw;
         await kv.put(CATALOG_KEY, JSON.stringify(demoCatalog));
-      }
-      const catalog = catalogSchema.parse(raw);
-      cached = { catalog, at: now() };
-      return catalog;
+        return demoCatalog;
+      }, now());
     },
   };
 }
 
 /** A fixed catalog, for unit tests. */
-export function staticCatalogStore(catalog: Catalog = catalogSchema.parse(demoCatalog)): CatalogStore {
+export function staticCatalogStore(catalog: Catalog = DEMO_CATALOG): CatalogStore {
   return { get: async () => catalog };
 }

@@ -23,6 +23,8 @@ export type { CandidateDebug, SlotTrace } from "./assemble.ts";
 /** Runs the selection against the visitor's stored history (the Durable Object). */
 export interface VisitorStateClient {
   select(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
+  /** The same selection against the stored history, recording nothing (debug decides). */
+  preview(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
   /** Counts a page view server-side (edge proxy mode) and returns the session signals. */
   pageView(category: string | undefined, options: { now: number; sessionTimeoutMs: number }): Promise<{ categoryViews: Record<string, number>; visitCount: number }>;
 }
@@ -44,6 +46,8 @@ export interface DecideDeps {
   country?: string;
   /** Per-campaign holdouts (their own salts, independent of the universal group). */
   campaignHoldouts?: CampaignHoldoutConfig;
+  /** False: decide against the visitor's history without recording exposures (debug). Default true. */
+  record?: boolean;
 }
 
 export interface DecideResult {
@@ -153,7 +157,9 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   } else {
     const input = selectionInput(deps, slotRequests, reason === "ranked" ? deps.epsilon : 0);
     try {
-      picks = await deps.visitorState(request.visitorId).select(input, { now, sessionTimeoutMs: config.sessionTimeoutMinutes * 60_000 });
+      const state = deps.visitorState(request.visitorId);
+      const selectOptions = { now, sessionTimeoutMs: config.sessionTimeoutMinutes * 60_000 };
+      picks = await (deps.record === false ? state.preview(input, selectOptions) : state.select(input, selectOptions));
     } catch (err) {
       // Without the visitor's history caps cannot be checked: capped blocks are left out.
       console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);

@@ -24,7 +24,7 @@ export const decideRoute = new Hono<AppEnv>().post(
     }
     const result = await decideWithServices(request, services, (work) => c.executionCtx.waitUntil(work), requestCountry(c.req.raw));
     const body: DecideResponse = { decisions: result.decisions };
-    if (request.debug) Object.assign(body, { debug: { guardrailsVersion: result.guardrailsVersion, arm: result.arm, slots: result.debug, traces: result.traces } });
+    if (request.debug) Object.assign(body, { debug: { recorded: result.recorded, guardrailsVersion: result.guardrailsVersion, arm: result.arm, slots: result.debug, traces: result.traces } });
     return c.json(body, 200, { "cache-control": "no-store" });
   },
 );

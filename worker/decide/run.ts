@@ -7,6 +7,8 @@ import type { DecideRequest } from "./schema.ts";
 /** A decision with the configuration version it was made under. */
 export interface ServiceDecision extends DecideResult {
   guardrailsVersion: number;
+  /** False for a debug decide that did not ask to be recorded. */
+  recorded: boolean;
 }
 
 /** Runs work after the answer is sent (`ctx.waitUntil`), so it adds nothing to the latency. */
@@ -19,6 +21,8 @@ export type Defer = (work: Promise<unknown>) => void;
  */
 export async function decideWithServices(request: DecideRequest, services: Services, defer: Defer, country?: string): Promise<ServiceDecision> {
   const started = services.now();
+  // A debug decide records nothing (caps, audit) unless it asks to.
+  const record = !request.debug || request.record;
   const [catalog, guardrails, campaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);
   const result = await decide(request, {
     catalog,
@@ -31,8 +35,9 @@ export async function decideWithServices(request: DecideRequest, services: Servi
     campaignHoldouts,
     epsilon: services.epsilon,
     ...(country ? { country } : {}),
+    record,
   });
-  if (request.consent.personalization) {
+  if (record && request.consent.personalization) {
     const latencyMs = Math.max(0, services.now() - started);
     const campaigns = new Map(catalog.blocks.map((b) => [b.id, b.campaign]));
     defer(
@@ -42,7 +47,7 @@ export async function decideWithServices(request: DecideRequest, services: Servi
       })().catch((err) => console.error("audit write failed:", err instanceof Error ? err.message : err)),
     );
   }
-  return { ...result, guardrailsVersion: guardrails.version };
+  return { ...result, guardrailsVersion: guardrails.version, recorded: record };
 }
 
 /** The ISO country Cloudflare attaches to a request (absent locally unless simulated). */

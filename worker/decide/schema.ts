@@ -26,6 +26,11 @@ export const decideRequestSchema = z.object({
     .default({ signals: {} }),
   /** Per-candidate rule outcomes and scores in the answer; needs the admin token. */
   debug: z.boolean().default(false),
+  /**
+   * With `debug: true`, also record the decision as a real one (caps consumed in the visitor's
+   * Durable Object, audit rows). A debug decide records nothing by default. Ignored without debug.
+   */
+  record: z.boolean().default(false),
 });
 
 export type DecideRequest = z.infer<typeof decideRequestSchema>;

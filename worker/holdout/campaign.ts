@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { lastGood } from "../config-health/last-good.ts";
+import { formatZodError } from "../errors/app-error.ts";
 import { unitHash } from "./hash.ts";
 
 /**
@@ -46,9 +48,33 @@ export function controlShare(universalRate: number, campaignRate = 0): number {
 /** KV key of the campaign holdout configuration (JSON of `CampaignHoldoutConfig`). */
 export const CAMPAIGN_HOLDOUTS_KEY = "holdouts:campaigns";
 
-/** Reads the campaign holdouts from KV; none configured (or unreadable) means no campaign holdouts. */
-export async function loadCampaignHoldouts(kv: KVNamespace): Promise<CampaignHoldoutConfig> {
-  const raw = await kv.get(CAMPAIGN_HOLDOUTS_KEY, "json").catch(() => null);
-  const parsed = campaignHoldoutConfigSchema.safeParse(raw);
-  return parsed.success ? parsed.data : { campaigns: {} };
+const NO_CAMPAIGN_HOLDOUTS: CampaignHoldoutConfig = { campaigns: {} };
+
+/** This isolate's campaign holdouts: an invalid stored value leaves the last valid one in force. */
+const holdoutsCache = lastGood<CampaignHoldoutConfig>({
+  source: "campaignHoldouts",
+  validate(raw) {
+    const parsed = campaignHoldoutConfigSchema.safeParse(raw);
+    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: formatZodError(parsed.error, CAMPAIGN_HOLDOUTS_KEY) };
+  },
+  builtIn: () => NO_CAMPAIGN_HOLDOUTS,
+  version: () => null,
+  ttlMs: 10_000,
+});
+
+const read = (kv: KVNamespace) => () => kv.get(CAMPAIGN_HOLDOUTS_KEY, "json");
+
+/**
+ * The campaign holdouts the decide path uses: from KV, cached per isolate for 10 s like the rest
+ * of the configuration. None stored means no campaign holdouts; a stored value that does not
+ * validate (or cannot be read) keeps the last valid one (else none) in force and is reported by
+ * `GET /admin/config/health`. Never rejects.
+ */
+export function cachedCampaignHoldouts(kv: KVNamespace, now: number = Date.now()): Promise<CampaignHoldoutConfig> {
+  return holdoutsCache.get(read(kv), now);
+}
+
+/** The same, read from KV now (reports must show the configuration as stored). Never rejects. */
+export function loadCampaignHoldouts(kv: KVNamespace, now: number = Date.now()): Promise<CampaignHoldoutConfig> {
+  return holdoutsCache.refresh(read(kv), now);
 }

@@ -1,22 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { kvCatalogStore } from "../catalog/store.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
-import { loadCampaignHoldouts, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
+import { cachedCampaignHoldouts } from "../holdout/campaign.ts";
 import { visitorStateClient } from "../visitor/client.ts";
 import { registryModelProvider } from "../models/runtime.ts";
 import type { Defer } from "../decide/run.ts";
 import { queueAuditSink, queueEventStore } from "../pipeline/producer.ts";
 import { logProducer } from "../pipeline/wire.ts";
 import type { AppEnv, Services } from "../services.ts";
-
-let holdoutsCache: { value: Promise<CampaignHoldoutConfig>; at: number } | undefined;
-/** Campaign holdouts from KV, cached per isolate for 10 s like the rest of the configuration. */
-function cachedCampaignHoldouts(kv: KVNamespace, now: () => number = Date.now) {
-  return () => {
-    if (!holdoutsCache || now() - holdoutsCache.at >= 10_000) holdoutsCache = { value: loadCampaignHoldouts(kv), at: now() };
-    return holdoutsCache.value;
-  };
-}
 
 function rate(value: string | undefined, fallback: number): number {
   const n = Number(value);
@@ -33,7 +24,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     catalog: kvCatalogStore(env.CONFIG),
     models: registryModelProvider(env),
     guardrails: d1GuardrailStore(env.DB, env.CONFIG),
-    campaignHoldouts: cachedCampaignHoldouts(env.CONFIG),
+    campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG),
     visitorState: visitorStateClient(env.VISITOR),
     audit: queueAuditSink(log),
     events: queueEventStore(log, env.DB, defer),

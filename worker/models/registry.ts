@@ -105,8 +105,9 @@ export function d1ModelRegistry(db: D1Database): ModelRegistry {
       return row ? fromModelRow(row) : null;
     },
     async byPrefix(prefix) {
-      // Ids are lower-case hex (checked by the route), so the prefix has no LIKE wildcards.
-      const { results } = await db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE id LIKE ? LIMIT 2`).bind(`${prefix}%`).all<ModelRow>();
+      // A range rather than LIKE: D1 refuses LIKE patterns over 50 bytes (a full 64-digit id),
+      // and ids are lower-case hex, so every id starting with the prefix sorts below prefix + "g".
+      const { results } = await db.prepare(`SELECT ${MODEL_COLUMNS} FROM models WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`).bind(prefix, `${prefix}g`).all<ModelRow>();
       return results.map(fromModelRow);
     },
     async list(limit) {

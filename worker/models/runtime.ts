@@ -7,6 +7,9 @@
  * Why D1 and not KV for the pointer: KV reads may be stale for up to 60 s at other locations,
  * D1 reads are consistent, and one query per isolate every few seconds is cheap.
  */
+import { z } from "zod";
+import { reportHealth } from "../config-health/last-good.ts";
+import { formatZodError } from "../errors/app-error.ts";
 import type { ModelSelection, ScorerProvider } from "../ranking/active-model.ts";
 import { builtinBytes, builtinId } from "./builtin.ts";
 import { inChallenger, initialDeployment, modelsInUse, type DeploymentState } from "./deployment.ts";
@@ -47,6 +50,15 @@ async function loadScorer(source: ModelSource, id: string): Promise<ManagedScore
   return registryScorer(bytes, accepted.manifest, accepted.version, accepted.output.name);
 }
 
+const modelId = z.string().regex(/^[0-9a-f]{64}$/, "a model id: 64 lower-case hex digits");
+/** A stored deployment state; one that does not match is never served. */
+const deploymentStateSchema = z.object({
+  champion: modelId,
+  history: z.array(modelId),
+  challenger: z.object({ id: modelId, percent: z.number().min(0).max(100) }).nullable(),
+  shadows: z.array(modelId),
+});
+
 /** Creates a runtime; production uses one per isolate (`isolateModelRuntime`). */
 export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
   const ttlMs = options.ttlMs ?? DEPLOYMENT_TTL_MS;
@@ -57,13 +69,24 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
   const sessions = new Map<string, Promise<ManagedScorer>>();
 
   async function refresh(source: ModelSource): Promise<DeploymentState> {
+    const at = now();
+    const fallback = async (status: "invalid" | "unreadable", message: string) => {
+      // Keep serving what this isolate knew (or the default), retry after the TTL.
+      const state = cached?.state ?? initialDeployment(await builtinId());
+      reportHealth({ source: "modelDeployment", status, serving: cached ? "last-good" : "built-in", servingVersion: state.champion, error: { message, at }, checkedAt: at });
+      return state;
+    };
     let state: DeploymentState;
     try {
-      state = (await source.registry.latestDeployment())?.state ?? initialDeployment(await builtinId());
+      const revision = await source.registry.latestDeployment();
+      const parsed = revision ? deploymentStateSchema.safeParse(revision.state) : undefined;
+      if (parsed && !parsed.success) state = await fallback("invalid", formatZodError(parsed.error, "state"));
+      else {
+        state = parsed?.data ?? initialDeployment(await builtinId());
+        reportHealth({ source: "modelDeployment", status: "ok", serving: revision ? "stored" : "built-in", servingVersion: state.champion, error: null, checkedAt: at });
+      }
     } catch (err) {
-      // D1 unavailable: keep serving what this isolate knew (or the default), retry after the TTL.
-      console.warn("reading the model deployment failed:", err instanceof Error ? err.message : err);
-      state = cached?.state ?? initialDeployment(await builtinId());
+      state = await fallback("unreadable", err instanceof Error ? err.message : String(err));
     }
     cached = { state, at: now() };
     return state;

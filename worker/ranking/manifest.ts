@@ -21,6 +21,12 @@ export const manifestSchema = z.object({
   output: z.enum(["probability", "score"]),
   /** Training baseline per feature, for drift checks. */
   baseline: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }).optional(),
+  /**
+   * The training data (written by `npm run train`): the time range of the export it read (epoch
+   * ms, inclusive, the `time` of the first and last decision) and the rows it fitted on.
+   * Off-policy evaluation warns when the evaluated window overlaps it.
+   */
+  training: z.object({ from: z.number(), to: z.number(), rows: z.number().int().min(0) }).optional(),
 });
 
 export type ModelManifest = z.infer<typeof manifestSchema>;

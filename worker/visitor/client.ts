@@ -8,6 +8,9 @@ export function visitorStateClient(ns: DurableObjectNamespace<import("./visitor-
     async select(input, options) {
       return (await stub(visitorId)).select(input, options);
     },
+    async preview(input, options) {
+      return (await stub(visitorId)).preview(input, options);
+    },
     async pageView(category, options) {
       return (await stub(visitorId)).pageView(category, options);
     },

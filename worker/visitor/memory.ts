@@ -19,6 +19,15 @@ export function memoryVisitorState() {
       histories.set(visitorId, h);
       return selectSlots(input, h, now);
     },
+    async preview(input, { now, sessionTimeoutMs }) {
+      calls.push(visitorId);
+      const h = histories.get(visitorId);
+      const lastSeen = h?.recent.reduce((m, e) => Math.max(m, e.at), -Infinity) ?? -Infinity;
+      // A copy: selectSlots appends the served exposures to the history it is given.
+      const copy: VisitorHistory = h ? structuredClone(h) : { recent: [], sessionStart: now, lifetime: {}, converted: [] };
+      if (now - lastSeen > sessionTimeoutMs) copy.sessionStart = now;
+      return selectSlots(input, copy, now);
+    },
     async pageView(category) {
       calls.push(visitorId);
       const views = (pageViews.get(visitorId) ?? {}) as Record<string, number>;

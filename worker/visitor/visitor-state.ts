@@ -126,6 +126,17 @@ export class VisitorState extends DurableObject<Env> {
   }
 
   /**
+   * The selection `select` would make now, recording nothing: no exposure, no session start, no
+   * activity (debug decides must not consume the visitor's caps).
+   */
+  preview(input: SelectionInput, options: SelectOptions): SlotPick[] {
+    const h = this.load();
+    const copy: VisitorHistory = structuredClone({ recent: h.recent, lifetime: h.lifetime, converted: h.converted, sessionStart: h.sessionStart });
+    if (h.lastSeen === undefined || options.now - h.lastSeen > options.sessionTimeoutMs) copy.sessionStart = options.now;
+    return selectSlots(input, copy, options.now);
+  }
+
+  /**
    * Counts a page view (edge proxy mode, where no client script keeps session signals) and
    * returns the session's page views per category and the visit count, as signals.
    */
