@@ -2,6 +2,7 @@
  * Wiring of the log pipeline to the bindings: the producer the request services use, and the
  * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
  */
+import { aggregateStatements } from "../aggregates/statements.ts";
 import { consumeLog, type ConsumerDeps } from "./consume.ts";
 import { consumeDeadLetters } from "./dead-letters.ts";
 import { queueLogProducer, type LogProducer } from "./producer.ts";
@@ -16,13 +17,12 @@ export function logProducer(env: Pick<Env, "LOG_QUEUE" | "DB">, now: () => numbe
 }
 
 /**
- * The log consumer's dependencies. The two seams of issue 13 plug in here:
- * `extraStatements` — the aggregates (`aggregateStatements`, worker/aggregates/statements.ts),
- * appended to the batch's transaction; `afterCommit` — the lake
- * (`({ now }) => flushLake(env.DB, env.LAKE, { now })`, worker/lake/flush.ts).
+ * The log consumer's dependencies: `extraStatements` folds the batch into the aggregates
+ * (worker/aggregates/statements.ts) inside the batch's own transaction, so a redelivered batch
+ * changes neither the raw rows nor the aggregates.
  */
 export function consumerDeps(env: Env, now: () => number = Date.now): ConsumerDeps {
-  return { db: env.DB, deadLetters: env.DEAD_LETTERS, now };
+  return { db: env.DB, deadLetters: env.DEAD_LETTERS, now, extraStatements: aggregateStatements };
 }
 
 /** The Worker's `queue()` handler. */
