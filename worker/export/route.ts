@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
+import { loggedDecisionsFromLake } from "../lake/logged.ts";
 import { toLine } from "./line.ts";
-import { loggedDecisions } from "./query.ts";
 
 const exportQuery = z.object({
   from: timeParam.default(0),
@@ -16,13 +16,16 @@ const exportQuery = z.object({
 
 /**
  * `GET /admin/export`: logged decisions with features, candidates, choice, propensity and
- * outcomes as JSON Lines, oldest first. Streamed a page of rows at a time, so an export of any
- * size never sits in memory whole.
+ * outcomes as JSON Lines, oldest first. Read from the Parquet lake (worker/lake/), caught up
+ * with D1 first, file by file and streamed a page at a time, so an export of any size never
+ * sits in memory whole and never scans D1.
  */
 export const exportRoute = new Hono<AppEnv>().get("/", queryParams(exportQuery), (c) => {
   const q = c.req.valid("query");
-  const to = q.to ?? c.get("services").now();
-  const pages = loggedDecisions(c.env.DB, { from: q.from, to, slot: q.slot, modelVersion: q.model, includeHoldout: q.holdout === "true" });
+  const now = c.get("services").now();
+  const to = q.to ?? now;
+  const filter = { from: q.from, to, slot: q.slot, modelVersion: q.model, includeHoldout: q.holdout === "true" };
+  const pages = loggedDecisionsFromLake(c.env, filter, { now });
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -154,3 +154,17 @@ export async function lakeBacklog(db: D1Database): Promise<Record<LakeTable, num
       .then((r) => r?.n ?? 0);
   return { decisions: await count("decisions"), events: await count("events") };
 }
+
+/**
+ * Flushes until nothing is left (at most `maxRounds` calls of flushLake): what readers of the
+ * lake call first, so that rows logged a moment ago are in what they read.
+ */
+export async function catchUpLake(db: D1Database, bucket: R2Bucket, now: number, maxRounds = 20): Promise<number> {
+  let files = 0;
+  for (let round = 0; round < maxRounds; round++) {
+    const result = await flushLake(db, bucket, { now });
+    files += result.files.length;
+    if (!result.more) return files;
+  }
+  throw new Error(`the lake is more than ${maxRounds * DEFAULT_MAX_FILES} files behind; the cron and the queue consumer catch it up`);
+}
