@@ -20,3 +20,13 @@ CREATE TABLE lake_files (
   written_at INTEGER
 );
 CREATE INDEX lake_files_pending ON lake_files (written_at, key);
+
+-- Erasure reaches the lake: a visitor's erased rows are removed from the lake files that hold
+-- them by rewriting those files (worker/lake/erase.ts), in batches run by the cron.
+CREATE TABLE lake_erasures (
+  visitor_key TEXT NOT NULL,
+  tbl TEXT NOT NULL CHECK (tbl IN ('decisions', 'events')),
+  requested_at INTEGER NOT NULL,
+  done_at INTEGER,
+  PRIMARY KEY (visitor_key, tbl)
+);

@@ -1,5 +1,6 @@
 import { eraseVisitorDecisions } from "../audit/query.ts";
 import { eraseVisitorEvents } from "../events/store.ts";
+import { requestLakeErasure } from "../lake/erase.ts";
 import { visitorKey } from "../visitor/key.ts";
 
 /** What an erasure removed, per store. */
@@ -15,11 +16,14 @@ export interface ErasureTargets {
   visitorState(visitorKey: string): Promise<number>;
 }
 
-/** The production stores: D1 tables and the visitor's Durable Object. */
+/**
+ * The production stores: D1 tables and the visitor's Durable Object; the lake's copies are
+ * queued for the cron's rewrite pass (worker/lake/erase.ts) and counted when it runs.
+ */
 export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets {
   return {
-    events: (key) => eraseVisitorEvents(env.DB, key),
-    decisions: (key) => eraseVisitorDecisions(env.DB, key),
+    events: async (key) => (await requestLakeErasure(env.DB, key, "events", Date.now()), eraseVisitorEvents(env.DB, key)),
+    decisions: async (key) => (await requestLakeErasure(env.DB, key, "decisions", Date.now()), eraseVisitorDecisions(env.DB, key)),
     visitorState: async (key) => (await env.VISITOR.get(env.VISITOR.idFromName(key)).erase()).records,
   };
 }

@@ -5,6 +5,7 @@
  * the cron flushes the lake first. Deletes run in bounded chunks so no single statement holds the
  * database for long and one run stays within a Worker's limits however much has piled up.
  */
+import { runLakeErasures, type LakeErasureResult } from "../lake/erase.ts";
 import { flushLake, type FlushResult } from "../lake/flush.ts";
 
 /** Days kept when RETENTION_DAYS is unset or invalid. */
@@ -58,21 +59,24 @@ export async function purgeBefore(db: D1Database, cutoff: number, chunk = 5000, 
 
 /**
  * The cron job: catches the lake up (flushLake, until nothing is left or the run's file budget is
- * spent), then applies the configured retention at the trigger's scheduled time. A failing flush
+ * spent), applies pending visitor erasures to lake files (runLakeErasures), then applies the configured retention at the trigger's scheduled time. A failing flush
  * is logged and pruning still runs: it only ever deletes rows already in written lake files.
  */
 export async function runRetention(
   env: Pick<Env, "DB" | "LAKE"> & { RETENTION_DAYS?: string },
   scheduledTime: number,
-): Promise<PurgeResult & { lake: FlushResult | null }> {
+): Promise<PurgeResult & { lake: FlushResult | null; lakeErasures: LakeErasureResult | null }> {
   let lake: FlushResult | null = null;
+  let lakeErasures: LakeErasureResult | null = null;
   try {
     lake = await flushLake(env.DB, env.LAKE, { now: scheduledTime });
     console.log(`retention: lake flush wrote ${lake.files.length} files${lake.more ? ", more left for the next run" : ""}`);
+    // After the flush: rows claimed before a visitor's erasure are in the lake by now.
+    lakeErasures = await runLakeErasures(env.DB, env.LAKE, { now: scheduledTime });
   } catch (err) {
-    console.error("retention: lake flush failed; unflushed rows are kept", err);
+    console.error("retention: lake flush or erasure pass failed; unflushed rows are kept, erasures stay pending", err);
   }
   const result = await purgeBefore(env.DB, retentionCutoff(scheduledTime, retentionDays(env.RETENTION_DAYS)));
   console.log(`retention: deleted ${result.decisions} decisions and ${result.events} events older than ${new Date(result.cutoff).toISOString()}`);
-  return { ...result, lake };
+  return { ...result, lake, lakeErasures };
 }
