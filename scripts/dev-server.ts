@@ -53,7 +53,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   await options.seed?.(state);
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", state, ...vars], {
+  // Its own inspector port too: left to wrangler, servers started at once race for the same free one.
+  const inspector = ["--inspector-port", String(options.port + 10_000)];
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(options.port), ...inspector, "--persist-to", state, ...vars], {
     env,
     // Its chatter (including failed update checks on a closed network) is not ours to print.
     stdio: ["ignore", "ignore", "ignore"],

@@ -12,6 +12,7 @@ import { eventsRoute } from "./events/route.ts";
 import { exportRoute } from "./export/route.ts";
 import { guardrailsRoute } from "./guardrails/route.ts";
 import { healthRoute } from "./health/route.ts";
+import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
 import { pipelineRoute } from "./pipeline/route.ts";
 import { proxyRoute, proxyServes } from "./proxy/route.ts";
@@ -42,6 +43,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/guardrails", guardrailsRoute);
   app.route("/admin/pipeline", pipelineRoute);
   app.route("/admin/config", configHealthRoute);
+  app.route("/admin/lake", lakeRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);

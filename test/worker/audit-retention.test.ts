@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index.ts";
+import { flushLake } from "../../worker/lake/flush.ts";
 import { DEFAULT_RETENTION_DAYS, purgeBefore, retentionCutoff, retentionDays } from "../../worker/retention/retention.ts";
 import { auditRecord, insertEvent, writeAudit } from "./audit-fixtures.ts";
 
@@ -46,9 +47,27 @@ describe("retention", () => {
     expect(await countIds("events", "ret-new-")).toBe(1);
   });
 
+  it("never deletes a row the lake has not written: claimed rows whose file failed stay", async () => {
+    const t = CUTOFF - 20 * DAY;
+    await writeAudit(await Promise.all([0, 1, 2].map((i) => auditRecord({ decisionId: `ret-lake-${i}`, time: t + i }))));
+    // Claimed for a file whose put never happened (a crash between claim and write).
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO lake_files (key, tbl, hour, claimed_at) VALUES ('lake/decisions/dt=x/hour=00/crashed.parquet', 'decisions', 0, 0)"),
+      env.DB.prepare("UPDATE decisions SET lake_file = 'lake/decisions/dt=x/hour=00/crashed.parquet' WHERE decision_id = 'ret-lake-0'"),
+    ]);
+    const unflushed = await purgeBefore(env.DB, t + 10, 2);
+    expect(unflushed.decisions).toBe(0);
+    expect(await countIds("decisions", "ret-lake-")).toBe(3);
+    await env.DB.batch([env.DB.prepare("DELETE FROM decisions WHERE decision_id LIKE 'ret-lake-%'"), env.DB.prepare("DELETE FROM lake_files WHERE key LIKE '%/crashed.parquet'")]);
+  });
+
   it("deletes in bounded chunks until nothing old is left", async () => {
     const cutoff = CUTOFF - 10 * DAY;
     await writeAudit(await Promise.all(Array.from({ length: 7 }, (_, i) => auditRecord({ decisionId: `ret-chunk-${i}`, time: cutoff - 1 - i }))));
+    // Not in the lake yet: nothing is deleted.
+    expect(await purgeBefore(env.DB, cutoff, 2)).toMatchObject({ cutoff, decisions: 0 });
+    expect(await countIds("decisions", "ret-chunk-")).toBe(7);
+    await flushLake(env.DB, env.LAKE, { now: cutoff, maxFiles: 1000 });
     const result = await purgeBefore(env.DB, cutoff, 2);
     expect(result).toMatchObject({ cutoff, decisions: 7 });
     expect(await countIds("decisions", "ret-chunk-")).toBe(0);

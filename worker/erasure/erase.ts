@@ -1,6 +1,7 @@
 import { eraseVisitorExposures, eraseVisitorOutcomes } from "../aggregates/erase.ts";
 import { eraseVisitorDecisions } from "../audit/query.ts";
 import { eraseVisitorEvents } from "../events/store.ts";
+import { requestLakeErasure } from "../lake/erase.ts";
 import { visitorKey } from "../visitor/key.ts";
 
 /** What an erasure removed, per store. */
@@ -17,16 +18,20 @@ export interface ErasureTargets {
 }
 
 /**
- * The production stores: D1 tables and the visitor's Durable Object. The visitor-level aggregates
- * go with the raw rows they were folded from (counts report the raw rows).
+/**
+ * The production stores: D1 tables, the visitor-level aggregates (they go with the raw rows they
+ * were folded from; counts report the raw rows), the visitor's Durable Object; the lake's copies
+ * are queued for the cron's rewrite pass (worker/lake/erase.ts) and counted when it runs.
  */
 export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets {
   return {
     events: async (key) => {
+      await requestLakeErasure(env.DB, key, "events", Date.now());
       await eraseVisitorOutcomes(env.DB, key);
       return eraseVisitorEvents(env.DB, key);
     },
     decisions: async (key) => {
+      await requestLakeErasure(env.DB, key, "decisions", Date.now());
       await eraseVisitorExposures(env.DB, key);
       return eraseVisitorDecisions(env.DB, key);
     },

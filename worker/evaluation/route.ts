@@ -2,14 +2,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors/app-error.ts";
 import type { LoggedDecision } from "../export/line.ts";
-import { loggedDecisions } from "../export/query.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
 import { builtinId } from "../models/builtin.ts";
 import { isolateModelRuntime, modelSourceFromEnv } from "../models/runtime.ts";
 import { COMPARISON_METHOD, compareOnLog, overlaps } from "./compare.ts";
 import { assertPropensities, offPolicyEstimates, type OpeEstimates } from "./estimators.ts";
-import { scorerForEvaluation } from "./load.ts";
+import { loadLoggedDecisions, scorerForEvaluation } from "./load.ts";
 import { policySpecSchema } from "./policy.ts";
 import { replaySamples, scorerPolicy } from "./replay.ts";
 
@@ -57,7 +56,8 @@ export const evaluateRoute = new Hono<AppEnv>().post("/:id/evaluate", requireJso
     const from = body.from ?? to - 30 * DAY_MS;
     const decisions: LoggedDecision[] = [];
     const filter = { from, to, slot: body.slot, modelVersion: body.loggedModel, includeHoldout: false };
-    for await (const page of loggedDecisions(c.env.DB, filter, 500)) {
+    // Logged decisions come from the lake (plus the rows not yet flushed), not a scan of D1.
+    for await (const page of loadLoggedDecisions(c.env, filter, 500, services.now())) {
       decisions.push(...page.slice(0, body.limit - decisions.length));
       if (decisions.length >= body.limit) break;
     }

@@ -2,8 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
+import { catchUpLake } from "../lake/flush.ts";
+import { lakeLoggedDecisions } from "../lake/read.ts";
 import { toLine } from "./line.ts";
-import { loggedDecisions } from "./query.ts";
 
 const exportQuery = z.object({
   from: timeParam.default(0),
@@ -16,13 +17,18 @@ const exportQuery = z.object({
 
 /**
  * `GET /admin/export`: logged decisions with features, candidates, choice, propensity and
- * outcomes as JSON Lines, oldest first. Streamed a page of rows at a time, so an export of any
- * size never sits in memory whole.
+ * outcomes as JSON Lines, oldest first. Read from the Parquet lake (worker/lake/), caught up
+ * with D1 first, file by file and streamed a page at a time, so an export of any size never
+ * sits in memory whole and never scans D1.
  */
-export const exportRoute = new Hono<AppEnv>().get("/", queryParams(exportQuery), (c) => {
+export const exportRoute = new Hono<AppEnv>().get("/", queryParams(exportQuery), async (c) => {
   const q = c.req.valid("query");
-  const to = q.to ?? c.get("services").now();
-  const pages = loggedDecisions(c.env.DB, { from: q.from, to, slot: q.slot, modelVersion: q.model, includeHoldout: q.holdout === "true" });
+  const now = c.get("services").now();
+  const to = q.to ?? now;
+  const filter = { from: q.from, to, slot: q.slot, modelVersion: q.model, includeHoldout: q.holdout === "true" };
+  // Catch the lake up with D1 before answering: a failure is an error status, not a cut stream.
+  await catchUpLake(c.env.DB, c.env.LAKE, now);
+  const pages = lakeLoggedDecisions(c.env.LAKE, filter);
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -3,6 +3,7 @@
  * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
  */
 import { aggregateStatements } from "../aggregates/statements.ts";
+import { flushLake } from "../lake/flush.ts";
 import { consumeLog, type ConsumerDeps } from "./consume.ts";
 import { consumeDeadLetters } from "./dead-letters.ts";
 import { queueLogProducer, type LogProducer } from "./producer.ts";
@@ -19,10 +20,17 @@ export function logProducer(env: Pick<Env, "LOG_QUEUE" | "DB">, now: () => numbe
 /**
  * The log consumer's dependencies: `extraStatements` folds the batch into the aggregates
  * (worker/aggregates/statements.ts) inside the batch's own transaction, so a redelivered batch
- * changes neither the raw rows nor the aggregates.
+ * changes neither the raw rows nor the aggregates; `afterCommit` writes what was committed to the
+ * Parquet lake (worker/lake/flush.ts, exactly once through its ledger). A failed flush is counted,
+ * not retried: the rows are safe in D1 and the cron catches the lake up.
  */
 export function consumerDeps(env: Env, now: () => number = Date.now): ConsumerDeps {
-  return { db: env.DB, deadLetters: env.DEAD_LETTERS, now, extraStatements: aggregateStatements };
+  return { db: env.DB, deadLetters: env.DEAD_LETTERS, now,
+    extraStatements: aggregateStatements,
+    afterCommit: async ({ now }) => {
+      await flushLake(env.DB, env.LAKE, { now });
+    },
+  };
 }
 
 /** The Worker's `queue()` handler. */
