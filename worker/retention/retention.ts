@@ -1,12 +1,18 @@
 /**
- * Retention: audit rows and events older than the retention period are deleted from D1 by the
- * cron trigger. D1 is only the recent window: the lake (worker/lake/) keeps every row, so a row
- * is deleted only once the lake file it was claimed for is written (`lake_files.written_at`);
- * the cron flushes the lake first. Deletes run in bounded chunks so no single statement holds the
- * database for long and one run stays within a Worker's limits however much has piled up.
+ * Retention, run by the cron trigger. Two horizons:
+ * - `D1_WINDOW_DAYS` (default 7): D1 keeps only the recent window of raw rows that the admin
+ *   queries need (`GET /admin/decisions`). A row leaves D1 only once the lake file it was claimed
+ *   for is written (`lake_files.written_at`) and it has been folded into the aggregates
+ *   (`agg_applied`); the cron flushes the lake and folds what is pending first.
+ * - `RETENTION_DAYS` (default 90): how long the log exists at all; whole lake partitions older
+ *   than that are deleted from R2 (worker/lake/prune.ts). The D1 window never exceeds it.
+ * Deletes run in bounded chunks so no single statement holds the database for long and one run
+ * stays within a Worker's limits however much has piled up.
  */
+import { foldPending } from "../aggregates/statements.ts";
 import { runLakeErasures, type LakeErasureResult } from "../lake/erase.ts";
 import { flushLake, type FlushResult } from "../lake/flush.ts";
+import { pruneLake, type LakePruneResult } from "../lake/prune.ts";
 
 /** Days kept when RETENTION_DAYS is unset or invalid. */
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -16,6 +22,16 @@ const DAY_MS = 86_400_000;
 export function retentionDays(value: string | undefined): number {
   const n = Number(value);
   return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? n : DEFAULT_RETENTION_DAYS;
+}
+
+/** Days of raw rows D1 keeps when D1_WINDOW_DAYS is unset or invalid. */
+export const DEFAULT_D1_WINDOW_DAYS = 7;
+
+/** The D1 window in days: D1_WINDOW_DAYS (positive), else the default, never above the retention. */
+export function d1WindowDays(value: string | undefined, retention: number): number {
+  const n = Number(value);
+  const days = value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? n : DEFAULT_D1_WINDOW_DAYS;
+  return Math.min(days, retention);
 }
 
 /** Everything strictly older than this instant is deleted. */
@@ -31,10 +47,11 @@ export interface PurgeResult {
 }
 
 async function purgeTable(db: D1Database, table: "decisions" | "events", cutoff: number, chunk: number, maxChunks: number): Promise<number> {
-  // Only rows whose lake file is written: an unflushed or half-flushed row stays until the lake has it.
+  // Only rows whose lake file is written and that the aggregates have folded: an unflushed,
+  // half-flushed or unfolded row stays until the lake and the aggregates have it.
   const stmt = db.prepare(
     `DELETE FROM ${table} WHERE rowid IN (SELECT t.rowid FROM ${table} t JOIN lake_files f ON f.key = t.lake_file ` +
-      "WHERE t.time < ? AND f.written_at IS NOT NULL LIMIT ?)",
+      "WHERE t.time < ? AND f.written_at IS NOT NULL AND t.agg_applied = 1 LIMIT ?)",
   );
   let removed = 0;
   for (let i = 0; i < maxChunks; i++) {
@@ -58,16 +75,24 @@ export async function purgeBefore(db: D1Database, cutoff: number, chunk = 5000, 
 }
 
 /**
- * The cron job: catches the lake up (flushLake, until nothing is left or the run's file budget is
- * spent), applies pending visitor erasures to lake files (runLakeErasures), then applies the configured retention at the trigger's scheduled time. A failing flush
- * is logged and pruning still runs: it only ever deletes rows already in written lake files.
+ * The cron job: folds rows the aggregates have not seen (foldPending: a catch-up, the consumer
+ * folds as it writes), catches the lake up (flushLake), applies pending visitor erasures to lake
+ * files (runLakeErasures), prunes D1 to its window, then deletes lake partitions older than the
+ * retention. A failing step is logged and the others still run: pruning only ever deletes rows
+ * already in written lake files and folded into the aggregates.
  */
 export async function runRetention(
-  env: Pick<Env, "DB" | "LAKE"> & { RETENTION_DAYS?: string },
+  env: Pick<Env, "DB" | "LAKE"> & { RETENTION_DAYS?: string; D1_WINDOW_DAYS?: string },
   scheduledTime: number,
-): Promise<PurgeResult & { lake: FlushResult | null; lakeErasures: LakeErasureResult | null }> {
+): Promise<PurgeResult & { lake: FlushResult | null; lakeErasures: LakeErasureResult | null; lakePruned: LakePruneResult | null }> {
   let lake: FlushResult | null = null;
   let lakeErasures: LakeErasureResult | null = null;
+  let lakePruned: LakePruneResult | null = null;
+  try {
+    await foldPending(env.DB);
+  } catch (err) {
+    console.error("retention: folding pending rows into the aggregates failed; unfolded rows are kept", err);
+  }
   try {
     lake = await flushLake(env.DB, env.LAKE, { now: scheduledTime });
     console.log(`retention: lake flush wrote ${lake.files.length} files${lake.more ? ", more left for the next run" : ""}`);
@@ -76,7 +101,14 @@ export async function runRetention(
   } catch (err) {
     console.error("retention: lake flush or erasure pass failed; unflushed rows are kept, erasures stay pending", err);
   }
-  const result = await purgeBefore(env.DB, retentionCutoff(scheduledTime, retentionDays(env.RETENTION_DAYS)));
-  console.log(`retention: deleted ${result.decisions} decisions and ${result.events} events older than ${new Date(result.cutoff).toISOString()}`);
-  return { ...result, lake, lakeErasures };
+  const retention = retentionDays(env.RETENTION_DAYS);
+  const result = await purgeBefore(env.DB, retentionCutoff(scheduledTime, d1WindowDays(env.D1_WINDOW_DAYS, retention)));
+  console.log(`retention: deleted ${result.decisions} decisions and ${result.events} events older than ${new Date(result.cutoff).toISOString()} from D1`);
+  try {
+    lakePruned = await pruneLake(env.DB, env.LAKE, retentionCutoff(scheduledTime, retention));
+    console.log(`retention: deleted ${lakePruned.files} lake files (${lakePruned.rows} rows) past ${retention} days`);
+  } catch (err) {
+    console.error("retention: lake pruning failed; the next run retries", err);
+  }
+  return { ...result, lake, lakeErasures, lakePruned };
 }
