@@ -50,7 +50,7 @@ describe("conditions over dotted names", () => {
     { rule: { some: [{ var: "items" }, { "==": [{ var: "a.b" }, 1] }] }, signals: { items: [{ "a.b": 1 }] }, want: true }, // inside some/map/filter too
     { rule: { some: [{ var: "items" }, { "==": [{ var: "" }, 2] }] }, signals: { items: [1, 2] }, want: true }, // "" is the item itself
   ])("$rule over $signals → $want", ({ rule, signals, want }) => {
-    expect(evaluateCondition(rule, signals)).toBe(want);
+    expect(evaluateCondition(rule as jsonLogic.RulesLogic, signals)).toBe(want);
   });
 
   it("features read the same way: block_affinity_log", () => {
