@@ -7,7 +7,7 @@ import {
   createEventQueue, splitBatches, DROPPED_EVENT, EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, MAX_QUEUED_EVENTS, QUEUE_KEY, RETRY_MS,
   type NextbestEvent,
 } from "../../client/index.ts";
-import { EVENTS_MAX_BYTES as WORKER_MAX_BYTES } from "../../worker/events/route.ts";
+import { EVENTS_MAX_BYTES as WORKER_MAX_BYTES } from "../../worker/events/limits.ts"; // what route.ts enforces
 import { MAX_EVENTS_PER_BATCH as WORKER_MAX_EVENTS } from "../../worker/events/schema.ts";
 import { freshStore, type FetchCall } from "./helpers.ts";
 import { openPage, settle } from "./page.ts";
