@@ -6,7 +6,7 @@
 // is back online. Every event has an `eventId` chosen once, so an event sent twice is counted once.
 // The caller only queues events with analytics consent.
 import type { UseStore } from "idb-keyval";
-import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH } from "../worker/events/limits.ts";
+import { MAX_EVENTS_PER_BATCH, splitBatches } from "../worker/events/limits.ts";
 import { defaultStore, queueEvents, readQueue, unqueueEvents } from "./storage.ts";
 import type { NextbestEvent } from "./types.ts";
 
@@ -31,23 +31,6 @@ export interface EventQueue {
  */
 export async function postJson(fetchImpl: typeof fetch, url: string, body: unknown, type = "text/plain"): Promise<Response> {
   return fetchImpl(url, { method: "POST", body: JSON.stringify(body), keepalive: true, credentials: "omit", headers: { "content-type": type } });
-}
-
-/**
- * Splits events, in order, into batches `POST /v1/events` takes: at most MAX_EVENTS_PER_BATCH
- * events and EVENTS_MAX_BYTES bytes of UTF-8 JSON each (64 bytes kept for the envelope). An event
- * too large on its own goes alone (the Worker refuses it).
- */
-export function splitBatches(events: NextbestEvent[]): NextbestEvent[][] {
-  const batches: NextbestEvent[][] = [];
-  let bytes = EVENTS_MAX_BYTES;
-  let batch: NextbestEvent[] = [];
-  for (const event of events) {
-    const size = new Blob([JSON.stringify(event)]).size + 1;
-    if ((bytes += size) > EVENTS_MAX_BYTES || batch.length >= MAX_EVENTS_PER_BATCH) batches.push((batch = [])), (bytes = 64 + size);
-    batch.push(event);
-  }
-  return batches;
 }
 
 /**

@@ -5,8 +5,8 @@ export {
   decide, parseDecisions, findSlots, findSlotNames, slotNames, DEFAULT_TIMEOUT_MS, MAX_SLOTS, MAX_URL_LENGTH, SLOT_NAME,
   UNDECIDED_SLOT, type DecideOptions,
 } from "./decide.ts";
-export { createEventQueue, postJson, splitBatches, RETRY_MS, type EventQueue } from "./events.ts";
-export { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH } from "../worker/events/limits.ts";
+export { createEventQueue, postJson, RETRY_MS, type EventQueue } from "./events.ts";
+export { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, splitBatches } from "../worker/events/limits.ts";
 export {
   watchFriction, RAGE_CLICKS, RAGE_GAP_MS, RAGE_RADIUS_PX, DEAD_CLICK_MS, RAPID_BACK_MS, type FrictionKind,
 } from "./friction.ts";

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { splitBatches } from "../../client/events.ts";
 import { eventId, ingestEvents } from "../../worker/events/ingest.ts";
-import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH } from "../../worker/events/limits.ts";
+import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, splitBatches } from "../../worker/events/limits.ts";
 import { memoryEventStore } from "../../worker/events/store.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { call } from "./helpers.ts";
