@@ -1,18 +1,24 @@
-// The event queue: events wait in memory and leave in one batch when the page is hidden
-// (`navigator.sendBeacon`, which survives the page; `fetch` with keepalive where it is refused).
-// Offline, they go to IndexedDB instead and are sent on the next page load or when the browser
-// is back online. Every event has an `eventId` chosen once, so a batch sent twice is counted once.
+// The event queue: events wait in memory and leave when the page is hidden (`navigator.sendBeacon`,
+// which survives the page; `fetch` with keepalive where it is refused), or at once when a full
+// batch is waiting. What leaves is split into requests the Worker takes (worker/events/limits.ts,
+// shared with it). What the browser refuses (its 64 KiB in flight are taken), and everything while
+// offline, goes to IndexedDB and is sent a moment later, on the next page load or when the browser
+// is back online. Every event has an `eventId` chosen once, so an event sent twice is counted once.
 // The caller only queues events with analytics consent.
 import type { UseStore } from "idb-keyval";
-import { clearQueue, defaultStore, queueEvents, readQueue } from "./storage.ts";
+import { MAX_EVENTS_PER_BATCH, splitBatches } from "../worker/events/limits.ts";
+import { defaultStore, queueEvents, readQueue, unqueueEvents } from "./storage.ts";
 import type { NextbestEvent } from "./types.ts";
 
+/** How long after the browser refused a batch the stored events are sent again, ms. */
+export const RETRY_MS = 1000;
+
 export interface EventQueue {
-  /** Queues an event; offline, it is stored at once. */
+  /** Queues an event; offline, it is stored at once; with a full batch waiting, it leaves. */
   push(event: NextbestEvent): void;
   /** Sends what waits (or stores it, offline). Called when the page is hidden. */
   flush(): void;
-  /** Sends events stored offline; resolves when done (never rejects). */
+  /** Sends events stored in IndexedDB, one drain at a time; resolves when done (never rejects). */
   drain(): Promise<void>;
   /** Drops waiting events (analytics consent was withdrawn; storage.ts deletes the stored ones). */
   clear(): void;
@@ -21,9 +27,9 @@ export interface EventQueue {
 /**
  * POSTs `body` as JSON, without cookies, and alive after the page is gone. As `text/plain` (the
  * default, which `/v1/events` takes) a cross-origin request stays "simple": no CORS preflight,
- * which beacons cannot make.
+ * which beacons cannot make. A fetch that throws (a keepalive over quota) rejects instead.
  */
-export function postJson(fetchImpl: typeof fetch, url: string, body: unknown, type = "text/plain"): Promise<Response> {
+export async function postJson(fetchImpl: typeof fetch, url: string, body: unknown, type = "text/plain"): Promise<Response> {
   return fetchImpl(url, { method: "POST", body: JSON.stringify(body), keepalive: true, credentials: "omit", headers: { "content-type": type } });
 }
 
@@ -38,29 +44,38 @@ export function createEventQueue(endpoint: string, win: Window = window, store: 
   const batch = (events: NextbestEvent[]) => ({ events, consent: { analytics: true } });
   const keep = (events: NextbestEvent[]) => queueEvents(events, store);
   let waiting: NextbestEvent[] = [];
+  let draining: Promise<void> | undefined;
 
   function flush(): void {
-    const events = waiting.splice(0);
-    if (!events.length) return;
-    if (offline()) return void keep(events);
-    if (!nav.sendBeacon(url, JSON.stringify(batch(events)))) postJson(fetchImpl, url, batch(events)).catch(() => keep(events));
+    for (const events of splitBatches(waiting.splice(0))) {
+      if (offline()) void keep(events);
+      else if (!nav.sendBeacon(url, JSON.stringify(batch(events)))) {
+        postJson(fetchImpl, url, batch(events)).catch(() => keep(events).then(() => setTimeout(drain, RETRY_MS)));
+      }
+    }
   }
+
+  async function sendQueued(): Promise<void> {
+    try {
+      for (const events of splitBatches(await readQueue(store))) {
+        // A 4xx will not get better by resending; a 5xx might.
+        if (offline() || (await postJson(fetchImpl, url, batch(events))).status > 499) return;
+        await unqueueEvents(events, store);
+      }
+    } catch {
+      // Still offline, or storage unavailable: they stay queued.
+    }
+  }
+
+  // One drain at a time, so overlapping ones never send the same stored events twice.
+  const drain = () => (draining ??= sendQueued().finally(() => (draining = undefined)));
 
   return {
     push(event) {
-      waiting.push(event);
-      if (offline()) flush();
+      if (waiting.push(event) >= MAX_EVENTS_PER_BATCH || offline()) flush();
     },
     flush,
-    async drain() {
-      try {
-        const queued = await readQueue(store);
-        // A 4xx will not get better by resending; a 5xx might.
-        if (queued.length && !offline() && (await postJson(fetchImpl, url, batch(queued))).status < 500) await clearQueue(store);
-      } catch {
-        // Still offline, or storage unavailable: they stay queued.
-      }
-    },
+    drain,
     clear() {
       waiting = [];
     },

@@ -5,7 +5,8 @@ export {
   decide, parseDecisions, findSlots, findSlotNames, slotNames, DEFAULT_TIMEOUT_MS, MAX_SLOTS, MAX_URL_LENGTH, SLOT_NAME,
   UNDECIDED_SLOT, type DecideOptions,
 } from "./decide.ts";
-export { createEventQueue, postJson, type EventQueue } from "./events.ts";
+export { createEventQueue, postJson, RETRY_MS, type EventQueue } from "./events.ts";
+export { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, splitBatches } from "../worker/events/limits.ts";
 export {
   watchFriction, RAGE_CLICKS, RAGE_GAP_MS, RAGE_RADIUS_PX, DEAD_CLICK_MS, RAPID_BACK_MS, type FrictionKind,
 } from "./friction.ts";
@@ -21,6 +22,7 @@ export {
 } from "./signals.ts";
 export {
   defaultStore, readConsent, saveConsent, forgetVisitor, forgetAll, ensureVisitorId, readVisitorId, readSession, saveSession,
-  queueEvents, readQueue, clearQueue, CONSENT_KEY, VISITOR_KEY, SESSION_KEY, QUEUE_KEY, MAX_QUEUED_EVENTS, type StoredConsent,
+  queueEvents, unqueueEvents, readQueue, clearQueue, CONSENT_KEY, VISITOR_KEY, SESSION_KEY, QUEUE_KEY, MAX_QUEUED_EVENTS, DROPPED_EVENT,
+  type StoredConsent,
 } from "./storage.ts";
 export type * from "./types.ts";

@@ -2,7 +2,8 @@
 // nothing is written before the visitor answers; then the answer is stored; the visitor id and
 // session state only with personalization consent, the offline event queue only with analytics
 // consent; each is deleted when its consent is withdrawn.
-import { createStore, delMany, get, set, update, type UseStore } from "idb-keyval";
+import { createStore, delMany, get, promisifyRequest, set, type UseStore } from "idb-keyval";
+import { MAX_EVENTS_PER_BATCH } from "../worker/events/limits.ts";
 import { isSessionState, type SessionState } from "./session.ts";
 import { toConsent } from "./consent.ts";
 import type { Consent, ConsentSource, NextbestEvent } from "./types.ts";
@@ -13,11 +14,20 @@ export const CONSENT_KEY = "nb:consent";
 export const VISITOR_KEY = "nb:visitor";
 /** The session signals (SessionState). */
 export const SESSION_KEY = "nb:session";
-/** Events that could not be sent while offline. */
+/** Events that could not be sent (offline, or refused by the browser). */
 export const QUEUE_KEY = "nb:queue";
 
-/** The most events kept offline (one `POST /v1/events` batch); older ones are dropped first. */
-export const MAX_QUEUED_EVENTS = 100;
+/**
+ * The most events kept in the queue (five `POST /v1/events` batches); beyond it the oldest are
+ * dropped and counted by a DROPPED_EVENT in their place.
+ */
+export const MAX_QUEUED_EVENTS = 5 * MAX_EVENTS_PER_BATCH;
+
+/**
+ * Name of the custom event that reports, in the queue and then to the Worker like any event, how
+ * many older events the queue dropped (its `value`), so no loss goes unseen.
+ */
+export const DROPPED_EVENT = "nextbest.dropped";
 
 /**
  * idb-keyval's own database and object store names, so the keys are where a developer looking
@@ -92,9 +102,39 @@ export function saveSession(state: SessionState, store: UseStore = defaultStore)
   return set(SESSION_KEY, state, store);
 }
 
-/** Adds events to the offline queue, atomically. Only call with analytics consent. */
+/**
+ * Changes the queue in one transaction (so concurrent changes never lose each other's events);
+ * an empty queue is deleted.
+ */
+function changeQueue(change: (queued: NextbestEvent[]) => NextbestEvent[], store: UseStore): Promise<void> {
+  return store("readwrite", (s) => {
+    const read = s.get(QUEUE_KEY);
+    read.onsuccess = () => {
+      const queue = change(read.result ?? []);
+      queue.length ? s.put(queue, QUEUE_KEY) : s.delete(QUEUE_KEY);
+    };
+    return promisifyRequest(s.transaction);
+  });
+}
+
+/**
+ * Adds events to the queue, atomically, keeping the newest MAX_QUEUED_EVENTS: the oldest are
+ * replaced by one DROPPED_EVENT counting them (an earlier count among them adds up). Only call
+ * with analytics consent.
+ */
 export function queueEvents(events: NextbestEvent[], store: UseStore = defaultStore): Promise<void> {
-  return update<NextbestEvent[]>(QUEUE_KEY, (queued = []) => [...queued, ...events].slice(-MAX_QUEUED_EVENTS), store);
+  return changeQueue((queued) => {
+    const all = [...queued, ...events];
+    const over = all.length - MAX_QUEUED_EVENTS;
+    // all[0..over] go; a count already there is all[0] (the queue only grows at its end).
+    const value = over + (all[0]?.name === DROPPED_EVENT ? all[0].value! : 1);
+    return over > 0 ? [{ type: "custom", name: DROPPED_EVENT, value, eventId: `dropped:${all[over]!.eventId}`, visitorId: all[over]!.visitorId }, ...all.slice(over + 1)] : all;
+  }, store);
+}
+
+/** Removes sent events from the queue (by `eventId`; events queued meanwhile stay). */
+export function unqueueEvents(sent: NextbestEvent[], store: UseStore = defaultStore): Promise<void> {
+  return changeQueue((queued) => queued.filter((e) => !sent.some((s) => s.eventId === e.eventId)), store);
 }
 
 /** The queued events (an empty list if none or unreadable). */
@@ -102,10 +142,7 @@ export async function readQueue(store: UseStore = defaultStore): Promise<Nextbes
   return (await get<NextbestEvent[]>(QUEUE_KEY, store)) ?? [];
 }
 
-/**
- * Deletes the queue once its events are sent. (Events are only queued while offline and the
- * queue is only sent online, so none arrives in between.)
- */
+/** Deletes the whole queue. */
 export function clearQueue(store: UseStore = defaultStore): Promise<void> {
   return delMany([QUEUE_KEY], store);
 }

@@ -69,13 +69,15 @@ export interface PageOptions {
   body?: string;
   /** Answers `POST /v1/events` and `/v1/consent` sent through fetch (default 202). */
   respondOther?: (call: FetchCall<any>) => Response | Promise<Response>;
-  /** Whether sendBeacon accepts the batch (default true). */
-  beaconAccepts?: boolean;
+  /** Whether sendBeacon accepts the batch (default true), or a function of its body that says so. */
+  beaconAccepts?: boolean | ((data: string) => boolean);
   store?: ReturnType<typeof freshStore>;
   clock?: ReturnType<typeof manualClock>;
   /** Runs on the window before the client starts (a CMP stub, GPC). */
   before?: (win: Window & typeof globalThis) => void;
   start?: boolean;
+  /** Ids of events and visitors (default `id-1`, `id-2`…; real pages use UUIDs). */
+  newId?: () => string;
 }
 
 /** Opens a page with a started client (unless `start: false`). */
@@ -89,6 +91,7 @@ export async function openPage({
   clock = manualClock(),
   before,
   start = true,
+  newId,
 }: PageOptions = {}): Promise<TestPage> {
   const happy = new HappyWindow({ url, settings: { disableJavaScriptFileLoading: true, disableCSSFileLoading: true } });
   windows.push(happy);
@@ -102,15 +105,16 @@ export async function openPage({
   Object.defineProperty(win.navigator, "onLine", { get: () => online, configurable: true });
   Object.defineProperty(win.navigator, "sendBeacon", {
     value: (beaconUrl: string, data: string) => {
-      if (beaconAccepts) beacons.push({ url: beaconUrl, batch: JSON.parse(data) });
-      return beaconAccepts;
+      const accepted = typeof beaconAccepts === "function" ? beaconAccepts(data) : beaconAccepts;
+      if (accepted) beacons.push({ url: beaconUrl, batch: JSON.parse(data) });
+      return accepted;
     },
     configurable: true,
   });
   before?.(win);
   const { fetchImpl, calls, posts } = decidingFetch(respondOther);
   let ids = 0;
-  const client = createNextbest({ endpoint: "https://edge.example", win, fetchImpl, store, now: clock.now, newId: () => `id-${++ids}` });
+  const client = createNextbest({ endpoint: "https://edge.example", win, fetchImpl, store, now: clock.now, newId: newId ?? (() => `id-${++ids}`) });
   const page: TestPage = {
     win,
     doc,

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventId, ingestEvents } from "../../worker/events/ingest.ts";
+import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, splitBatches } from "../../worker/events/limits.ts";
 import { memoryEventStore } from "../../worker/events/store.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { call } from "./helpers.ts";
@@ -139,6 +140,26 @@ describe("POST /v1/events", () => {
     const res = await post(body, type);
     expect(res.status).toBe(status);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe(code);
+  });
+
+  it("takes every batch the client splits (limits.ts, shared): 400 events with 64-character names, all accepted once", async () => {
+    const visitorId = crypto.randomUUID();
+    const events = Array.from({ length: 400 }, (_, n) => ({ type: "custom" as const, name: `promo_seen_${n}_`.padEnd(64, "x"), eventId: crypto.randomUUID(), visitorId }));
+    const batches = splitBatches(events);
+    expect(batches.map((b) => b.length)).toEqual([100, 100, 100, 100]);
+    const answers = await Promise.all(batches.map(async (batch) => (await post(JSON.stringify({ consent, events: batch }), "text/plain")).json<Answer>()));
+    expect(answers).toEqual(batches.map((b) => ({ accepted: b.length, duplicates: 0, rejected: [] })));
+    expect(await stored(visitorId)).toHaveLength(400);
+  });
+
+  it(`takes a body of EVENTS_MAX_BYTES (${EVENTS_MAX_BYTES}) and ${MAX_EVENTS_PER_BATCH} events, not a byte or an event more`, async () => {
+    const body = (events: number, bytes: number) => {
+      const text = JSON.stringify({ consent, events: Array.from({ length: events }, (_, n) => ({ type: "custom", name: "limit", eventId: `limit-${n}`, visitorId: "ev-limit" })), pad: "" });
+      return text.replace('"pad":""', `"pad":"${"x".repeat(bytes - text.length)}"`);
+    };
+    expect((await post(body(MAX_EVENTS_PER_BATCH, EVENTS_MAX_BYTES))).status).toBe(202);
+    expect((await post(body(MAX_EVENTS_PER_BATCH, EVENTS_MAX_BYTES + 1))).status).toBe(413);
+    expect((await post(body(MAX_EVENTS_PER_BATCH + 1, EVENTS_MAX_BYTES))).status).toBe(400);
   });
 
   it("answers CORS preflights (beacons and fetch from any site)", async () => {

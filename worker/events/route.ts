@@ -4,9 +4,10 @@ import { limitBody, requireJsonOrText } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
 import { applyFeedback, consentedFeedback } from "./visitor-feedback.ts";
 import { ingestEvents } from "./ingest.ts";
+import { EVENTS_MAX_BYTES } from "./limits.ts";
 
-/** 100 events of a few hundred bytes each, with room to spare. */
-export const EVENTS_MAX_BYTES = 128 * 1024;
+/** Largest body `POST /v1/events` takes, bytes (shared with the client: limits.ts). */
+export { EVENTS_MAX_BYTES };
 
 /** `POST /v1/events`: 202 `{ accepted, duplicates, rejected }`. */
 export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), limitBody(EVENTS_MAX_BYTES), async (c) => {

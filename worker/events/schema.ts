@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { MAX_EVENTS_PER_BATCH } from "./limits.ts";
 
-/** Largest batch `POST /v1/events` takes. */
-export const MAX_EVENTS_PER_BATCH = 100;
+/** Largest batch `POST /v1/events` takes (shared with the client: limits.ts). */
+export { MAX_EVENTS_PER_BATCH };
 
 const id = z.string().min(1).max(128);
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, "letters, digits, _ . : - (max 64), starting with a letter or digit");
@@ -50,7 +51,7 @@ export type ClientEvent = z.infer<typeof eventSchema>;
 
 /**
  * The batch: events are validated one by one (a bad event does not spoil the others), so the
- * envelope only checks that there is a list of 1..100 of them.
+ * envelope only checks that there is a list of 1..MAX_EVENTS_PER_BATCH of them.
  */
 export const eventBatchSchema = z.object({
   events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH),

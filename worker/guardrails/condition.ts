@@ -5,9 +5,25 @@
  * methods on the data, is refused).
  *
  * Example: `{"and": [{">=": [{"var": "scrollDepth"}, 0.5]}, {"==": [{"var": "pageType"}, "product"]}]}`
+ *
+ * Signal names with dots: `{"var": "affinity.hero-affinity"}` reads the signal named exactly
+ * `affinity.hero-affinity` if there is one, else the path `affinity` → `hero-affinity`; the rule
+ * of readSignal, which features use too. (json-logic-js alone only knows paths, so such a signal
+ * was unreadable.) `{"var": ["name", default]}` gives `default` when neither exists.
  */
 import jsonLogic from "json-logic-js";
 import { z } from "zod";
+import { readSignal } from "../ranking/signals.ts";
+
+// json-logic-js's documented extension point; replacing `var` also changes `missing` and
+// `missing_some`, which read through it, so every operator names signals the same way. `this`
+// is the data in scope (the signals, or the item inside `map`/`filter`/`reduce`), as in the
+// library's own `var`; an empty name is the whole data, a value missing is `default` or null.
+jsonLogic.add_operation("var", function (this: unknown, name?: unknown, fallback: unknown = null) {
+  if (name === undefined || name === null || name === "") return this;
+  const value = readSignal(this, String(name));
+  return value === undefined ? fallback : value;
+});
 
 /** Operators a condition may use. */
 export const CONDITION_OPERATORS = new Set([

@@ -4,7 +4,7 @@
  * names are a contract: add features, never change what an existing name means.
  */
 import type { Block } from "../catalog/schema.ts";
-import type { Signals } from "./signals.ts";
+import { readSignal, type Signals } from "./signals.ts";
 
 /** What a feature sees: the visitor's signals and one candidate block. */
 export interface FeatureInput {
@@ -95,7 +95,7 @@ export const CATALOG_ADDITIONS = {
    * user-item affinity); 0 when the site sends none.
    */
   block_affinity_log: ({ signals, block }: FeatureInput) => {
-    const v = signals[`${AFFINITY_SIGNAL_PREFIX}${block.id}`];
+    const v = readSignal(signals, `${AFFINITY_SIGNAL_PREFIX}${block.id}`); // the flat key first, as conditions read it
     return typeof v === "number" && v > 0 ? Math.log1p(v) : 0;
   },
 } satisfies Record<string, (input: FeatureInput) => number>;

@@ -38,3 +38,26 @@ export const signalsSchema = knownSignals
 
 /** Signals as features see them: the known ones typed, the site's own as plain values. */
 export type Signals = z.infer<typeof knownSignals> & { [custom: string]: unknown };
+
+/**
+ * Reads a signal by name, the one rule for every place that names a signal (model features,
+ * JSON Logic conditions through `{"var": name}`): an own key spelled exactly `name` first, so
+ * keys containing dots such as the custom signal `affinity.<blockId>` are found; otherwise
+ * `name` is a dotted path into nested values (`utm.campaign`, `categoryViews.shoes`). Returns
+ * `undefined` when neither exists. Only own keys are read (never `constructor` or `__proto__`).
+ *
+ * Example: in `{ "affinity.hero-affinity": 3, utm: { campaign: "x" } }`,
+ * `"affinity.hero-affinity"` → 3 and `"utm.campaign"` → "x".
+ */
+export function readSignal(signals: unknown, name: string): unknown {
+  if (has(signals, name)) return (signals as Record<string, unknown>)[name];
+  let value = signals;
+  for (const key of name.split(".")) {
+    if (!has(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Own keys only; strings and arrays have their indices and `length`, as JSON Logic reads them. */
+const has = (v: unknown, key: string): boolean => v !== null && v !== undefined && Object.hasOwn(Object(v), key);
