@@ -1,8 +1,12 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { GENEROUS_BUDGETS } from "./test/budgets.ts";
 
 /** The admin token the Worker tests use (a binding, like the real secret). */
 export const TEST_ADMIN_TOKEN = "test-admin-token";
+
+/** Files at once for the projects that share no state (node, client, e2e): both cores. */
+const PARALLEL_WORKERS = 2;
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -17,7 +21,7 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations },
+                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations, ...GENEROUS_BUDGETS },
               },
             }),
           ],
@@ -28,6 +32,7 @@ export default defineConfig(async () => {
             testTimeout: 30_000,
             // Test files share the local D1, KV and Durable Objects: one file at a time, so a
             // file's configuration changes and storage resets never land in another's test.
+            // (Vitest runs such a project after the parallel ones: see PARALLEL_WORKERS.)
             fileParallelism: false,
           },
         },
@@ -40,15 +45,17 @@ export default defineConfig(async () => {
             globalSetup: ["test/e2e/global-setup.ts"],
             testTimeout: 60_000,
             hookTimeout: 90_000,
-            fileParallelism: false,
+            // Every file opens its own browsers, visitors and consent against the one server and
+            // none changes its configuration: files run side by side with the node and client ones.
+            maxWorkers: PARALLEL_WORKERS,
           },
         },
         {
           // Node-side code: model building and training, data import, statistics on files.
-          test: { name: "node", include: ["test/models/**/*.test.ts", "test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+          test: { name: "node", include: ["test/models/**/*.test.ts", "test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, maxWorkers: PARALLEL_WORKERS },
         },
         {
-          test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "happy-dom" },
+          test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "happy-dom", maxWorkers: PARALLEL_WORKERS },
         },
       ],
     },

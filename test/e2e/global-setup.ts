@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { run, startDevServer } from "../../scripts/dev-server.ts";
+import { GENEROUS_BUDGETS } from "../budgets.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,8 +22,8 @@ export default async function setup(project: TestProject) {
   await run("node", ["scripts/build-client.mjs"]);
   const server = await startDevServer({
     port: 8900 + (process.pid % 90),
-    // A generous proxy budget: these tests check what is shown, not latency (bench measures that).
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", PROXY_BUDGET_MS: "2000" },
+    // Generous budgets: these tests check what is shown, not latency (bench measures that).
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS },
   });
   project.provide("baseUrl", server.url);
   return () => server.stop();

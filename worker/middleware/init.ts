@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { d1AuditSink } from "../audit/d1.ts";
 import { kvCatalogStore } from "../catalog/store.ts";
+import { budgetOverridesFromEnv } from "../decide/budgets.ts";
 import { d1EventStore } from "../events/store.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
 import { loadCampaignHoldouts, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
@@ -36,6 +37,7 @@ export function servicesFromEnv(env: Env): Services {
     now: Date.now,
     holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },
     epsilon: rate(env.EXPLORATION_EPSILON, 0.05),
+    budgets: budgetOverridesFromEnv(env),
   };
 }
 
