@@ -27,16 +27,24 @@ describe("a Worker that does not answer", () => {
         }
         if (state === "default" && !("defaultAt" in record)) record.defaultAt = performance.now();
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-nb-state"] });
+      // When the decide request leaves: the timeout runs from there. (Reading the stored consent
+      // and session before it can take seconds on a busy machine; that is not the timeout.)
+      const fetchBefore = window.fetch;
+      window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+        if (String(input instanceof Request ? input.url : input).endsWith("/v1/decide") && !("fetchAt" in record)) record.fetchAt = performance.now();
+        return fetchBefore(input, init);
+      };
     });
     await page.goto(`${base}/`);
     const hero = page.locator('[data-nb-slot="hero"]');
-    await page.locator('[data-nb-slot="hero"][data-nb-state="default"]').waitFor({ timeout: 10_000 });
-    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string } }).__hero);
+    await page.locator('[data-nb-slot="hero"][data-nb-state="default"]').waitFor({ timeout: 30_000 });
+    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; fetchAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string } }).__hero);
     expect(record.headingWhilePending).toBe("visible"); // the page is never hidden
     expect(record.heroWhilePending).toBe("hidden"); // the slot waits in its reserved space
-    const waited = record.defaultAt - record.pendingAt;
+    expect(record.fetchAt).toBeGreaterThanOrEqual(record.pendingAt);
+    const waited = record.defaultAt - record.fetchAt;
     expect(waited).toBeGreaterThanOrEqual(595);
-    expect(waited).toBeLessThan(600 + 1_000); // the timeout, with room for a busy machine
+    expect(waited).toBeLessThan(600 + 1_000); // the timeout, with room for a late timer on a busy machine
     expect(await hero.innerText()).toContain("Welcome to Northwind Outfitters");
     expect(await hero.locator("h2").isVisible()).toBe(true);
     expect(await hero.getAttribute("data-nb-block")).toBeNull();

@@ -73,6 +73,6 @@ describe("the first request of an isolate warms the models", () => {
     isolateWarmState.started = false;
     expect((await call("/healthz")).status).toBe(200);
     expect(isolateWarmState.started).toBe(true);
-    await expect.poll(async () => isolateModelRuntime.loaded().includes(await builtinId()), { timeout: 20_000 }).toBe(true);
+    await expect.poll(async () => isolateModelRuntime.loaded().includes(await builtinId()), { timeout: 120_000 }).toBe(true);
   });
 });
