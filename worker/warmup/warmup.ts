@@ -1,6 +1,6 @@
 /**
  * Warm start: the first request of any kind that reaches an isolate starts the ONNX runtime and
- * the serving models in the background (`ctx.waitUntil`), after its own answer. Starting
+ * the serving models in the background (`ctx.waitUntil`), once its own answer is out. Starting
  * onnxruntime-web (instantiating its WASM, creating the champion's session, a first inference)
  * takes a few hundred milliseconds; done by the first *personalised* decide it could exceed the
  * cold-start budget and serve the rule-based fallback. A visitor's first request is usually the
@@ -38,18 +38,19 @@ export type ProviderFromEnv = (env: Env) => ScorerProvider;
  */
 export function warmOnFirstRequest(providerFromEnv: ProviderFromEnv, state: { started: boolean } = isolateWarmState): MiddlewareHandler<{ Bindings: Env }> {
   return async (c, next) => {
-    if (!state.started) {
-      state.started = true;
-      let ctx: Pick<ExecutionContext, "waitUntil"> | undefined;
-      try {
-        ctx = c.executionCtx;
-      } catch {
-        // No execution context (a direct app.request in a unit test): nothing to extend.
-      }
-      const warming = warmModels(providerFromEnv(c.env));
-      ctx?.waitUntil(warming);
-    }
     await next();
+    if (state.started) return;
+    state.started = true;
+    let ctx: Pick<ExecutionContext, "waitUntil"> | undefined;
+    try {
+      ctx = c.executionCtx;
+    } catch {
+      // No execution context (a direct app.request in a unit test): nothing to extend.
+    }
+    // After this request's answer is handed over: the isolate runs one thing at a time, and
+    // starting the runtime must not delay the request that triggered it.
+    const warming = new Promise((resolve) => setTimeout(resolve, 0)).then(() => warmModels(providerFromEnv(c.env)));
+    ctx?.waitUntil(warming);
   };
 }
 
