@@ -24,6 +24,10 @@ describe("a Worker that does not answer", () => {
           record.pendingAt = performance.now();
           record.headingWhilePending = getComputedStyle(document.querySelector("main h1")!).visibility;
           record.heroWhilePending = getComputedStyle(hero!.firstElementChild!).visibility;
+          // How long the 1 s reveal (the site's CSS) had been running: on a busy machine nb.js
+          // may start after it has already shown the default content.
+          const reveal = hero!.firstElementChild!.getAnimations().find((a) => (a as CSSAnimation).animationName === "nb-reveal");
+          record.revealRanMs = Number(reveal?.currentTime ?? 0);
         }
         if (state === "default" && !("defaultAt" in record)) record.defaultAt = performance.now();
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-nb-state"] });
@@ -38,9 +42,10 @@ describe("a Worker that does not answer", () => {
     await page.goto(`${base}/`);
     const hero = page.locator('[data-nb-slot="hero"]');
     await page.locator('[data-nb-slot="hero"][data-nb-state="default"]').waitFor({ timeout: 30_000 });
-    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; fetchAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string } }).__hero);
+    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; fetchAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string; revealRanMs: number } }).__hero);
     expect(record.headingWhilePending).toBe("visible"); // the page is never hidden
-    expect(record.heroWhilePending).toBe("hidden"); // the slot waits in its reserved space
+    // The slot waits in its reserved space, hidden, for at most 1 s after the page appeared.
+    expect(record.heroWhilePending).toBe(record.revealRanMs < 1_000 ? "hidden" : "visible");
     expect(record.fetchAt).toBeGreaterThanOrEqual(record.pendingAt);
     const waited = record.defaultAt - record.fetchAt;
     expect(waited).toBeGreaterThanOrEqual(595);
