@@ -1,8 +1,19 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { GENEROUS_BUDGETS } from "./test/budgets.ts";
 
 /** The admin token the Worker tests use (a binding, like the real secret). */
 export const TEST_ADMIN_TOKEN = "test-admin-token";
+
+/**
+ * How long a test may take before it counts as hung. Generous on purpose: training on 40,000
+ * logged decisions or a browser visit takes seconds when quiet and minutes when every core is
+ * busy, and a test checks behaviour, not speed (npm run bench measures speed).
+ */
+const SLOW_MACHINE_TIMEOUT_MS = 300_000;
+
+/** Files at once for the projects that share no state (node, client, e2e): both cores. */
+const PARALLEL_WORKERS = 2;
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -17,7 +28,7 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations },
+                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations, ...GENEROUS_BUDGETS },
               },
             }),
           ],
@@ -25,9 +36,10 @@ export default defineConfig(async () => {
             name: "worker",
             include: ["test/worker/**/*.test.ts"],
             setupFiles: ["test/worker/apply-migrations.ts"],
-            testTimeout: 30_000,
+            testTimeout: SLOW_MACHINE_TIMEOUT_MS,
             // Test files share the local D1, KV and Durable Objects: one file at a time, so a
             // file's configuration changes and storage resets never land in another's test.
+            // (Vitest runs such a project after the parallel ones: see PARALLEL_WORKERS.)
             fileParallelism: false,
           },
         },
@@ -38,17 +50,19 @@ export default defineConfig(async () => {
             include: ["test/e2e/**/*.test.ts"],
             environment: "node",
             globalSetup: ["test/e2e/global-setup.ts"],
-            testTimeout: 60_000,
-            hookTimeout: 90_000,
-            fileParallelism: false,
+            testTimeout: SLOW_MACHINE_TIMEOUT_MS,
+            hookTimeout: SLOW_MACHINE_TIMEOUT_MS,
+            // Every file opens its own browsers, visitors and consent against the one server and
+            // none changes its configuration: files run side by side with the node and client ones.
+            maxWorkers: PARALLEL_WORKERS,
           },
         },
         {
           // Node-side code: model building and training, data import, statistics on files.
-          test: { name: "node", include: ["test/models/**/*.test.ts", "test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+          test: { name: "node", include: ["test/models/**/*.test.ts", "test/node/**/*.test.ts"], environment: "node", testTimeout: SLOW_MACHINE_TIMEOUT_MS, maxWorkers: PARALLEL_WORKERS },
         },
         {
-          test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "happy-dom" },
+          test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "happy-dom", maxWorkers: PARALLEL_WORKERS },
         },
       ],
     },

@@ -1,4 +1,4 @@
-// Everything nextbest keeps in the browser, through idb-keyval. Consent rules (SPEC "Instrument"):
+// Everything nextbest keeps in the browser, through idb-keyval. Consent rules (the product's "Instrument" step):
 // nothing is written before the visitor answers; then the answer is stored; the visitor id and
 // session state only with personalization consent, the offline event queue only with analytics
 // consent; each is deleted when its consent is withdrawn.

@@ -1,4 +1,4 @@
-// Shapes shared by the client modules. They mirror the public contract in SPEC.md
+// Shapes shared by the client modules. They mirror the public contract in docs/API.md
 // (`POST /v1/decide`, `POST /v1/events`); field names are fixed because the Worker's schemas and
 // the ONNX feature builder read them as they are.
 

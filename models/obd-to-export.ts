@@ -1,5 +1,5 @@
 /**
- * Open Bandit Dataset (ZOZOTOWN, st-tech/zr-obp; ../shared/data/obd) → the training export
+ * Open Bandit Dataset (ZOZOTOWN, st-tech/zr-obp; the sample in test/fixtures/obd) → the training export
  * format, so the reference trainer can be shown on real logged bandit feedback.
  *
  * Mapping (ids as in worker/evaluation/obd.ts, so both read the same decisions):
@@ -54,7 +54,7 @@ export function* obdFilesToExport(dir: string, source: ObdSource, limit?: number
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
     options: {
-      obd: { type: "string", default: "../shared/data/obd" },
+      obd: { type: "string", default: fileURLToPath(new URL("../test/fixtures/obd", import.meta.url)) },
       policy: { type: "string", default: "random,bts" },
       campaign: { type: "string", default: "men,women" },
       limit: { type: "string" },

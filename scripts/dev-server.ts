@@ -1,6 +1,6 @@
 /**
  * Starts `wrangler dev` (workerd + miniflare) on loopback with a throw-away state folder, for the
- * benchmark and the browser tests. Resolves once `/healthz` answers.
+ * benchmark and the browser tests. Resolves once `/healthz` (or `readyPath`) answers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +21,8 @@ export interface DevServerOptions {
   /** Runs before the server starts, with the state folder (e.g. to seed KV). */
   seed?: (state: string) => Promise<void>;
   timeoutMs?: number;
+  /** The path polled until the server answers (default `/healthz`, which wakes the Worker). */
+  readyPath?: string;
 }
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -33,11 +35,11 @@ export function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, deadline: number): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, deadline: number, path: string): Promise<void> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
     try {
-      const res = await fetch(`${url}/healthz`);
+      const res = await fetch(`${url}${path}`);
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -72,7 +74,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     rmSync(state, { recursive: true, force: true });
   };
   try {
-    await waitReady(url, child, Date.now() + (options.timeoutMs ?? 60_000));
+    await waitReady(url, child, Date.now() + (options.timeoutMs ?? 60_000), options.readyPath ?? "/healthz");
   } catch (err) {
     await stop();
     throw err;

@@ -12,19 +12,24 @@ import { eventsRoute } from "./events/route.ts";
 import { exportRoute } from "./export/route.ts";
 import { guardrailsRoute } from "./guardrails/route.ts";
 import { healthRoute } from "./health/route.ts";
+import { methodNotAllowed } from "./http/methods.ts";
 import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
+import { registryModelProvider } from "./models/runtime.ts";
 import { pipelineRoute } from "./pipeline/route.ts";
 import { proxyRoute, proxyServes } from "./proxy/route.ts";
 import { modelsRoute } from "./models/route.ts";
 import { reportsRoute } from "./reports/route.ts";
 import type { AppEnv, Services } from "./services.ts";
+import { warmOnFirstRequest } from "./warmup/warmup.ts";
 
 /** Assembles the routes; each feature is its own small sub-app. */
 export function createApp(override?: (env: Env) => Partial<Services>) {
   const app = new Hono<AppEnv>();
   app.onError(onError);
   app.notFound(notFound);
+  // The isolate's first request, whatever it is, starts the ONNX runtime after its answer.
+  app.use("*", warmOnFirstRequest((env) => override?.(env).models ?? registryModelProvider(env)));
   app.route("/healthz", healthRoute);
   // The decide API is called from sites on other origins (the script tag) and other channels.
   app.use("/v1/*", cors({ origin: "*", allowMethods: ["POST", "OPTIONS"], allowHeaders: ["content-type"], maxAge: 86400 }));
@@ -47,6 +52,11 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);
-  app.all("*", (c) => (proxyServes(c.env, c.req.url) ? proxy.fetch(c.req.raw, c.env, c.executionCtx) : notFound(c)));
+  // A route of ours asked with another method is a 405 with `Allow` (before the proxy, which
+  // with an empty prefix would otherwise send it to the origin).
+  app.all("*", (c) =>
+    methodNotAllowed(c, app.routes, c.req.path.startsWith("/v1/") ? ["OPTIONS"] : []) ??
+    (proxyServes(c.env, c.req.url) ? proxy.fetch(c.req.raw, c.env, c.executionCtx) : notFound(c)),
+  );
   return app;
 }

@@ -1,5 +1,6 @@
 import type { AuditSink } from "./audit/record.ts";
 import type { CatalogStore } from "./catalog/store.ts";
+import type { BudgetOverrides } from "./decide/budgets.ts";
 import type { VisitorStateClient } from "./decide/decide.ts";
 import type { EventStore } from "./events/store.ts";
 import type { GuardrailStore } from "./guardrails/store.ts";
@@ -24,6 +25,8 @@ export interface Services {
   now: () => number;
   holdout: HoldoutConfig;
   epsilon: number;
+  /** Decide budgets the environment imposes over the guardrails' (worker/decide/budgets.ts). */
+  budgets?: BudgetOverrides;
 }
 
 /** Hono environment of the app: bindings plus the wired services. */

@@ -53,6 +53,14 @@ describe.each(Object.entries(PAGES))("public/%s", (file, expected) => {
     expect(doc.querySelector('#nb-consent[hidden] button[data-consent="accept"]')?.textContent).toBe("Accept personalisation");
     expect(doc.querySelector('#nb-consent button[data-consent="decline"]')?.textContent).toBe("Decline");
     expect(doc.getElementById("nb-debug")).not.toBeNull();
+    expect(doc.querySelector("footer button[data-nb-restart]")?.textContent).toBe("Start over as a new visitor");
+  });
+
+  it("says in the consent bar which cookies there are (the script's nb_consent, the edge's nb_vid)", () => {
+    const text = doc.querySelector("#nb-consent p")?.textContent?.replace(/\s+/g, " ") ?? "";
+    expect(text).not.toMatch(/never a cookie/i);
+    expect(text).toContain("your answer in a cookie (nb_consent)");
+    expect(text).toContain("the visitor id is a cookie too (nb_vid)");
   });
 
   it("declares Add to cart as an intent on product pages", () => {

@@ -1,5 +1,5 @@
 // @vitest-environment node
-// The SPEC budget: the script-tag client is at most 5 KB gzip. Built in memory with the same
+// The product budget (docs/API.md, performance targets): the script-tag client is at most 5 KB gzip. Built in memory with the same
 // options as scripts/build-client.mjs, so this checks what nb.js would be.
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";

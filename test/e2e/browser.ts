@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
-import { afterEach, beforeEach } from "vitest";
+import { afterEach, beforeEach, inject } from "vitest";
 
 const FLAGS = [
   "--headless",
@@ -14,7 +14,11 @@ const FLAGS = [
   "--no-first-run",
 ];
 
-/** Opens a fresh browser profile; `close()` removes it. */
+/**
+ * Opens a fresh browser profile; `close()` removes it. Its pages load the test build of nb.js
+ * (a generous decide timeout, ./test-client.ts); a page that must run the shipped one routes
+ * nb.js itself with `route.continue()` (a page's routes come before its context's).
+ */
 export async function openBrowser(options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "nextbest-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -24,6 +28,8 @@ export async function openBrowser(options: { javaScriptEnabled?: boolean } = {})
     viewport: { width: 1280, height: 900 },
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
+  const testClient = inject("testClientPath");
+  await context.route("**/nb.js", (route) => route.fulfill({ path: testClient, contentType: "text/javascript; charset=utf-8" }));
   return {
     context,
     async close() {

@@ -9,7 +9,7 @@ import type { NextbestEvent } from "../../client/types.ts";
 export async function visit(page: Page, url: string): Promise<{ block: string | null; reason: string | null }> {
   await page.goto(url);
   const hero = page.locator('[data-nb-slot="hero"][data-nb-reason]');
-  await hero.waitFor({ timeout: 10_000 });
+  await hero.waitFor({ timeout: 30_000 });
   return { block: await hero.getAttribute("data-nb-block"), reason: await hero.getAttribute("data-nb-reason") };
 }
 
@@ -17,7 +17,7 @@ export async function visit(page: Page, url: string): Promise<{ block: string | 
 export async function answerConsent(page: Page, accept: boolean): Promise<void> {
   await page.getByRole("button", { name: accept ? "Accept personalisation" : "Decline" }).click();
   await page.waitForFunction(async () => (await (window as unknown as { nextbest: PageNextbest }).nextbest.consentState()) !== undefined);
-  if (accept) await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor({ timeout: 10_000 });
+  if (accept) await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor({ timeout: 30_000 });
 }
 
 /** Keys idb-keyval holds in the page's origin. */

@@ -10,6 +10,8 @@ const browser = browserPerTest();
 describe("a Worker that does not answer", () => {
   it("leaves the default content in place, shown within the 600 ms timeout; only the slots wait", async () => {
     const page = await browser.context.newPage();
+    // This test is about the shipped timeout: the page runs the real nb.js, not the test build.
+    await page.route("**/nb.js", (route) => route.continue());
     await page.route("**/v1/decide", () => {}); // never answered
     // The page records, as it happens, when the hero starts and stops waiting and what was
     // visible while it waited.
@@ -22,19 +24,32 @@ describe("a Worker that does not answer", () => {
           record.pendingAt = performance.now();
           record.headingWhilePending = getComputedStyle(document.querySelector("main h1")!).visibility;
           record.heroWhilePending = getComputedStyle(hero!.firstElementChild!).visibility;
+          // How long the 1 s reveal (the site's CSS) had been running: on a busy machine nb.js
+          // may start after it has already shown the default content.
+          const reveal = hero!.firstElementChild!.getAnimations().find((a) => (a as CSSAnimation).animationName === "nb-reveal");
+          record.revealRanMs = Number(reveal?.currentTime ?? 0);
         }
         if (state === "default" && !("defaultAt" in record)) record.defaultAt = performance.now();
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-nb-state"] });
+      // When the decide request leaves: the timeout runs from there. (Reading the stored consent
+      // and session before it can take seconds on a busy machine; that is not the timeout.)
+      const fetchBefore = window.fetch;
+      window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+        if (String(input instanceof Request ? input.url : input).endsWith("/v1/decide") && !("fetchAt" in record)) record.fetchAt = performance.now();
+        return fetchBefore(input, init);
+      };
     });
     await page.goto(`${base}/`);
     const hero = page.locator('[data-nb-slot="hero"]');
-    await page.locator('[data-nb-slot="hero"][data-nb-state="default"]').waitFor({ timeout: 10_000 });
-    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string } }).__hero);
+    await page.locator('[data-nb-slot="hero"][data-nb-state="default"]').waitFor({ timeout: 30_000 });
+    const record = await page.evaluate(() => (window as unknown as { __hero: { pendingAt: number; fetchAt: number; defaultAt: number; headingWhilePending: string; heroWhilePending: string; revealRanMs: number } }).__hero);
     expect(record.headingWhilePending).toBe("visible"); // the page is never hidden
-    expect(record.heroWhilePending).toBe("hidden"); // the slot waits in its reserved space
-    const waited = record.defaultAt - record.pendingAt;
+    // The slot waits in its reserved space, hidden, for at most 1 s after the page appeared.
+    expect(record.heroWhilePending).toBe(record.revealRanMs < 1_000 ? "hidden" : "visible");
+    expect(record.fetchAt).toBeGreaterThanOrEqual(record.pendingAt);
+    const waited = record.defaultAt - record.fetchAt;
     expect(waited).toBeGreaterThanOrEqual(595);
-    expect(waited).toBeLessThan(600 + 1_000); // the timeout, with room for a busy machine
+    expect(waited).toBeLessThan(600 + 1_000); // the timeout, with room for a late timer on a busy machine
     expect(await hero.innerText()).toContain("Welcome to Northwind Outfitters");
     expect(await hero.locator("h2").isVisible()).toBe(true);
     expect(await hero.getAttribute("data-nb-block")).toBeNull();

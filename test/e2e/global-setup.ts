@@ -2,15 +2,21 @@
  * Browser tests: one `wrangler dev` (the real Worker, assets and local KV) for the run, with the
  * control group and exploration off so what a visitor sees is exact.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { run, startDevServer } from "../../scripts/dev-server.ts";
+import { GENEROUS_BUDGETS } from "../budgets.ts";
+import { buildTestClient } from "./test-client.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     /** The admin token the dev server was started with. */
     adminToken: string;
+    /** nb.js with a generous decide timeout (./test-client.ts), served to the tests' browsers. */
+    testClientPath: string;
   }
 }
 
@@ -23,12 +29,19 @@ export default async function setup(project: TestProject) {
   }
   // The browser loads public/nb.js: build it from the current sources.
   await run("node", ["scripts/build-client.mjs"]);
+  const dir = mkdtempSync(join(tmpdir(), "nextbest-e2e-client-"));
+  const testClientPath = join(dir, "nb.js");
+  await buildTestClient(testClientPath);
+  project.provide("testClientPath", testClientPath);
   const server = await startDevServer({
     port: 8900 + (process.pid % 90),
-    // A generous proxy budget: these tests check what is shown, not latency (bench measures that).
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", PROXY_BUDGET_MS: "2000", ADMIN_TOKEN },
+    // Generous budgets: these tests check what is shown, not latency (bench measures that).
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN },
   });
   project.provide("baseUrl", server.url);
   project.provide("adminToken", ADMIN_TOKEN);
-  return () => server.stop();
+  return async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
 }

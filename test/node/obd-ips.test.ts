@@ -4,11 +4,11 @@ import { offPolicyEstimates } from "../../worker/evaluation/estimators.ts";
 import { obdToLoggedDecisions } from "../../worker/evaluation/obd.ts";
 import { replaySamples, type TargetAnswer } from "../../worker/evaluation/replay.ts";
 
-// The Open Bandit Dataset sample beside the repo (../shared/data/obd; read, never written).
-const OBD = new URL("../../../shared/data/obd/", import.meta.url);
+// The Open Bandit Dataset sample committed as a test fixture (test/fixtures/obd, Apache-2.0; see its README).
+const OBD = new URL("../fixtures/obd/", import.meta.url);
 
 describe.each([
-  // Counted from the files (../shared/data/obd/README.md).
+  // Counted from the files (test/fixtures/obd/README.md).
   { policy: "random", campaign: "men", clicks: 46 },
   { policy: "random", campaign: "women", clicks: 46 },
   { policy: "bts", campaign: "men", clicks: 69 },

@@ -10,8 +10,8 @@ import { predict } from "../../models/trainer.ts";
 import { readManifest } from "../../worker/ranking/manifest.ts";
 import { runOnnx, uploadChecks } from "./train-helpers.ts";
 
-// The Open Bandit Dataset sample, read only (see its README).
-const OBD = new URL("../../../shared/data/obd/", import.meta.url).pathname;
+// The Open Bandit Dataset sample committed as a test fixture (test/fixtures/obd, Apache-2.0; see its README).
+const OBD = new URL("../fixtures/obd/", import.meta.url).pathname;
 const FILES = ["random", "bts"].flatMap((policy) => ["men", "women"].map((campaign) => ({ policy, campaign })));
 const dir = mkdtempSync(join(tmpdir(), "nextbest-obd-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

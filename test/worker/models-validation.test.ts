@@ -175,13 +175,14 @@ describe("exporters' shapes that fit the contract are accepted", () => {
     { name: "a [N, 1] output with a dynamic second dimension", bytes: () => matmulModel({ manifest: m2, width: 2, output: tensor("score", ["N", "one"]) }), output: "score", column: "only" },
     { name: "the shipped default model", bytes: () => new Uint8Array(defaultModel), output: "score", column: "only" },
   ])("$name", async ({ bytes, output, column }) => {
-    const { report } = await validateModel(bytes(), { latencyBudgetMs: 5 });
+    // A generous budget: this checks the shapes, not speed (the too_slow test below uses a fake clock).
+    const { report } = await validateModel(bytes(), { latencyBudgetMs: 1_000 });
     expect(report.reasons).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.scoreOutput).toMatchObject({ name: output, column });
     // The measured inference: 100 candidates, finite, within budget.
-    expect(report.inference).toMatchObject({ candidates: 100, runs: 20, budgetMs: 5 });
-    expect(report.inference!.meanMs).toBeLessThanOrEqual(5);
+    expect(report.inference).toMatchObject({ candidates: 100, runs: 20, budgetMs: 1_000 });
+    expect(report.inference!.meanMs).toBeLessThanOrEqual(1_000);
     expect(Number.isFinite(report.inference!.min) && Number.isFinite(report.inference!.max)).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
 import { call } from "./helpers.ts";
 import { proxied } from "./proxy-helpers.ts";
@@ -18,12 +18,6 @@ const get = (path: string, cookie = "") => proxied(path, { headers: cookie ? { c
 /** The origin itself: this Worker's static assets. */
 const origin = (path: string) => env.ASSETS.fetch(`http://nextbest.test${path}`, { redirect: "manual" });
 const heroOf = (html: string) => /<div data-nb-slot="hero"[^>]*data-nb-block="([^"]+)"[^>]*data-nb-reason="([^"]+)"/.exec(html)?.slice(1, 3);
-
-// The proxy's 50 ms budget does not cover the isolate's first ONNX runtime start: warm it up.
-beforeAll(async () => {
-  await (await get("/edge/", CONSENT)).text();
-  await call("/v1/decide", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ visitorId: "warm-up-proxy", slots: ["hero"], consent: { personalization: true } }) });
-});
 
 afterAll(async () => {
   await call("/admin/guardrails", { method: "PUT", headers: ADMIN, body: "{}" });

@@ -133,7 +133,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   } catch (err) {
     // A valid request never fails: without a model the rules still give an answer.
     console.warn("ranking failed, serving the rule-based fallback:", err instanceof Error ? err.message : err);
-    ranked = rankByRules(allowed);
+    ranked = rankByRules(allowed, request.context.signals);
     run = undefined;
     reason = "fallback";
   }

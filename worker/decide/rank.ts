@@ -1,6 +1,7 @@
 /**
  * Ranking of the allowed candidates: by the model (probability × value, within the latency
- * budget) or, when the model, its loading or the budget fails, by the rules (priority × value).
+ * budget) or, when the model, its loading or the budget fails, by the rules (the page's
+ * category first, then priority × value).
  */
 import type { Block } from "../catalog/schema.ts";
 import { buildFeatureMatrix } from "../ranking/features.ts";
@@ -12,6 +13,11 @@ export interface Ranked {
   block: Block;
   rank: number;
   score?: number;
+  /**
+   * Compared before `rank` (higher first; absent = 0). The rule-based fallback puts the blocks of
+   * the page's category in tier 1, so a degraded answer still fits the page it is shown on.
+   */
+  tier?: number;
 }
 
 /** What the model saw and said, for the audit trail and debug output. */
@@ -58,12 +64,17 @@ export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Bloc
   return { ranked, run: { version: scorer.version, blockIds: blocks.map((b) => b.id), featureNames: [...scorer.manifest.features], features, scores: Array.from(scores) } };
 }
 
-/** The rule-based fallback: priority × value. */
-export function rankByRules(blocks: Block[]): Map<string, Ranked> {
-  return new Map(blocks.map((block) => [block.id, { block, rank: block.priority * block.value }]));
+/**
+ * The rule-based fallback, used when the model cannot answer: it still respects what the request
+ * says. Blocks of the page's category (`signals.pageCategory` = the block's `category`) come
+ * first, then priority × value — a rain-jacket promo never beats a shoe block on a shoes page.
+ */
+export function rankByRules(blocks: Block[], signals: Pick<Signals, "pageCategory"> = {}): Map<string, Ranked> {
+  const page = signals.pageCategory;
+  return new Map(blocks.map((block) => [block.id, { block, rank: block.priority * block.value, tier: page !== undefined && block.category === page ? 1 : 0 }]));
 }
 
-/** Best first; ties broken by block id so the order never depends on catalog order. */
+/** Best first: tier, then rank; ties broken by block id so the order never depends on catalog order. */
 export function byRank(a: Ranked, b: Ranked): number {
-  return b.rank - a.rank || (a.block.id < b.block.id ? -1 : a.block.id > b.block.id ? 1 : 0);
+  return (b.tier ?? 0) - (a.tier ?? 0) || b.rank - a.rank || (a.block.id < b.block.id ? -1 : a.block.id > b.block.id ? 1 : 0);
 }

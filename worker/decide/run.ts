@@ -1,6 +1,7 @@
 import { auditRecords } from "../audit/from-decision.ts";
 import type { Services } from "../services.ts";
 import { visitorKey } from "../visitor/key.ts";
+import { withBudgets } from "./budgets.ts";
 import { decide, type DecideResult } from "./decide.ts";
 import type { DecideRequest } from "./schema.ts";
 
@@ -26,7 +27,7 @@ export async function decideWithServices(request: DecideRequest, services: Servi
   const [catalog, guardrails, campaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);
   const result = await decide(request, {
     catalog,
-    guardrails: guardrails.config,
+    guardrails: withBudgets(guardrails.config, services.budgets),
     models: (visitorId) => services.models.select(visitorId),
     visitorState: services.visitorState,
     newId: services.newId,

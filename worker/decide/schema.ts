@@ -3,7 +3,7 @@ import { signalsSchema } from "../ranking/signals.ts";
 
 const slotName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "slot names are lowercase letters, digits, - and _");
 
-/** `POST /v1/decide` body (SPEC.md, public contract). */
+/** `POST /v1/decide` body (the public contract, docs/API.md). */
 export const decideRequestSchema = z.object({
   visitorId: z.string().min(1).max(128),
   slots: z
@@ -35,7 +35,7 @@ export const decideRequestSchema = z.object({
 
 export type DecideRequest = z.infer<typeof decideRequestSchema>;
 
-/** Why a block was served (SPEC.md). */
+/** Why a block was served (docs/API.md). */
 export type DecisionReason = "ranked" | "holdout" | "fallback" | "default";
 
 /** One slot's answer. */

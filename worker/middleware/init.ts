@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { kvCatalogStore } from "../catalog/store.ts";
+import { budgetOverridesFromEnv } from "../decide/budgets.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
 import { cachedCampaignHoldouts } from "../holdout/campaign.ts";
 import { visitorStateClient } from "../visitor/client.ts";
@@ -32,6 +33,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     now: Date.now,
     holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },
     epsilon: rate(env.EXPLORATION_EPSILON, 0.05),
+    budgets: budgetOverridesFromEnv(env),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The model contract (SPEC.md, models/README.md) checked on the structure of the graph: the
+ * The model contract (docs/API.md, models/README.md) checked on the structure of the graph: the
  * manifest, one float32 input [N, F], and a score output [N], [N, 1] or [N, 2]. Exporters' usual
  * shapes that do not fit are refused with the export option that fixes them.
  */

@@ -1,0 +1,59 @@
+/**
+ * 405 Method Not Allowed: a request whose path is a route of the API but whose method is not
+ * answers 405 with an `Allow` header listing the methods that path takes (RFC 9110 §15.5.6 and
+ * §10.2.1), in the API's error shape — not a 404, which would say the resource does not exist.
+ */
+import type { Context } from "hono";
+import { AppError } from "../errors/app-error.ts";
+import { errorResponse } from "../errors/on-error.ts";
+
+/** One registered route as Hono lists it (`app.routes`). */
+export interface RouteEntry {
+  method: string;
+  path: string;
+}
+
+const patternCache = new Map<string, RegExp>();
+
+/** Hono's path syntax (`/admin/models/:id/activate`, `*`) as an anchored regular expression. */
+function pattern(path: string): RegExp {
+  let re = patternCache.get(path);
+  if (!re) {
+    const body = path
+      .split("/")
+      .map((segment) => (segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    re = new RegExp(`^${body}$`);
+    patternCache.set(path, re);
+  }
+  return re;
+}
+
+/**
+ * The methods the routes accept for `path`, sorted; `HEAD` wherever `GET` is (Hono answers it).
+ * Middleware (`ALL`) and catch-all (`*`) entries name no method of a resource and are skipped.
+ * Empty when no route has this path: the caller answers 404.
+ */
+export function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    if (route.method === "ALL" || route.path.includes("*")) continue;
+    if (pattern(route.path).test(path)) methods.add(route.method);
+  }
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods].sort();
+}
+
+/**
+ * The 405 answer for a request to a known path with a method it does not take, or undefined
+ * when the path is not a route at all. `extra` adds methods answered by middleware (CORS
+ * preflights answer `OPTIONS` under `/v1/`).
+ */
+export function methodNotAllowed(c: Context, routes: readonly RouteEntry[], extra: string[] = []): Response | undefined {
+  const allowed = allowedMethods(routes, c.req.path);
+  if (allowed.length === 0) return undefined;
+  const allow = [...new Set([...allowed, ...extra])].sort();
+  const res = errorResponse(c, new AppError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.filter((m) => m !== "HEAD").join(" or ")}`));
+  res.headers.set("allow", allow.join(", "));
+  return res;
+}
