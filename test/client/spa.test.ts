@@ -49,8 +49,8 @@ describe("history navigation", () => {
     const answers: ((response: Response) => void)[] = [];
     const { fetchImpl } = recordingFetch(() => new Promise<Response>((resolve) => answers.push(resolve)));
     const page = await openPage({ start: false }); // its own client stays unstarted
-    const { createNextbest } = await import("../../client/index.ts");
-    const client = createNextbest({ endpoint: "https://edge.example", win: page.win, fetchImpl });
+    const { ALL_EXTRAS, createNextbest } = await import("../../client/index.ts");
+    const client = createNextbest({ endpoint: "https://edge.example", win: page.win, fetchImpl, extras: async () => ALL_EXTRAS });
     void client.start();
     await settle();
     page.win.history.pushState({}, "", "/next");
