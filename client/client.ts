@@ -20,6 +20,14 @@ import type { Consent, ConsentSource, Decision, NextbestEvent, Signals, TrackDet
 
 export { CONSENT_COOKIE, NO_CONSENT, writeConsentCookie } from "./consent.ts";
 
+/**
+ * The longest one IndexedDB operation may take before the page works without storage. A cold
+ * start of IndexedDB on a busy device takes hundreds of milliseconds (over 500 ms measured in
+ * headless Chromium on a loaded 2-core machine), so this is generous; what it guards against
+ * is an open that is blocked or never answers, which would otherwise keep slots pending forever.
+ */
+export const STORAGE_TIMEOUT_MS = 1000;
+
 /** Dispatched on the document after each decide, detail: the rendered Decision[] (empty on failure). */
 export const DECISIONS_EVENT = "nextbest:decisions";
 
@@ -27,7 +35,10 @@ export const DECISIONS_EVENT = "nextbest:decisions";
 export interface NextbestOptions {
   /** Origin (or base URL) of the nextbest Worker, without a trailing slash. */
   endpoint: string;
+  /** How long a decide may take (DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** How long one storage operation may take before storage counts as unavailable (STORAGE_TIMEOUT_MS). */
+  storageTimeoutMs?: number;
   win?: Window;
   store?: UseStore;
   /** Whether the store's database exists, found without creating it (`databaseExists`). */
@@ -77,6 +88,7 @@ type Identity = [consent: Consent, visitorId: string];
 export function createNextbest({
   endpoint,
   timeoutMs = DEFAULT_TIMEOUT_MS,
+  storageTimeoutMs = STORAGE_TIMEOUT_MS,
   win = window,
   store: givenStore = defaultStore,
   exists = databaseExists,
@@ -87,10 +99,10 @@ export function createNextbest({
 }: NextbestOptions): Nextbest {
   const doc = win.document;
   const nav = win.navigator;
-  // Storage that fails in any way (sandboxed iframes, private modes, quota, blocked) reads as
-  // empty and forgets writes, and gets half the timeout, so the decide still has time: the page
-  // then works without stored state, with the answers given on it kept in memory.
-  const store = safeStore(givenStore, exists, timeoutMs / 2);
+  // Storage that fails in any way (sandboxed iframes, private modes, quota, blocked, too slow)
+  // reads as empty and forgets writes from then on: the page works without stored state, with
+  // the answers given on it kept in memory.
+  const store = safeStore(givenStore, exists, storageTimeoutMs);
   const events = createEventQueue(endpoint, win, store, fetchImpl);
   // Without personalization consent the Worker still needs a visitor id; this one lives only
   // as long as the page and is never stored.
@@ -175,14 +187,12 @@ export function createNextbest({
   /** Decides `slots` and renders the answer, unless a newer full decide started meanwhile. */
   async function decideSlots(slots: Element[], full: boolean): Promise<Decision[]> {
     const run = full ? ++epoch : epoch;
-    // Only the slots wait (the site's CSS may hide a pending slot's default content), at most
-    // timeoutMs in all: reading storage counts (a real clock, as the decide's timer is).
-    const pendingAt = performance.now();
+    // Only the slots wait (the site's CSS may hide a pending slot's default content): at most
+    // storageTimeoutMs for storage (once a page), then timeoutMs for the decide.
     for (const slot of slots) slot.setAttribute("data-nb-state", "pending");
     const [consent, visitorId] = await whoIsIt();
     const state = await changeSession((s) => touchSession(s, now()));
-    const left = timeoutMs - performance.now() + pendingAt;
-    const decisions = await decide(slotNames(slots), { endpoint, visitorId, consent, url: win.location.href, signals: signalsFor(state), timeoutMs: left }, fetchImpl);
+    const decisions = await decide(slotNames(slots), { endpoint, visitorId, consent, url: win.location.href, signals: signalsFor(state), timeoutMs }, fetchImpl);
     // A consent answer or a navigation can start a full decide while this one is in flight;
     // only the latest may render, or a stale answer could overwrite the current one.
     if (run === epoch) {
@@ -257,32 +267,36 @@ export function createNextbest({
       // stores them, and withdrawing it deletes them.)
       void events.drain();
       const decided = refresh();
-      // After the decide has started, and a CMP that throws cannot keep the page from deciding.
-      extras?.()
-        .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf }) => {
-          measure = measureSlots(win, slotEvent, listen);
-          // Slots decided before, and those the edge filled (not decided again), are measured too.
-          doc.querySelectorAll("[data-nb-decision]").forEach(measure);
-          watchIntents(doc, track, listen);
-          const changedAt = watchNavigation(
-            win,
-            () => {
-              engagement.restart();
-              void changeSession(pageView);
-              void refresh();
-            },
-            () => {
-              const slots = findSlots(doc, true);
-              if (slots.length) void decideSlots(slots, false);
-            },
-            listen,
-            now,
-            since,
-          );
-          leaving = watchFriction(win, frictionSeen, listen, changedAt, now);
-          listenTcf(win, (given) => void applyConsent(given, "tcf"));
-        })
-        .catch(() => undefined);
+      // After the first decide, so that loading them never slows it down; and a CMP that
+      // throws cannot keep the page from deciding.
+      if (extras) {
+        decided
+          .then(extras)
+          .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf }) => {
+            measure = measureSlots(win, slotEvent, listen);
+            // Slots decided before, and those the edge filled (not decided again), are measured too.
+            doc.querySelectorAll("[data-nb-decision]").forEach(measure);
+            watchIntents(doc, track, listen);
+            const changedAt = watchNavigation(
+              win,
+              () => {
+                engagement.restart();
+                void changeSession(pageView);
+                void refresh();
+              },
+              () => {
+                const slots = findSlots(doc, true);
+                if (slots.length) void decideSlots(slots, false);
+              },
+              listen,
+              now,
+              since,
+            );
+            leaving = watchFriction(win, frictionSeen, listen, changedAt, now);
+            listenTcf(win, (given) => void applyConsent(given, "tcf"));
+          })
+          .catch(() => undefined);
+      }
       return decided;
     },
   };

@@ -1,5 +1,5 @@
 // The ESM entry: the building blocks of the script-tag client, for bundlers and tests.
-export { createNextbest, resolveEndpoint, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
+export { createNextbest, resolveEndpoint, STORAGE_TIMEOUT_MS, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
 export { toConsent, withGpc } from "./consent.ts";
 export { consentFromTcf, findTcfApi, listenTcf, TCF_LOCATOR, type TcData, type TcfApi, type TcfCallback } from "./tcf.ts";
 export { loadExtras, EXTRAS_EVENT, type Extras } from "./extras.ts";

@@ -74,6 +74,8 @@ export interface PageOptions {
   store?: ReturnType<typeof freshStore>;
   /** The decide timeout (default: the client's). */
   timeoutMs?: number;
+  /** The storage timeout (default: the client's). */
+  storageTimeoutMs?: number;
   clock?: ReturnType<typeof manualClock>;
   /** Runs on the window before the client starts (a CMP stub, GPC). */
   before?: (win: Window & typeof globalThis) => void;
@@ -92,6 +94,7 @@ export async function openPage({
   before,
   start = true,
   timeoutMs,
+  storageTimeoutMs,
 }: PageOptions = {}): Promise<TestPage> {
   const happy = new HappyWindow({ url, settings: { disableJavaScriptFileLoading: true, disableCSSFileLoading: true } });
   windows.push(happy);
@@ -115,7 +118,7 @@ export async function openPage({
   let ids = 0;
   // The optional parts, as nb-extras.js hands them over, but at once.
   const extras = async () => ALL_EXTRAS;
-  const client = createNextbest({ endpoint: "https://edge.example", win, fetchImpl, store, now: clock.now, newId: () => `id-${++ids}`, extras, timeoutMs });
+  const client = createNextbest({ endpoint: "https://edge.example", win, fetchImpl, store, now: clock.now, newId: () => `id-${++ids}`, extras, timeoutMs, storageTimeoutMs });
   const page: TestPage = {
     win,
     doc,

@@ -1,12 +1,15 @@
 // Storage that fails, in every way IndexedDB can: the client then decides as a visitor without
-// stored state, every slot leaves `pending` within the decide timeout, and an answer given on
-// the page applies from memory (and is gone on the next page).
+// stored state, every slot leaves `pending` within the timeouts (storage's, then the decide's),
+// and an answer given on the page applies from memory (and is gone on the next page).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createStore } from "idb-keyval";
 import { safeStore, type Consent } from "../../client/index.ts";
 import { openPage, type TestPage } from "./page.ts";
 
 const TIMEOUT_MS = 400;
+const STORAGE_TIMEOUT_MS = 300;
+/** The longest a slot may stay pending: storage's timeout, then the decide's. */
+const PENDING_AT_MOST = STORAGE_TIMEOUT_MS + TIMEOUT_MS;
 const GRANT: Consent = { personalization: true, analytics: true, marketing: false };
 const NONE: Consent = { personalization: false, analytics: false, marketing: false };
 
@@ -39,9 +42,9 @@ afterEach(() => {
 
 /** A page whose IndexedDB is `idb`; the clock only moves when the test says so. */
 async function pageOn(idb: unknown): Promise<{ page: TestPage; started: Promise<unknown> }> {
-  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
   globalThis.indexedDB = idb as IDBFactory;
-  const page = await openPage({ store: createStore("keyval-store", "keyval"), timeoutMs: TIMEOUT_MS, start: false });
+  const page = await openPage({ store: createStore("keyval-store", "keyval"), timeoutMs: TIMEOUT_MS, storageTimeoutMs: STORAGE_TIMEOUT_MS, start: false });
   return { page, started: page.client.start() };
 }
 
@@ -51,7 +54,7 @@ describe.each(failures)("when $case", ({ idb }) => {
   it("every slot leaves pending within the timeout, decided for a visitor without stored state", async () => {
     const { page, started } = await pageOn(idb);
     expect(states(page)).toEqual(["pending", "pending"]);
-    await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
+    await vi.advanceTimersByTimeAsync(PENDING_AT_MOST);
     expect(states(page)).toEqual(["decided", "decided"]);
     await started;
     expect(page.decides).toHaveLength(1);
@@ -61,7 +64,7 @@ describe.each(failures)("when $case", ({ idb }) => {
 
   it("the page's consent() applies from memory at once, and is gone on the next page", async () => {
     const { page, started } = await pageOn(idb);
-    await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
+    await vi.advanceTimersByTimeAsync(PENDING_AT_MOST);
     await started;
     await expect(page.client.consent({ personalization: true, analytics: true })).resolves.toHaveLength(2);
     expect(page.decides.at(-1)!.body.consent).toEqual(GRANT);
@@ -72,7 +75,7 @@ describe.each(failures)("when $case", ({ idb }) => {
     expect(page.decides.at(-1)!.body.context.signals).toMatchObject({ add_to_cart: 1 });
 
     const next = await pageOn(idb);
-    await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
+    await vi.advanceTimersByTimeAsync(PENDING_AT_MOST);
     await next.started;
     expect(await next.page.client.consentState()).toBeUndefined();
     expect(next.page.decides[0]!.body.consent).toEqual(NONE);

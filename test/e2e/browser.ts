@@ -14,13 +14,13 @@ const FLAGS = [
   "--no-first-run",
 ];
 
-/** Opens a fresh browser profile; `close()` removes it. */
-export async function openBrowser(options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+/** Opens a fresh browser profile (with `args` added to the flags); `close()` removes it. */
+export async function openBrowser(options: { javaScriptEnabled?: boolean; args?: string[] } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "nextbest-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...(options.args ?? [])],
     viewport: { width: 1280, height: 900 },
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });

@@ -2,8 +2,8 @@
 // list IndexedDB databases and cookies), and where storage is denied — a sandboxed iframe, whose
 // IndexedDB and cookies throw — the slot is still decided and the page's consent applies.
 import type { Page } from "playwright-core";
-import { describe, expect, inject, it } from "vitest";
-import { browserPerTest } from "./browser.ts";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { browserPerTest, openBrowser } from "./browser.ts";
 import { answerConsent, recordDecides, visit } from "./client-helpers.ts";
 import { consentStateIn, frameOf, servePages, SLOT_PAGE } from "./client-frames.ts";
 
@@ -86,12 +86,22 @@ describe("nothing on the device before an answer", () => {
 });
 
 describe("storage denied: a sandboxed iframe", () => {
+  let sandboxBrowser: Awaited<ReturnType<typeof openBrowser>> | undefined;
+  afterEach(async () => {
+    await sandboxBrowser?.close();
+  });
+
   it("decides the slot (it leaves pending) and the page's consent applies from memory", async () => {
-    await servePages(browser.context, {
+    // A sandboxed frame has an opaque origin, which Chromium's Local Network Access counts as
+    // public: from it, loading anything from a loopback server needs a permission no one can
+    // give. On a real site nb.js and the Worker are public too, so the check is off here.
+    sandboxBrowser = await openBrowser({ args: ["--disable-features=LocalNetworkAccessChecks"] });
+    const { context } = sandboxBrowser;
+    await servePages(context, {
       "sandbox-top.html": `<!doctype html><title>top</title><iframe sandbox="allow-scripts" src="/__test/slot.html"></iframe>`,
       "slot.html": SLOT_PAGE,
     });
-    const page = await browser.context.newPage();
+    const page = await context.newPage();
     const decides = recordDecides(page);
     await page.goto(`${base}/__test/sandbox-top.html`);
     const frame = await frameOf(page, "/__test/slot.html");
