@@ -9,7 +9,7 @@ import { createEventQueue, postJson } from "./events.ts";
 import type { Extras } from "./extras.ts";
 import type { FrictionKind } from "./friction.ts";
 import type { SlotEventType } from "./measure.ts";
-import { where, type watchNavigation } from "./navigation.ts";
+import { where } from "./navigation.ts";
 import { renderDecisions } from "./render.ts";
 import { countIn, recordPageView, touchSession, type SessionState } from "./session.ts";
 import { clip, readPageSignals, trackEngagement } from "./signals.ts";
