@@ -29,9 +29,12 @@ export const defaultStore: UseStore = createStore(DB_NAME, "keyval");
 /**
  * Whether nextbest's database exists, found without opening (and so creating) it, through
  * `indexedDB.databases()` (Chromium 71, Safari 14, Firefox 126). Rejects where that is missing
- * or storage is denied; the client then works without storage.
+ * or storage is denied; the client then works without storage. An opaque origin (a sandboxed
+ * iframe) never has storage, and there Chromium's `databases()` also leaves an unhandled
+ * rejection in the console, so it is not asked.
  */
-export async function databaseExists(idb: IDBFactory = indexedDB): Promise<boolean> {
+export async function databaseExists(idb: IDBFactory = indexedDB, origin: string = self.origin): Promise<boolean> {
+  if (origin === "null") throw new TypeError(origin);
   return (await idb.databases()).some(({ name }) => name === DB_NAME);
 }
 

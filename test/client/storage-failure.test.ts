@@ -3,7 +3,7 @@
 // and an answer given on the page applies from memory (and is gone on the next page).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createStore } from "idb-keyval";
-import { safeStore, type Consent } from "../../client/index.ts";
+import { databaseExists, safeStore, type Consent } from "../../client/index.ts";
 import { openPage, type TestPage } from "./page.ts";
 
 const TIMEOUT_MS = 400;
@@ -101,5 +101,16 @@ describe("safeStore", () => {
     await expect(store("readwrite", () => "written")).resolves.toBe("written");
     await expect(store("readonly", () => "read")).resolves.toBe("read");
     expect(modes).toEqual(["readwrite", "readonly"]);
+  });
+});
+
+describe("databaseExists", () => {
+  it("lists databases without opening any, and does not ask at all in an opaque origin", async () => {
+    let asked = 0;
+    const idb = { databases: async () => (asked++, [{ name: "keyval-store", version: 1 }]) } as unknown as IDBFactory;
+    await expect(databaseExists(idb, "https://shop.example")).resolves.toBe(true);
+    await expect(databaseExists({ databases: async () => [] } as unknown as IDBFactory, "https://shop.example")).resolves.toBe(false);
+    await expect(databaseExists(idb, "null")).rejects.toThrow();
+    expect(asked).toBe(1);
   });
 });

@@ -103,6 +103,8 @@ describe("storage denied: a sandboxed iframe", () => {
     });
     const page = await context.newPage();
     const decides = recordDecides(page);
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(`${base}/__test/sandbox-top.html`);
     const frame = await frameOf(page, "/__test/slot.html");
     // The premise: storage throws in this frame.
@@ -118,5 +120,6 @@ describe("storage denied: a sandboxed iframe", () => {
     expect(decides.at(-1)!.consent).toEqual({ personalization: true, analytics: true, marketing: false });
     expect(decides.at(-1)!.visitorId).not.toMatch(/^anon-/);
     expect(await hero.getAttribute("data-nb-state")).toMatch(/^(decided|default)$/);
+    expect(errors).toEqual([]); // not even an unhandled rejection in the console
   });
 });
