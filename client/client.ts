@@ -108,6 +108,7 @@ export function createNextbest({
   // as long as the page and is never stored.
   const pageVisitorId = `anon-${newId()}`;
   const sentSlotEvents = new Set<string>(); // one impression and one click per decision per page
+  const unmeasured = new Set<string>(); // decisions made without analytics consent
   const engagement = trackEngagement(win, now);
   let session: Promise<SessionState> | undefined; // the session state, this page view counted
   let latest: SessionState | undefined; // ... once known
@@ -174,7 +175,7 @@ export function createNextbest({
     const decisionId = slot.getAttribute("data-nb-decision")!;
     // Derived from the decision (a UUID), so a resent event is recognised as a duplicate.
     const eventId = `${type}:${decisionId}`;
-    if (sentSlotEvents.has(eventId)) return;
+    if (sentSlotEvents.has(eventId) || unmeasured.has(decisionId)) return;
     sentSlotEvents.add(eventId);
     sendEvent({ type, eventId, decisionId, blockId: slot.getAttribute("data-nb-block")!, slot: slot.getAttribute("data-nb-slot")! });
   }
@@ -193,6 +194,9 @@ export function createNextbest({
     const [consent, visitorId] = await whoIsIt();
     const state = await changeSession((s) => touchSession(s, now()));
     const decisions = await decide(slotNames(slots), { endpoint, visitorId, consent, url: win.location.href, signals: signalsFor(state), timeoutMs }, fetchImpl);
+    // A decision made without analytics consent is never measured, even if consent comes while
+    // it is shown: its impression would tie the anonymous decide to the consenting visitor.
+    if (!consent.analytics) for (const { decisionId } of decisions) unmeasured.add(decisionId);
     // A consent answer or a navigation can start a full decide while this one is in flight;
     // only the latest may render, or a stale answer could overwrite the current one.
     if (run === epoch) {

@@ -107,9 +107,6 @@ describe("storage denied: a sandboxed iframe", () => {
     page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(`${base}/__test/sandbox-top.html`);
     const frame = await frameOf(page, "/__test/slot.html");
-    // The premise: storage throws in this frame.
-    expect(await frame.evaluate(() => { try { indexedDB.open("probe"); return "opened"; } catch (error) { return (error as DOMException).name; } })).toBe("SecurityError");
-    expect(await frame.evaluate(() => { try { return typeof document.cookie; } catch (error) { return (error as DOMException).name; } })).toBe("SecurityError");
 
     const hero = frame.locator('[data-nb-slot="hero"]');
     await expect.poll(() => hero.getAttribute("data-nb-state"), { timeout: 10_000 }).toMatch(/^(decided|default)$/);
@@ -121,5 +118,8 @@ describe("storage denied: a sandboxed iframe", () => {
     expect(decides.at(-1)!.visitorId).not.toMatch(/^anon-/);
     expect(await hero.getAttribute("data-nb-state")).toMatch(/^(decided|default)$/);
     expect(errors).toEqual([]); // not even an unhandled rejection in the console
+    // The premise: storage throws in this frame (checked last: probing may log errors itself).
+    expect(await frame.evaluate(() => { try { indexedDB.open("probe"); return "opened"; } catch (error) { return (error as DOMException).name; } })).toBe("SecurityError");
+    expect(await frame.evaluate(() => { try { return typeof document.cookie; } catch (error) { return (error as DOMException).name; } })).toBe("SecurityError");
   });
 });
