@@ -2,21 +2,31 @@
 // measurement together. The script-tag entry (nb.ts) creates one and starts it once the DOM is
 // parsed; tests create their own with injected fetch, store, clock and window.
 import type { UseStore } from "idb-keyval";
-import { listenTcf, NO_CONSENT, toConsent, withGpc } from "./consent.ts";
+import { consentText, NO_CONSENT, toConsent, withGpc, writeConsentCookie } from "./consent.ts";
 import { decide, DEFAULT_TIMEOUT_MS, findSlots, slotNames } from "./decide.ts";
 import { listen } from "./dom.ts";
 import { createEventQueue, postJson } from "./events.ts";
-import { watchFriction, type FrictionKind } from "./friction.ts";
-import { watchIntents } from "./intent.ts";
-import { measureSlots, type SlotEventType } from "./measure.ts";
-import { watchNavigation } from "./navigation.ts";
+import type { Extras } from "./extras.ts";
+import type { FrictionKind } from "./friction.ts";
+import type { SlotEventType } from "./measure.ts";
+import { where } from "./navigation.ts";
 import { renderDecisions } from "./render.ts";
 import { countIn, recordPageView, touchSession, type SessionState } from "./session.ts";
 import { clip, readPageSignals, trackEngagement } from "./signals.ts";
-import { defaultStore, ensureVisitorId, readConsent, readSession, readVisitorId, saveConsent, saveSession, type StoredConsent } from "./storage.ts";
+import {
+  databaseExists, defaultStore, ensureVisitorId, forgetAll, readConsent, readSession, readVisitorId, safeStore, saveConsent, saveSession, type StoredConsent,
+} from "./storage.ts";
 import type { Consent, ConsentSource, Decision, NextbestEvent, Signals, TrackDetails } from "./types.ts";
 
-export { NO_CONSENT };
+export { CONSENT_COOKIE, NO_CONSENT, writeConsentCookie } from "./consent.ts";
+
+/**
+ * The longest one IndexedDB operation may take before the page works without storage. A cold
+ * start of IndexedDB on a busy device takes hundreds of milliseconds (over 500 ms measured in
+ * headless Chromium on a loaded 2-core machine), so this is generous; what it guards against
+ * is an open that is blocked or never answers, which would otherwise keep slots pending forever.
+ */
+export const STORAGE_TIMEOUT_MS = 1000;
 
 /** Dispatched on the document after each decide, detail: the rendered Decision[] (empty on failure). */
 export const DECISIONS_EVENT = "nextbest:decisions";
@@ -25,9 +35,20 @@ export const DECISIONS_EVENT = "nextbest:decisions";
 export interface NextbestOptions {
   /** Origin (or base URL) of the nextbest Worker, without a trailing slash. */
   endpoint: string;
+  /** How long a decide may take (DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** How long one storage operation may take before storage counts as unavailable (STORAGE_TIMEOUT_MS). */
+  storageTimeoutMs?: number;
   win?: Window;
   store?: UseStore;
+  /** Whether the store's database exists, found without creating it (`databaseExists`). */
+  exists?: () => Promise<boolean>;
+  /**
+   * Loads the optional parts (extras.ts): slot measurement, markup intents, single-page-app
+   * navigation, friction and the TCF bridge. Without it the page decides once and `track()`
+   * works, but none of these runs.
+   */
+  extras?: () => Promise<Extras>;
   fetchImpl?: typeof fetch;
   now?: () => number;
   newId?: () => string;
@@ -56,20 +77,6 @@ export interface Nextbest {
   start(): Promise<Decision[]>;
 }
 
-/** Name of the consent cookie the edge reads in proxy mode (worker/proxy/request-context.ts). */
-export const CONSENT_COOKIE = "nb_consent";
-
-/**
- * Mirrors the consent answer into a first-party cookie, so the edge can fill slots in the HTML
- * (proxy mode) on the next page. It holds only the answer, never an identifier.
- */
-export function writeConsentCookie(answer: Consent, doc: Document = document): void {
-  doc.cookie = `${CONSENT_COOKIE}=${consentText(answer)}; Path=/; Max-Age=34560000; SameSite=Lax`; // 400 days, the most browsers keep
-}
-
-/** An answer as the cookie holds it: `personalization=1&analytics=0&marketing=0`. */
-const consentText = (answer: Consent) => `personalization=${+answer.personalization}&analytics=${+answer.analytics}&marketing=${+answer.marketing}`;
-
 /** The consent in force for a stored answer: none without one, GPC applied. */
 const inForce = (stored: StoredConsent | undefined, nav: Navigator): Consent =>
   stored ? withGpc(toConsent(stored), stored.source, nav) : NO_CONSENT;
@@ -81,26 +88,33 @@ type Identity = [consent: Consent, visitorId: string];
 export function createNextbest({
   endpoint,
   timeoutMs = DEFAULT_TIMEOUT_MS,
+  storageTimeoutMs = STORAGE_TIMEOUT_MS,
   win = window,
   store: givenStore = defaultStore,
+  exists = databaseExists,
+  extras,
   fetchImpl = fetch,
   now = Date.now,
   newId = () => crypto.randomUUID(),
 }: NextbestOptions): Nextbest {
   const doc = win.document;
   const nav = win.navigator;
-  // Storage that is unavailable (private modes, quota, blocked) reads as empty and forgets
-  // writes: the page then works as for a visitor who has not answered.
-  const store: UseStore = (mode, callback) => givenStore(mode, callback).catch(() => undefined as never);
+  // Storage that fails in any way (sandboxed iframes, private modes, quota, blocked, too slow)
+  // reads as empty and forgets writes from then on: the page works without stored state, with
+  // the answers given on it kept in memory.
+  const store = safeStore(givenStore, exists, storageTimeoutMs);
   const events = createEventQueue(endpoint, win, store, fetchImpl);
   // Without personalization consent the Worker still needs a visitor id; this one lives only
   // as long as the page and is never stored.
   const pageVisitorId = `anon-${newId()}`;
   const sentSlotEvents = new Set<string>(); // one impression and one click per decision per page
+  const unmeasured = new Set<string>(); // decisions made without analytics consent
   const engagement = trackEngagement(win, now);
   let session: Promise<SessionState> | undefined; // the session state, this page view counted
   let latest: SessionState | undefined; // ... once known
   let identity: Promise<Identity> | undefined; // the consent and visitor id, as last read
+  let answered: Promise<StoredConsent | undefined> | undefined; // the answer given on this page, else the stored one
+  let kept = false; // whether an answer is stored
   let leaving: (() => void) | undefined; // friction's page-hide check
   let measure: ((slot: Element) => void) | undefined;
   let epoch = 0;
@@ -110,8 +124,11 @@ export function createNextbest({
     return recordPageView(previous, pageCategory, now(), pageType === "product");
   };
 
+  /** The answer in force: given on this page (in memory), else read once from storage. */
+  const answer = () => (answered ??= readConsent(store).then((stored) => ((kept = !!stored), stored)));
+
   async function readIdentity(): Promise<Identity> {
-    const consent = inForce(await readConsent(store), nav);
+    const consent = inForce(await answer(), nav);
     // Overlapping decides share this read (whoIsIt), so the stored id is created once: two
     // creations would each store their own id and the first request would carry a lost one.
     const visitorId = consent.personalization ? await ensureVisitorId(store, newId) : pageVisitorId;
@@ -158,7 +175,7 @@ export function createNextbest({
     const decisionId = slot.getAttribute("data-nb-decision")!;
     // Derived from the decision (a UUID), so a resent event is recognised as a duplicate.
     const eventId = `${type}:${decisionId}`;
-    if (sentSlotEvents.has(eventId)) return;
+    if (sentSlotEvents.has(eventId) || unmeasured.has(decisionId)) return;
     sentSlotEvents.add(eventId);
     sendEvent({ type, eventId, decisionId, blockId: slot.getAttribute("data-nb-block")!, slot: slot.getAttribute("data-nb-slot")! });
   }
@@ -171,11 +188,15 @@ export function createNextbest({
   /** Decides `slots` and renders the answer, unless a newer full decide started meanwhile. */
   async function decideSlots(slots: Element[], full: boolean): Promise<Decision[]> {
     const run = full ? ++epoch : epoch;
-    // Only the slots wait (the site's CSS may hide a pending slot's default content).
+    // Only the slots wait (the site's CSS may hide a pending slot's default content): at most
+    // storageTimeoutMs for storage (once a page), then timeoutMs for the decide.
     for (const slot of slots) slot.setAttribute("data-nb-state", "pending");
     const [consent, visitorId] = await whoIsIt();
     const state = await changeSession((s) => touchSession(s, now()));
     const decisions = await decide(slotNames(slots), { endpoint, visitorId, consent, url: win.location.href, signals: signalsFor(state), timeoutMs }, fetchImpl);
+    // A decision made without analytics consent is never measured, even if consent comes while
+    // it is shown: its impression would tie the anonymous decide to the consenting visitor.
+    if (!consent.analytics) for (const { decisionId } of decisions) unmeasured.add(decisionId);
     // A consent answer or a navigation can start a full decide while this one is in flight;
     // only the latest may render, or a stale answer could overwrite the current one.
     if (run === epoch) {
@@ -188,21 +209,33 @@ export function createNextbest({
 
   const refresh = () => decideSlots(findSlots(doc), true);
 
-  /** Stores an answer from the site or the CMP, erases what it withdraws, and decides again. */
-  async function applyConsent(answer: Partial<Consent>, source: ConsentSource): Promise<Decision[]> {
-    const previous = await readConsent(store);
-    const next = withGpc(toConsent(answer), source, nav);
+  /**
+   * Applies an answer from the site or the CMP: kept in memory for this page, stored if it grants
+   * a purpose (else what was stored is deleted: it refuses device storage), erases what it
+   * withdraws, and decides again.
+   */
+  async function applyConsent(given: Partial<Consent>, source: ConsentSource): Promise<Decision[]> {
+    const previous = await answer();
+    const next = withGpc(toConsent(given), source, nav);
+    const record = { ...next, source, updatedAt: now() };
     // The CMP repeats its answer on every page: only a change matters, and never over the site's.
-    // (A stored CMP answer is stored as it applied, GPC included.)
-    if (source === "tcf" && previous && (previous.source === "site" || consentText(previous) === consentText(next))) return [];
+    // (A stored CMP answer is stored as it applied, GPC included.) A first refusal changes
+    // nothing either, but it is an answer.
+    if (source === "tcf" && (previous?.source === "site" || consentText(previous ?? NO_CONSENT) === consentText(next))) {
+      answered = Promise.resolve(previous ?? record);
+      return [];
+    }
     // A visitor id exists only with personalization consent; an answer that withholds
     // personalization or analytics from it is a withdrawal the Worker must hear about.
     const erasedId = !(next.personalization && next.analytics) && (await readVisitorId(store));
     if (!next.analytics) events.clear();
-    const saved = saveConsent({ ...next, source }, store, now);
+    const keep = next.personalization || next.analytics || next.marketing;
+    answered = Promise.resolve(record);
+    const saved = keep ? saveConsent(record, store, now) : kept ? forgetAll(store) : Promise.resolve();
+    kept = keep;
     identity = saved.then(readIdentity); // events and session writes wait for the new answer
     await saved;
-    writeConsentCookie(next, doc);
+    writeConsentCookie(keep ? next : undefined, doc);
     // Fire and forget: the Worker erases what it keeps for this visitor.
     if (erasedId) {
       postJson(fetchImpl, `${endpoint}/v1/consent`, { visitorId: erasedId, consent: next }).catch(() => undefined);
@@ -221,34 +254,16 @@ export function createNextbest({
     track,
     consent: (answer) => applyConsent(answer, "site"),
     async consentState() {
-      const stored = await readConsent(store);
-      return stored && inForce(stored, nav);
+      const given = await answer();
+      return given && inForce(given, nav);
     },
     signals: () => signalsFor(latest ?? pageView(undefined)),
     start() {
-      measure = measureSlots(win, slotEvent, listen);
-      // Slots the edge filled are not decided again, but they are measured.
-      doc.querySelectorAll("[data-nb-source=edge][data-nb-decision]").forEach(measure);
-      watchIntents(doc, track, listen);
-      const changedAt = watchNavigation(
-        win,
-        () => {
-          engagement.restart();
-          void changeSession(pageView);
-          void refresh();
-        },
-        () => {
-          const slots = findSlots(doc, true);
-          if (slots.length) void decideSlots(slots, false);
-        },
-        listen,
-        now,
-      );
-      leaving = watchFriction(win, frictionSeen, listen, changedAt, now);
+      const since = where(win);
       // Hidden is the last moment a page is sure to have (mobile browsers may skip pagehide).
       listen(doc, "visibilitychange", () => doc.hidden && flush());
       listen(win, "pagehide", () => {
-        leaving!();
+        leaving?.();
         flush();
       });
       listen(win, "online", events.drain);
@@ -256,8 +271,36 @@ export function createNextbest({
       // stores them, and withdrawing it deletes them.)
       void events.drain();
       const decided = refresh();
-      // Last: a CMP that throws cannot keep the page from deciding.
-      listenTcf(win, (answer) => void applyConsent(answer, "tcf"));
+      // After the first decide, so that loading them never slows it down; and a CMP that
+      // throws cannot keep the page from deciding.
+      if (extras) {
+        decided
+          .then(extras)
+          .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf }) => {
+            measure = measureSlots(win, slotEvent, listen);
+            // Slots decided before, and those the edge filled (not decided again), are measured too.
+            doc.querySelectorAll("[data-nb-decision]").forEach(measure);
+            watchIntents(doc, track, listen);
+            const changedAt = watchNavigation(
+              win,
+              () => {
+                engagement.restart();
+                void changeSession(pageView);
+                void refresh();
+              },
+              () => {
+                const slots = findSlots(doc, true);
+                if (slots.length) void decideSlots(slots, false);
+              },
+              listen,
+              now,
+              since,
+            );
+            leaving = watchFriction(win, frictionSeen, listen, changedAt, now);
+            listenTcf(win, (given) => void applyConsent(given, "tcf"));
+          })
+          .catch(() => undefined);
+      }
       return decided;
     },
   };

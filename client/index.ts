@@ -1,6 +1,9 @@
 // The ESM entry: the building blocks of the script-tag client, for bundlers and tests.
-export { createNextbest, resolveEndpoint, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
-export { consentFromTcf, toConsent, listenTcf, withGpc, type TcData } from "./consent.ts";
+export { createNextbest, resolveEndpoint, STORAGE_TIMEOUT_MS, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
+export { toConsent, withGpc } from "./consent.ts";
+export { consentFromTcf, findTcfApi, listenTcf, TCF_LOCATOR, type TcData, type TcfApi, type TcfCallback } from "./tcf.ts";
+export { loadExtras, EXTRAS_EVENT, type Extras } from "./extras.ts";
+export { ALL_EXTRAS } from "./optional.ts";
 export {
   decide, parseDecisions, findSlots, findSlotNames, slotNames, DEFAULT_TIMEOUT_MS, MAX_SLOTS, MAX_URL_LENGTH, SLOT_NAME,
   UNDECIDED_SLOT, type DecideOptions,
@@ -13,7 +16,7 @@ export {
 export { listen, type Listen } from "./dom.ts";
 export { watchIntents } from "./intent.ts";
 export { measureSlots, VISIBLE_RATIO, VISIBLE_MS, type SlotEventType } from "./measure.ts";
-export { watchNavigation } from "./navigation.ts";
+export { watchNavigation, where } from "./navigation.ts";
 export { renderDecisions, renderBlock, parseBlock } from "./render.ts";
 export { recordPageView, touchSession, countIn, isSessionState, SESSION_TIMEOUT_MS, type SessionState } from "./session.ts";
 export {
@@ -21,7 +24,7 @@ export {
   trackEngagement, clip, MAX_TEXT_LENGTH, type PageSignals, type EngagementTracker,
 } from "./signals.ts";
 export {
-  defaultStore, readConsent, saveConsent, forgetVisitor, forgetAll, ensureVisitorId, readVisitorId, readSession, saveSession,
+  defaultStore, databaseExists, safeStore, DB_NAME, readConsent, saveConsent, forgetVisitor, forgetAll, ensureVisitorId, readVisitorId, readSession, saveSession,
   queueEvents, unqueueEvents, readQueue, clearQueue, CONSENT_KEY, VISITOR_KEY, SESSION_KEY, QUEUE_KEY, MAX_QUEUED_EVENTS, DROPPED_EVENT,
   type StoredConsent,
 } from "./storage.ts";

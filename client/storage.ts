@@ -1,8 +1,9 @@
 // Everything nextbest keeps in the browser, through idb-keyval. Consent rules (the product's "Instrument" step):
-// nothing is written before the visitor answers; then the answer is stored; the visitor id and
-// session state only with personalization consent, the offline event queue only with analytics
-// consent; each is deleted when its consent is withdrawn.
-import { createStore, delMany, get, promisifyRequest, set, type UseStore } from "idb-keyval";
+// nothing is written, and no database created, before the visitor answers; an answer that grants
+// no purpose is not stored either (it refuses device storage); a granting answer is stored; the
+// visitor id and session state only with personalization consent, the offline event queue only
+// with analytics consent; each is deleted when its consent is withdrawn.
+import { createStore, delMany, get, promisifyRequest, set, update, type UseStore } from "idb-keyval";
 import { MAX_EVENTS_PER_BATCH } from "../worker/events/limits.ts";
 import { isSessionState, type SessionState } from "./session.ts";
 import { toConsent } from "./consent.ts";
@@ -29,11 +30,48 @@ export const MAX_QUEUED_EVENTS = 5 * MAX_EVENTS_PER_BATCH;
  */
 export const DROPPED_EVENT = "nextbest.dropped";
 
+/** idb-keyval's own database name, so the keys are where a developer looking at idb-keyval data expects them. */
+export const DB_NAME = "keyval-store";
+
+/** idb-keyval's default database and object store. Opening it creates it: see `safeStore`. */
+export const defaultStore: UseStore = createStore(DB_NAME, "keyval");
+
 /**
- * idb-keyval's own database and object store names, so the keys are where a developer looking
- * at idb-keyval data expects them. The database is opened lazily, on the first read.
+ * Whether nextbest's database exists, found without opening (and so creating) it, through
+ * `indexedDB.databases()` (Chromium 71, Safari 14, Firefox 126). Rejects where that is missing
+ * or storage is denied; the client then works without storage. An opaque origin (a sandboxed
+ * iframe) never has storage, and there Chromium's `databases()` also leaves an unhandled
+ * rejection in the console, so it is not asked.
  */
-export const defaultStore: UseStore = createStore("keyval-store", "keyval");
+export async function databaseExists(idb: IDBFactory = indexedDB, origin: string = self.origin): Promise<boolean> {
+  if (origin === "null") throw new TypeError(origin);
+  return (await idb.databases()).some(({ name }) => name === DB_NAME);
+}
+
+/**
+ * `store` made safe for the page: it never throws, never rejects, never stalls and is not
+ * created by a read.
+ * - A read (`readonly`) opens the database only if `exists()` finds it; otherwise it gives
+ *   undefined. A write creates it (the client writes only with consent).
+ * - Any failure — a synchronous throw (IndexedDB in a sandboxed iframe throws a SecurityError),
+ *   a rejection, or no answer within `timeoutMs` (an open that is blocked or never answers) —
+ *   makes storage unavailable for the rest of the page: from then on reads give undefined and
+ *   writes are dropped at once, so nothing waits twice.
+ */
+export function safeStore(store: UseStore, exists: () => Promise<boolean>, timeoutMs: number): UseStore {
+  let failed = false;
+  let found: Promise<boolean> | undefined;
+  return (mode, callback) =>
+    Promise.race([
+      (async () => {
+        if (failed) return;
+        if (mode === "readwrite") found = Promise.resolve(true);
+        else if (!(await (found ??= exists()))) return;
+        return store(mode, callback);
+      })(),
+      new Promise((_, reject) => setTimeout(reject, timeoutMs)),
+    ]).catch(() => void (failed = true)) as never;
+}
 
 /** A stored consent answer. */
 export interface StoredConsent extends Consent {

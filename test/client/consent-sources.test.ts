@@ -107,20 +107,29 @@ describe("a page with a TCF v2 CMP", () => {
     page.answer([1]); // the visitor withdraws everything in the CMP
     await settle();
     expect(lastConsent(page)).toEqual(consent(false, false, false));
-    expect(await keys(store)).toEqual(["nb:consent"]);
+    expect(await keys(store)).toEqual([]); // a refusal is kept in memory only
+    expect(await page.client.consentState()).toEqual(consent(false, false, false));
     const revocation = page.posts.find((post) => post.url === "https://edge.example/v1/consent");
     expect(revocation?.body).toEqual({ visitorId, consent: consent(false, false, false) });
     expect(revocation?.init).toMatchObject({ method: "POST", keepalive: true, headers: { "content-type": "text/plain" } });
   });
 
-  it("never overrides the site's own answer", async () => {
+  it("never overrides the site's own answer, stored or given on the page", async () => {
     const store = freshStore();
     const first = await openPage({ store });
-    await first.client.consent({ personalization: false, analytics: false });
+    await first.client.consent({ personalization: false, analytics: true });
     const page = await pageWithCmp([1, 3, 4, 5, 6, 8], { store });
     expect(page.decides).toHaveLength(1);
-    expect(lastConsent(page)).toEqual(consent(false, false, false));
-    expect(await readConsent(store)).toMatchObject({ source: "site", personalization: false });
+    expect(lastConsent(page)).toEqual(consent(false, true, false));
+    expect(await readConsent(store)).toMatchObject({ source: "site", personalization: false, analytics: true });
+
+    // A refusal of everything is not stored, but on its page it still outranks the CMP.
+    const refusing = await pageWithCmp([1, 5, 6, 8], { store: freshStore() });
+    await refusing.client.consent({});
+    refusing.answer([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    await settle();
+    expect(lastConsent(refusing)).toEqual(consent(false, false, false));
+    expect(await refusing.client.consentState()).toEqual(consent(false, false, false));
   });
 
   it("a CMP that gives no answer yet changes nothing", async () => {
@@ -163,7 +172,7 @@ describe("Global Privacy Control", () => {
 
 describe("withdrawing consent through nextbest.consent()", () => {
   it.each([
-    { answer: { personalization: false, analytics: false }, keys: ["nb:consent"], told: true },
+    { answer: { personalization: false, analytics: false }, keys: [], told: true }, // a refusal is kept in memory only
     { answer: { personalization: false, analytics: true }, keys: ["nb:consent"], told: true },
     { answer: { personalization: true, analytics: false }, keys: ["nb:consent", "nb:session", "nb:visitor"], told: true },
     { answer: { personalization: true, analytics: true }, keys: ["nb:consent", "nb:session", "nb:visitor"], told: false },
@@ -189,7 +198,7 @@ describe("withdrawing consent through nextbest.consent()", () => {
     await expect(page.client.consent({ personalization: false, analytics: false })).resolves.toHaveLength(2);
     expect(page.posts.filter((post) => post.url.endsWith("/v1/consent"))).toHaveLength(1);
     expect(lastConsent(page)).toEqual(consent(false, false, false));
-    expect(await keys(store)).toEqual(["nb:consent"]);
+    expect(await keys(store)).toEqual([]);
   });
 
   it("is not reported when nothing was stored (no visitor id to erase)", async () => {

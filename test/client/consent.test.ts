@@ -13,6 +13,7 @@ beforeEach(() => {
   clock = manualClock();
   localStorage.clear();
   sessionStorage.clear();
+  document.cookie = "nb_consent=; Path=/; Max-Age=0";
   setPage({ path: "/shoes.html", head: '<meta name="nb:category" content="shoes">', body: SLOTS_HTML });
 });
 
@@ -39,11 +40,13 @@ async function storedValues(): Promise<Record<string, unknown>> {
 }
 
 describe("before any consent answer", () => {
-  it("writes nothing to IndexedDB, localStorage, sessionStorage or cookies", async () => {
+  it("creates no database and writes nothing to IndexedDB, localStorage, sessionStorage or cookies", async () => {
     const { client, calls } = loadPage();
     await client.refresh();
     await client.refresh();
+    expect(await client.consentState()).toBeUndefined();
     expect(calls).toHaveLength(2);
+    expect(await indexedDB.databases()).toEqual([]); // reading the consent did not create it
     expect(await storedKeys()).toEqual([]);
     expect(localStorage.length).toBe(0);
     expect(sessionStorage.length).toBe(0);
@@ -111,24 +114,37 @@ describe("consent({ personalization: true })", () => {
   });
 });
 
-describe("refusing personalization", () => {
-  it("deletes the visitor id and stored signals, keeping only the answer", async () => {
+describe("refusing", () => {
+  it("everything deletes what was stored, the answer and the cookie included: a refusal lives in memory", async () => {
     const first = loadPage();
     await first.client.consent({ personalization: true, analytics: true });
     expect(await storedKeys()).toContain(VISITOR_KEY);
+    expect(document.cookie).toContain("nb_consent=");
 
     const { client, calls } = loadPage();
     await client.consent({ personalization: false, analytics: false });
-    expect(await storedKeys()).toEqual([CONSENT_KEY]);
+    expect(await storedKeys()).toEqual([]);
+    expect(document.cookie).not.toContain("nb_consent");
     expect(await client.consentState()).toEqual({ personalization: false, analytics: false, marketing: false });
     expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
     expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false, marketing: false });
 
     await client.refresh(); // and later decides write nothing more
-    expect(await storedKeys()).toEqual([CONSENT_KEY]);
+    expect(await storedKeys()).toEqual([]);
+    expect(await loadPage().client.consentState()).toBeUndefined(); // the next page asks again
   });
 
-  it("stores only the answer for a first-time refusal, also with analytics consent", async () => {
+  it("everything on a first visit creates nothing: no database, no cookie", async () => {
+    const { client, calls } = loadPage();
+    await client.refresh();
+    await client.consent({});
+    expect(await client.consentState()).toEqual({ personalization: false, analytics: false, marketing: false });
+    expect(calls).toHaveLength(2);
+    expect(await indexedDB.databases()).toEqual([]);
+    expect(document.cookie).toBe("");
+  });
+
+  it("personalization stores only the answer, with analytics consent", async () => {
     const { client, calls } = loadPage();
     await client.consent({ personalization: false, analytics: true });
     expect(await storedKeys()).toEqual([CONSENT_KEY]);
@@ -136,16 +152,3 @@ describe("refusing personalization", () => {
     expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
   });
 });
-
-describe("when IndexedDB is unavailable", () => {
-  it("still decides, anonymously, and consent() does not throw", async () => {
-    const brokenStore: UseStore = () => Promise.reject(new Error("IndexedDB blocked"));
-    const { fetchImpl, calls } = decidingFetch();
-    const client = createNextbest({ endpoint: "https://edge.example", fetchImpl, store: brokenStore });
-    await expect(client.consent({ personalization: true, analytics: true })).resolves.toHaveLength(2);
-    expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
-    expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: false, marketing: false });
-    expect(document.querySelector('[data-nb-slot="hero"]')!.getAttribute("data-nb-block")).toBe("hero-block");
-  });
-});
-

@@ -2,6 +2,7 @@
 // for slots the client filled and slots the edge filled.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { VISIBLE_MS } from "../../client/index.ts";
+import { decision, recordingFetch } from "./helpers.ts";
 import { FakeIntersectionObserver, openPage, settle, type TestPage } from "./page.ts";
 
 beforeEach(() => {
@@ -136,5 +137,31 @@ describe("slots the edge filled", () => {
       ["click", "hero", "d-edge-hero"],
     ]);
     expect(page.sent()[0]).toMatchObject({ blockId: "hero-shoes-trail" });
+  });
+});
+
+describe("a decision made without analytics consent", () => {
+  it("is never measured, even when consent comes while it is shown", async () => {
+    let decides = 0;
+    const page = await openPage({ start: false }); // its own client stays unstarted
+    const { ALL_EXTRAS, createNextbest } = await import("../../client/index.ts");
+    // The first decide answers; the one after consent fails, so the first decision stays shown.
+    const { fetchImpl } = recordingFetch((body) =>
+      ++decides === 1 ? Response.json({ decisions: body.slots.map((slot) => decision(slot, `${slot}-block`)) }) : new Response(null, { status: 503 }),
+    );
+    const client = createNextbest({ endpoint: "https://edge.example", win: page.win, fetchImpl, extras: async () => ALL_EXTRAS });
+    await client.start();
+    await settle();
+    await client.consent({ personalization: true, analytics: true });
+    const hero = page.doc.querySelector('[data-nb-slot="hero"]')!;
+    expect(hero.getAttribute("data-nb-decision")).toBe("d-hero");
+    FakeIntersectionObserver.show(hero, 1);
+    vi.advanceTimersByTime(VISIBLE_MS);
+    hero.querySelector("p")!.dispatchEvent(new page.win.MouseEvent("click", { bubbles: true }));
+    client.track("add_to_cart"); // what the visitor does after consenting is measured
+    await settle();
+    page.hide();
+    await settle();
+    expect(page.beacons.flatMap((beacon) => beacon.batch.events).map((event) => event.name ?? event.type)).toEqual(["add_to_cart"]);
   });
 });

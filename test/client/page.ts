@@ -3,7 +3,7 @@
 // IntersectionObserver the test drives, a recorded sendBeacon and switchable online state.
 import { Window as HappyWindow } from "happy-dom";
 import { afterEach, vi } from "vitest";
-import { createNextbest, type Nextbest, type NextbestEvent } from "../../client/index.ts";
+import { ALL_EXTRAS, createNextbest, type Nextbest, type NextbestEvent } from "../../client/index.ts";
 import { decidingFetch, freshStore, manualClock, type FetchCall } from "./helpers.ts";
 
 /** Stands in for IntersectionObserver (happy-dom does no layout): the test says what is visible. */
@@ -72,6 +72,10 @@ export interface PageOptions {
   /** Whether sendBeacon accepts the batch (default true), or a function of its body that says so. */
   beaconAccepts?: boolean | ((data: string) => boolean);
   store?: ReturnType<typeof freshStore>;
+  /** The decide timeout (default: the client's). */
+  timeoutMs?: number;
+  /** The storage timeout (default: the client's). */
+  storageTimeoutMs?: number;
   clock?: ReturnType<typeof manualClock>;
   /** Runs on the window before the client starts (a CMP stub, GPC). */
   before?: (win: Window & typeof globalThis) => void;
@@ -92,6 +96,8 @@ export async function openPage({
   before,
   start = true,
   newId,
+  timeoutMs,
+  storageTimeoutMs,
 }: PageOptions = {}): Promise<TestPage> {
   const happy = new HappyWindow({ url, settings: { disableJavaScriptFileLoading: true, disableCSSFileLoading: true } });
   windows.push(happy);
@@ -114,7 +120,9 @@ export async function openPage({
   before?.(win);
   const { fetchImpl, calls, posts } = decidingFetch(respondOther);
   let ids = 0;
-  const client = createNextbest({ endpoint: "https://edge.example", win, fetchImpl, store, now: clock.now, newId: newId ?? (() => `id-${++ids}`) });
+  // The optional parts, as nb-extras.js hands them over, but at once.
+  const extras = async () => ALL_EXTRAS;
+  const client = createNextbest({ endpoint: "https://edge.example", win, fetchImpl, store, now: clock.now, newId: newId ?? (() => `id-${++ids}`), extras, timeoutMs, storageTimeoutMs });
   const page: TestPage = {
     win,
     doc,

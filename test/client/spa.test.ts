@@ -1,7 +1,8 @@
 // Single-page apps (history navigation, slots that appear) and intent from markup
 // (data-nb-intent) and nextbest.track().
 import { describe, expect, it } from "vitest";
-import { decision, recordingFetch } from "./helpers.ts";
+import type { Extras } from "../../client/index.ts";
+import { decidingFetch, decision, recordingFetch } from "./helpers.ts";
 import { openPage, settle } from "./page.ts";
 
 const SHOES_HEAD = '<meta name="nb:page-type" content="category"><meta name="nb:category" content="shoes">';
@@ -49,18 +50,43 @@ describe("history navigation", () => {
     const answers: ((response: Response) => void)[] = [];
     const { fetchImpl } = recordingFetch(() => new Promise<Response>((resolve) => answers.push(resolve)));
     const page = await openPage({ start: false }); // its own client stays unstarted
-    const { createNextbest } = await import("../../client/index.ts");
-    const client = createNextbest({ endpoint: "https://edge.example", win: page.win, fetchImpl });
+    const { ALL_EXTRAS, createNextbest } = await import("../../client/index.ts");
+    const client = createNextbest({ endpoint: "https://edge.example", win: page.win, fetchImpl, extras: async () => ALL_EXTRAS });
     void client.start();
     await settle();
+    answers[0]!(Response.json({ decisions: [decision("hero", "answer-first")] }));
+    await settle(); // the first decide is done: navigation is watched
     page.win.history.pushState({}, "", "/next");
     await settle();
-    expect(answers).toHaveLength(2);
-    answers[1]!(Response.json({ decisions: [decision("hero", `answer-${++call}-new`)] }));
+    page.win.history.pushState({}, "", "/after");
     await settle();
-    answers[0]!(Response.json({ decisions: [decision("hero", "answer-old")] }));
+    expect(answers).toHaveLength(3);
+    answers[2]!(Response.json({ decisions: [decision("hero", `answer-${++call}-new`)] }));
+    await settle();
+    answers[1]!(Response.json({ decisions: [decision("hero", "answer-old")] }));
     await settle();
     expect(page.doc.querySelector('[data-nb-slot="hero"]')!.getAttribute("data-nb-block")).toBe("answer-1-new");
+  });
+});
+
+describe("before the optional parts (nb-extras.js) arrive", () => {
+  it("a navigation and new slots are caught up with once they do", async () => {
+    let load: ((extras: Extras) => void) | undefined;
+    const page = await openPage({ start: false }); // its own client stays unstarted
+    const { ALL_EXTRAS, createNextbest } = await import("../../client/index.ts");
+    const { fetchImpl, calls } = decidingFetch();
+    const client = createNextbest({ endpoint: "https://edge.example", win: page.win, fetchImpl, extras: () => new Promise((resolve) => (load = resolve)) });
+    await client.start();
+    page.win.history.pushState({}, "", "/next");
+    page.doc.body.insertAdjacentHTML("beforeend", '<section data-nb-slot="promo">Promo default</section>');
+    await settle();
+    expect(calls).toHaveLength(1);
+    load!(ALL_EXTRAS);
+    await settle();
+    expect(calls.map((call) => [call.body.context.url, call.body.slots])).toEqual([
+      ["https://shop.example/", ["hero", "sidebar"]],
+      ["https://shop.example/next", ["hero", "sidebar", "promo"]],
+    ]);
   });
 });
 

@@ -15,16 +15,17 @@ const FLAGS = [
 ];
 
 /**
- * Opens a fresh browser profile; `close()` removes it. Its pages load the test build of nb.js
- * (a generous decide timeout, ./test-client.ts); a page that must run the shipped one routes
- * nb.js itself with `route.continue()` (a page's routes come before its context's).
+ * Opens a fresh browser profile (with `args` added to the flags); `close()` removes it. Its pages
+ * load the test build of nb.js (a generous decide timeout, ./test-client.ts); a page that must run
+ * the shipped one routes nb.js itself with `route.continue()` (a page's routes come before its
+ * context's).
  */
-export async function openBrowser(options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function openBrowser(options: { javaScriptEnabled?: boolean; args?: string[] } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "nextbest-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...(options.args ?? [])],
     viewport: { width: 1280, height: 900 },
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });

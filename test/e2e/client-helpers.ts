@@ -109,7 +109,7 @@ export async function storedOutcomes(base: string, token: string, expected: Reco
 }
 
 /** The decide requests the page sends from this point on (their bodies). */
-export function recordDecides(page: Page): { slots: string[]; consent: Record<string, boolean>; context: { url: string; signals: Record<string, unknown> } }[] {
+export function recordDecides(page: Page): { visitorId: string; slots: string[]; consent: Record<string, boolean>; context: { url: string; signals: Record<string, unknown> } }[] {
   const bodies: ReturnType<typeof recordDecides> = [];
   page.on("request", (request) => {
     if (request.url().endsWith("/v1/decide") && request.method() === "POST") bodies.push(JSON.parse(request.postData()!));

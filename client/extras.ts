@@ -1,0 +1,36 @@
+// The optional parts of the script-tag client: measuring impressions and clicks of slots, intents
+// in the markup, single-page-app navigation, the friction heuristics and the IAB TCF bridge. None
+// is needed for the first decide (an impression takes a second of visibility anyway; navigation
+// catches up with what happened before it loaded), so nb.js loads them as a second file,
+// nb-extras.js (built from nb-extras.ts), which keeps the script tag within its 5 KB budget.
+import type { watchFriction } from "./friction.ts";
+import type { watchIntents } from "./intent.ts";
+import type { measureSlots } from "./measure.ts";
+import type { watchNavigation } from "./navigation.ts";
+import type { listenTcf } from "./tcf.ts";
+
+/** What nb-extras.js hands over, as the detail of EXTRAS_EVENT on the document. */
+export interface Extras {
+  measureSlots: typeof measureSlots;
+  watchIntents: typeof watchIntents;
+  watchNavigation: typeof watchNavigation;
+  watchFriction: typeof watchFriction;
+  listenTcf: typeof listenTcf;
+}
+
+/** Dispatched on the document by nb-extras.js once it has run. */
+export const EXTRAS_EVENT = "nextbest:extras";
+
+/**
+ * Loads nb-extras.js from `src` with a classic `<script>` (no CORS needed, allowed wherever nb.js
+ * is) and resolves with what it hands over. Rejects if it cannot be loaded.
+ */
+export function loadExtras(src: string, doc: Document = document): Promise<Extras> {
+  return new Promise((resolve, reject) => {
+    doc.addEventListener(EXTRAS_EVENT, (event) => resolve((event as CustomEvent<Extras>).detail), { once: true });
+    const script = doc.createElement("script");
+    script.src = src;
+    script.onerror = reject;
+    doc.head.append(script);
+  });
+}
