@@ -62,6 +62,22 @@ describe("a conversion excludes its campaign for that visitor", () => {
     expect(await eventually(async () => (await heroOf(id)).block.id !== "hero-shoes-trail")).toBe(true);
   });
 
+  it("counts a conversion sent before the log pipeline stored its decision (the visitor's object knows it)", async () => {
+    const id = visitor();
+    const first = await heroOf(id);
+    expect(first.block.id).toBe("hero-shoes-trail");
+    // No wait for the audit log: the conversion follows the answer at once.
+    const res = await call("/v1/events", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ consent: { analytics: true, personalization: true }, events: [{ type: "conversion", decisionId: first.decisionId, visitorId: id, value: 89, currency: "EUR" }] }),
+    });
+    expect(res.status).toBe(202);
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(await visitorKey(id)));
+    expect(await stub.campaignOfDecision(first.decisionId)).toBe("spring-shoes");
+    expect(await eventually(async () => (await heroOf(id)).block.id !== "hero-shoes-trail")).toBe(true);
+  });
+
   it("does not touch visitor state without personalisation consent", async () => {
     const id = visitor();
     const first = await heroOf(id);

@@ -5,7 +5,9 @@
  * - an impression corrects the exposures: a served block that serving could not record (the
  *   visitor's object was unreachable) is counted for frequency caps; one already recorded is not
  *   counted twice.
- * The decision is looked up in the audit log, and must be this visitor's.
+ * A conversion's campaign comes from the visitor's own object when it served the decision (so a
+ * conversion sent right after its decision counts before the log pipeline has stored it), else
+ * from the audit log; either way the decision must be this visitor's.
  */
 import { visitorKey } from "../visitor/key.ts";
 
@@ -38,11 +40,17 @@ export async function applyFeedback(env: Pick<Env, "DB" | "VISITOR">, feedback: 
   let applied = 0;
   for (const { type, visitorId, decisionId } of feedback) {
     const key = await visitorKey(visitorId);
+    const visitor = env.VISITOR.get(env.VISITOR.idFromName(key));
+    const served = type === "conversion" ? await visitor.campaignOfDecision(decisionId) : null;
+    if (served) {
+      await visitor.markConverted(served, now);
+      applied++;
+      continue;
+    }
     const row = await env.DB.prepare("SELECT time, chosen_block_id, campaign, reason FROM decisions WHERE decision_id = ? AND visitor_key = ?")
       .bind(decisionId, key)
       .first<{ time: number; chosen_block_id: string; campaign: string | null; reason: string }>();
     if (!row?.campaign) continue;
-    const visitor = env.VISITOR.get(env.VISITOR.idFromName(key));
     if (type === "conversion") {
       await visitor.markConverted(row.campaign, now);
       applied++;

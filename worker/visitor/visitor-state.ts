@@ -165,6 +165,16 @@ export class VisitorState extends DurableObject<Env> {
     return true;
   }
 
+  /**
+   * The campaign of a decision this object served and still remembers (exposures carry their
+   * decision id for a week), or null. Lets a conversion find its campaign without the audit log,
+   * which the log pipeline fills a moment after the answer.
+   */
+  campaignOfDecision(decisionId: string): string | null {
+    const exposure = this.load().recent.find((e) => e.decisionId === decisionId);
+    return exposure?.campaign ? exposure.campaign : null;
+  }
+
   /** Remembers a conversion on a campaign (for the already-converted exclusion). */
   markConverted(campaign: string, at: number): void {
     const h = this.load();
