@@ -20,10 +20,14 @@ export async function answerConsent(page: Page, accept: boolean): Promise<void> 
   if (accept) await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor({ timeout: 30_000 });
 }
 
-/** Keys idb-keyval holds in the page's origin. */
+/**
+ * Keys idb-keyval holds in the page's origin. Looks without creating: opening a database that does
+ * not exist would create it empty, and the client would then find a database without its store.
+ */
 export function storedKeys(page: Page): Promise<string[]> {
   return page.evaluate(
-    () =>
+    async () =>
+      (await indexedDB.databases()).some((d) => d.name === "keyval-store") &&
       new Promise<string[]>((resolve) => {
         const open = indexedDB.open("keyval-store");
         open.onsuccess = () => {
@@ -33,7 +37,7 @@ export function storedKeys(page: Page): Promise<string[]> {
           keys.onsuccess = () => resolve(keys.result.map(String).sort());
         };
         open.onerror = () => resolve([]);
-      }),
+      }) || [],
   );
 }
 
@@ -89,6 +93,27 @@ export async function resend(base: string, events: SentEvent[]): Promise<EventsA
     body: JSON.stringify({ events, consent: { analytics: true } }),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** Events the log consumer has stored so far (`GET /admin/pipeline`). */
+export async function storedEventCount(base: string, token: string): Promise<number> {
+  const res = await fetch(`${base}/admin/pipeline`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await res.json()) as { stored: { events: number } }).stored.events;
+}
+
+/**
+ * Waits until the log consumer has stored at least `atLeast` events and has nothing left queued
+ * (events reach D1 through the log queue, a moment after their 202).
+ */
+export async function eventsDrained(base: string, token: string, atLeast: number, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${base}/admin/pipeline`, { headers: { authorization: `Bearer ${token}` } });
+    const p = (await res.json()) as { stored: { events: number }; backlog: { events: number } };
+    if (p.stored.events >= atLeast && p.backlog.events === 0) return;
+    if (Date.now() > until) throw new Error(`the log consumer had stored ${p.stored.events} of at least ${atLeast} events after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**

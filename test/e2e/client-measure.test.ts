@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from "vitest";
 import { browserPerTest } from "./browser.ts";
 import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH } from "../../worker/events/limits.ts";
 import {
-  allEvents, answerConsent, answerOf, hidePage, recordEvents, resend, storedKeys, storedOutcomes, storedVisitorId, visit, type EventsExchange,
+  allEvents, answerConsent, answerOf, hidePage, recordEvents, resend, storedEventCount, eventsDrained, storedKeys, storedOutcomes, storedVisitorId, visit, type EventsExchange,
   type PageNextbest, type SentEvent,
 } from "./client-helpers.ts";
 
@@ -147,7 +147,7 @@ describe("many events in Chromium (issue 10: oversized beacons)", { timeout: 240
    * The events of `names` that reached the Worker: from requests it answered 202, each event in
    * one request only; then sent again from the test, the Worker must already hold every one.
    */
-  async function arrivedOnce(answers: Map<Request, number>, exchanges: EventsExchange[], names: Set<string>, count: number): Promise<void> {
+  async function arrivedOnce(answers: Map<Request, number>, exchanges: EventsExchange[], names: Set<string>, count: number, storedBefore: number): Promise<void> {
     const answered = (e: EventsExchange) => answers.get(e.request) === 202;
     await expect
       .poll(() => {
@@ -163,6 +163,8 @@ describe("many events in Chromium (issue 10: oversized beacons)", { timeout: 240
       expect(e.events.length).toBeLessThanOrEqual(MAX_EVENTS_PER_BATCH);
       expect(Buffer.byteLength(e.request.postData() ?? "")).toBeLessThanOrEqual(EVENTS_MAX_BYTES);
     }
+    // Stored through the log queue a moment after the 202s: resend once the consumer has them.
+    await eventsDrained(base, adminToken, storedBefore + count);
     for (let i = 0; i < delivered.length; i += MAX_EVENTS_PER_BATCH) {
       const batch = delivered.slice(i, i + MAX_EVENTS_PER_BATCH);
       expect(await resend(base, batch)).toEqual({ status: 202, body: { accepted: 0, duplicates: batch.length, rejected: [] } });
@@ -173,11 +175,12 @@ describe("many events in Chromium (issue 10: oversized beacons)", { timeout: 240
     const page = await browser.context.newPage();
     await open(page);
     await consentToAnalytics(page);
+    const storedBefore = await storedEventCount(base, adminToken);
     const exchanges = recordEvents(page);
     const answers = recordAnswers(page);
     await track(page, Array.from({ length: 150 }, () => "promo_seen"));
     await hidePage(page);
-    await arrivedOnce(answers, exchanges, new Set(["promo_seen"]), 150);
+    await arrivedOnce(answers, exchanges, new Set(["promo_seen"]), 150, storedBefore);
     // The Worker's own count: beacons hand Playwright its answers.
     const beacons = exchanges.filter((e) => answers.get(e.request) === 202);
     let accepted = 0;
@@ -189,12 +192,13 @@ describe("many events in Chromium (issue 10: oversized beacons)", { timeout: 240
     const page = await browser.context.newPage();
     await open(page);
     await consentToAnalytics(page);
+    const storedBefore = await storedEventCount(base, adminToken);
     const exchanges = recordEvents(page);
     const answers = recordAnswers(page);
     const names = Array.from({ length: 400 }, (_, n) => `promo_seen_${n}_`.padEnd(64, "x"));
     await track(page, names);
     await hidePage(page);
-    await arrivedOnce(answers, exchanges, new Set(names), 400);
+    await arrivedOnce(answers, exchanges, new Set(names), 400, storedBefore);
     await expect.poll(() => storedKeys(page), { timeout: 60_000 }).toEqual(["nb:consent"]); // the queue is gone once sent
   });
 });
