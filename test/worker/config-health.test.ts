@@ -86,7 +86,8 @@ describe("a catalog that does not validate never breaks serving", () => {
     const app = createApp();
     const ctx = createExecutionContext();
     const res = await app.fetch(
-      new Request("http://nextbest.test/edge/shoes.html", { headers: { cookie: "nb_consent=personalization%3D1%26analytics%3D1" } }),
+      // The assets origin serves shoes.html at /shoes (a request for /shoes.html is redirected there).
+      new Request("http://nextbest.test/edge/shoes", { headers: { cookie: "nb_consent=personalization%3D1%26analytics%3D1" } }),
       { ...env, PROXY_BUDGET_MS: "60000" },
       ctx,
     );

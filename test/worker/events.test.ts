@@ -149,7 +149,7 @@ describe("POST /v1/events", () => {
     expect(batches.map((b) => b.length)).toEqual([100, 100, 100, 100]);
     const answers = await Promise.all(batches.map(async (batch) => (await post(JSON.stringify({ consent, events: batch }), "text/plain")).json<Answer>()));
     expect(answers).toEqual(batches.map((b) => ({ accepted: b.length, duplicates: 0, rejected: [] })));
-    expect(await stored(visitorId)).toHaveLength(400);
+    expect(await storedN(visitorId, 400)).toHaveLength(400);
   });
 
   it(`takes a body of EVENTS_MAX_BYTES (${EVENTS_MAX_BYTES}) and ${MAX_EVENTS_PER_BATCH} events, not a byte or an event more`, async () => {
