@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { build, type Plugin } from "esbuild";
+import { BUNDLE_OPTIONS } from "../../scripts/build-client.mjs";
 
 /** The decide timeout of the test build: far above any decide, however busy the machine. */
 export const TEST_CLIENT_TIMEOUT_MS = 15_000;
@@ -40,15 +41,5 @@ const generousTimeout: Plugin = {
 
 /** Writes the test build to `outfile`. */
 export async function buildTestClient(outfile: string): Promise<void> {
-  await build({
-    entryPoints: ["client/nb.ts"],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: "iife",
-    target: ["es2020"],
-    legalComments: "none",
-    logLevel: "warning",
-    plugins: [generousTimeout],
-  });
+  await build({ ...BUNDLE_OPTIONS, entryPoints: ["client/nb.ts"], outfile, plugins: [generousTimeout] });
 }

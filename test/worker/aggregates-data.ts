@@ -8,19 +8,11 @@ import type { AuditRecord } from "../../worker/audit/record.ts";
 import type { StoredEvent } from "../../worker/events/schema.ts";
 import { DAY_MS } from "../../worker/aggregates/sql.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
+import { mulberry32 } from "../../models/prng.ts";
 import { auditRecord } from "./audit-fixtures.ts";
 
-/** mulberry32: a small seeded generator (Tommy Ettinger's public-domain mixer); test data only. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The repository's seeded generator (models/prng.ts): test data only. */
+export const seeded = mulberry32;
 
 export interface Log {
   decisions: AuditRecord[];
