@@ -61,4 +61,15 @@ describe("erasure reaches the lake", () => {
     const hour1 = (await lakeKeys()).find((k) => k.startsWith("lake/decisions/") && k.includes("hour=09"))!;
     expect(await readLakeObject(hour1)).toMatchObject([{ decision_id: "er-3", candidates: ["hero-shoes-trail", "hero-default"], features: [[1, 0], [0, 1]], holdout: false }]);
   });
+
+  it("an export after an erasure leaves the visitor out at once, without waiting for the cron", async () => {
+    await writeAudit([await auditRecord({ decisionId: "er-4", visitorId: "erase-me-too", time: T0 + 2 * HOUR })]);
+    await flushLake(env.DB, env.LAKE, { now: T0 + 3 * HOUR });
+    const key = await visitorKey("erase-me-too");
+    const exported = async () => (await (await call(`/admin/export?from=${T0}&to=${T0 + 4 * HOUR}`, { headers: ADMIN })).text());
+    expect(await exported()).toContain(key);
+    expect((await call("/admin/visitors/erase-me-too", { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    expect(await exported()).not.toContain(key);
+    expect((await lakeVisitors()).decisions).not.toContain(key);
+  });
 });

@@ -21,12 +21,23 @@ describe("bad input gets a clear 4xx in the error shape", () => {
     { name: "signal out of range", body: { ...valid, context: { signals: { scrollDepth: 7 } } }, status: 400, code: "invalid_request" },
     { name: "nested custom signal", body: { ...valid, context: { signals: { custom: { a: 1 } } } }, status: 400, code: "invalid_request" },
     { name: "unknown slot", body: { ...valid, slots: ["hero", "footer"] }, status: 422, code: "unknown_slot" },
+    { name: "a slot named after a prototype property", body: { ...valid, slots: ["constructor", "hero"] }, status: 422, code: "unknown_slot" },
   ])("$name → $status $code", async ({ body, status, code }) => {
     const res = await postDecide(body);
     expect(res.status).toBe(status);
     const json = await res.json<{ error: { code: string; message: string } }>();
     expect(json.error.code).toBe(code);
     expect(json.error.message.length).toBeGreaterThan(0);
+  });
+
+  it("records nothing for the visitor when a request names a slot on the prototype chain", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { visitorKey } = await import("../../worker/visitor/key.ts");
+    const visitorId = `proto-${crypto.randomUUID()}`;
+    const res = await postDecide({ ...valid, visitorId, slots: ["hero", "constructor"] });
+    expect(res.status).toBe(422);
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(await visitorKey(visitorId)));
+    expect(await stub.exposureCount()).toBe(0);
   });
 
   it("names the path of each invalid field", async () => {

@@ -99,7 +99,8 @@ function selectionInput(deps: DecideDeps, slots: SelectionInput["slots"], epsilo
 /** Decides every requested slot. Throws only for unknown slots; everything else degrades. */
 export async function decide(request: DecideRequest, deps: DecideDeps): Promise<DecideResult> {
   const { catalog, guardrails: config } = deps;
-  const unknown = request.slots.filter((s) => !catalog.slots[s]);
+  // Own properties only: a slot named "constructor" must not be found on the prototype chain.
+  const unknown = request.slots.filter((s) => !Object.hasOwn(catalog.slots, s));
   if (unknown.length) throw new AppError("unknown_slot", `slots: unknown slot(s) ${unknown.join(", ")}`);
   const ids = request.slots.map(() => deps.newId());
   const now = deps.now();

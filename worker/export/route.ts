@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
-import { catchUpLake } from "../lake/flush.ts";
+import { prepareLakeForReading } from "../lake/logged.ts";
 import { lakeLoggedDecisions } from "../lake/read.ts";
 import { toLine } from "./line.ts";
 
@@ -26,8 +26,9 @@ export const exportRoute = new Hono<AppEnv>().get("/", queryParams(exportQuery),
   const now = c.get("services").now();
   const to = q.to ?? now;
   const filter = { from: q.from, to, slot: q.slot, modelVersion: q.model, includeHoldout: q.holdout === "true" };
-  // Catch the lake up with D1 before answering: a failure is an error status, not a cut stream.
-  await catchUpLake(c.env.DB, c.env.LAKE, now);
+  // Catch the lake up with D1 and apply pending erasures before answering: a failure is an error
+  // status, not a cut stream.
+  await prepareLakeForReading(c.env, now);
   const pages = lakeLoggedDecisions(c.env.LAKE, filter);
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../services.ts";
+import { runLakeErasures } from "./erase.ts";
 import { flushLake, lakeBacklog } from "./flush.ts";
 import { LAKE_SCHEMA_VERSION } from "./schema.ts";
 
@@ -9,7 +10,8 @@ import { LAKE_SCHEMA_VERSION } from "./schema.ts";
  * - `GET /admin/lake`: `{ schemaVersion, backlog: { decisions, events }, files: { written, claimed },
  *   rows, bytes }` — rows not yet in a written file, and the ledger's totals.
  * - `POST /admin/lake/flush`: one flushLake run now (what the cron and the queue consumer do),
- *   answering `{ files: [{ key, table, rows, bytes, resumed }], more }`.
+ *   then the pending visitor erasures (what the cron does), answering
+ *   `{ files: [{ key, table, rows, bytes, resumed }], more, erasures }`.
  */
 export const lakeRoute = new Hono<AppEnv>()
   .get("/", async (c) => {
@@ -25,4 +27,8 @@ export const lakeRoute = new Hono<AppEnv>()
       bytes: ledger?.bytes ?? 0,
     });
   })
-  .post("/flush", async (c) => c.json(await flushLake(c.env.DB, c.env.LAKE, { now: c.get("services").now() })));
+  .post("/flush", async (c) => {
+    const now = c.get("services").now();
+    const flushed = await flushLake(c.env.DB, c.env.LAKE, { now });
+    return c.json({ ...flushed, erasures: await runLakeErasures(c.env.DB, c.env.LAKE, { now }) });
+  });

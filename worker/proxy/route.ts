@@ -50,7 +50,7 @@ function isHtml(response: Response): boolean {
 function pageDecider(services: Services, defer: Defer, request: Request, url: URL, visitorId: string, consent: Record<string, boolean> & { personalization: boolean }, defaultSlots: string[]) {
   return async (facts: PageFacts): Promise<SlotFill[]> => {
     const [catalog, guardrails] = await Promise.all([services.catalog.get(), services.guardrails.current()]);
-    const slots = (facts.slots?.length ? facts.slots : defaultSlots).filter((s) => catalog.slots[s]);
+    const slots = (facts.slots?.length ? facts.slots : defaultSlots).filter((s) => Object.hasOwn(catalog.slots, s));
     if (!slots.length) return [];
     // Without a client script the session signals live in the visitor's Durable Object.
     const session = await services.visitorState(visitorId).pageView(facts.category, { now: services.now(), sessionTimeoutMs: guardrails.config.sessionTimeoutMinutes * 60_000 });
