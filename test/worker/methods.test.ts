@@ -14,6 +14,7 @@ describe("a route asked with the wrong method answers 405 with Allow", () => {
     { method: "POST", path: "/admin/export", allow: "GET, HEAD" },
     { method: "GET", path: `/admin/models/${"a".repeat(64)}/activate`, allow: "POST" },
     { method: "PUT", path: `/admin/models/${"a".repeat(64)}/shadow`, allow: "DELETE, POST" },
+    { method: "GET", path: "/admin/guardrails/rollback", allow: "POST" },
   ])("$method $path → 405, Allow: $allow", async ({ method, path, allow }) => {
     const res = await call(path, { method, headers: ADMIN });
     expect(res.status).toBe(405);
@@ -32,6 +33,9 @@ describe("a route asked with the wrong method answers 405 with Allow", () => {
     { method: "GET", path: "/v1/nothing" },
     { method: "POST", path: "/v1/decide/extra" },
     { method: "GET", path: "/admin/nothing" },
+    // A route takes GET here, but only for numeric versions: not a wrong method.
+    { method: "GET", path: "/admin/guardrails/abc" },
+    { method: "GET", path: "/admin/guardrails/-1" },
   ])("$method $path (no such route) stays a 404", async ({ method, path }) => {
     const res = await call(path, { method, headers: ADMIN });
     expect(res.status).toBe(404);

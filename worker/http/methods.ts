@@ -15,13 +15,19 @@ export interface RouteEntry {
 
 const patternCache = new Map<string, RegExp>();
 
+/** A `:name` segment, honouring Hono's `:name{regexp}` constraint (`/admin/guardrails/:version{[0-9]+}`). */
+function param(segment: string): string {
+  const constraint = /^:[^{]+\{(.+)\}\??$/.exec(segment)?.[1];
+  return constraint ? `(?:${constraint})` : "[^/]+";
+}
+
 /** Hono's path syntax (`/admin/models/:id/activate`, `*`) as an anchored regular expression. */
 function pattern(path: string): RegExp {
   let re = patternCache.get(path);
   if (!re) {
     const body = path
       .split("/")
-      .map((segment) => (segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .map((segment) => (segment === "*" ? ".*" : segment.startsWith(":") ? param(segment) : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
       .join("/");
     re = new RegExp(`^${body}$`);
     patternCache.set(path, re);
@@ -51,7 +57,9 @@ export function allowedMethods(routes: readonly RouteEntry[], path: string): str
  */
 export function methodNotAllowed(c: Context, routes: readonly RouteEntry[], extra: string[] = []): Response | undefined {
   const allowed = allowedMethods(routes, c.req.path);
-  if (allowed.length === 0) return undefined;
+  // No route has this path, or one takes this very method but refused it for its parameters
+  // (e.g. a non-numeric guardrails version): not a wrong method, a 404.
+  if (allowed.length === 0 || allowed.includes(c.req.method)) return undefined;
   const allow = [...new Set([...allowed, ...extra])].sort();
   const res = errorResponse(c, new AppError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.filter((m) => m !== "HEAD").join(" or ")}`));
   res.headers.set("allow", allow.join(", "));
