@@ -4,6 +4,7 @@ import { intParam, queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { listDecisions } from "./query.ts";
+import { modelFilter } from "../reports/model.ts";
 
 const listQuery = z.object({
   from: timeParam.optional(),
@@ -26,7 +27,7 @@ export const decisionsRoute = new Hono<AppEnv>().get("/", queryParams(listQuery)
     slot: q.slot,
     visitorKey: q.visitor ? await visitorKey(q.visitor) : undefined,
     blockId: q.block,
-    modelVersion: q.model,
+    modelVersion: await modelFilter(c.env.DB, q.model),
     limit: q.limit,
     cursor: q.cursor,
   });

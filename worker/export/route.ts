@@ -5,6 +5,7 @@ import type { AppEnv } from "../services.ts";
 import { prepareLakeForReading } from "../lake/logged.ts";
 import { lakeLoggedDecisions } from "../lake/read.ts";
 import { toLine } from "./line.ts";
+import { modelFilter } from "../reports/model.ts";
 
 const exportQuery = z.object({
   from: timeParam.default(0),
@@ -25,7 +26,7 @@ export const exportRoute = new Hono<AppEnv>().get("/", queryParams(exportQuery),
   const q = c.req.valid("query");
   const now = c.get("services").now();
   const to = q.to ?? now;
-  const filter = { from: q.from, to, slot: q.slot, modelVersion: q.model, includeHoldout: q.holdout === "true" };
+  const filter = { from: q.from, to, slot: q.slot, modelVersion: await modelFilter(c.env.DB, q.model), includeHoldout: q.holdout === "true" };
   // Catch the lake up with D1 and apply pending erasures before answering: a failure is an error
   // status, not a cut stream.
   await prepareLakeForReading(c.env, now);

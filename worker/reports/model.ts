@@ -1,4 +1,5 @@
 import { AppError } from "../errors/app-error.ts";
+import { builtinId } from "../models/builtin.ts";
 import { d1ModelRegistry } from "../models/registry.ts";
 
 const HEX_ID = /^[0-9a-f]{12,64}$/;
@@ -14,6 +15,8 @@ const HEX_ID = /^[0-9a-f]{12,64}$/;
  * neither the registry nor any aggregated decision knows.
  */
 export async function resolveModelVersion(db: D1Database, model: string): Promise<string> {
+  // `default` names the shipped model, as on the model routes.
+  if (model === "default") model = await builtinId();
   if (HEX_ID.test(model)) {
     const registry = d1ModelRegistry(db);
     const exact = model.length === 64 ? await registry.get(model) : null;
@@ -34,4 +37,15 @@ export async function resolveModelVersion(db: D1Database, model: string): Promis
     (await db.prepare("SELECT 1 AS x FROM agg_daily WHERE model = ? LIMIT 1").bind(model).first("x"));
   if (known === null) throw new AppError("not_found", `no model ${model}: give a model id, a 12-digit prefix of one, or a version as decisions record it (name@sha12)`);
   return model;
+}
+
+/**
+ * The `model` filter of the raw-row routes (`GET /admin/decisions`, `GET /admin/export`): `default`,
+ * an id or a 12+ hex-digit prefix is resolved like `resolveModelVersion` (404 when unknown); any
+ * other value is taken as a version (`name@sha12`) and matched as given, so a version that only
+ * recent raw rows name still filters them.
+ */
+export async function modelFilter(db: D1Database, model: string | undefined): Promise<string | undefined> {
+  if (model === undefined) return undefined;
+  return model === "default" || HEX_ID.test(model) ? resolveModelVersion(db, model) : model;
 }
