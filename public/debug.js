@@ -118,6 +118,9 @@
   }
 
   document.addEventListener("nextbest:decisions", update);
+  // nb.js loads async and may have decided before this deferred script ran (a busy machine):
+  // describe the slots that already carry a decision rather than wait for the next one.
+  if (document.querySelector("[data-nb-slot][data-nb-reason]")) update();
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-nb-restart]")) startOver();
   });
