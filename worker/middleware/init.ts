@@ -28,7 +28,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG),
     visitorState: visitorStateClient(env.VISITOR),
     audit: queueAuditSink(log),
-    events: queueEventStore(log, env.DB, defer),
+    events: queueEventStore(log, defer),
     newId: () => crypto.randomUUID(),
     now: Date.now,
     holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },

@@ -146,7 +146,11 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
   // Rows that were new (a redelivered batch inserts none), counted after the commit: a crash
   // right here loses one batch's counts, never doubles them.
   const changed = (from: number, to: number) => results.slice(from, to).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
-  const stored = { decisions_stored: changed(0, decisionInserts.length), events_stored: changed(decisionInserts.length, decisionInserts.length + eventInserts.length), batches: 1 };
+  const decisionsStored = changed(0, decisionInserts.length);
+  const eventsStored = changed(decisionInserts.length, decisionInserts.length + eventInserts.length);
+  // Records already stored (an event resent by a client, a redelivered batch): accounted for, so
+  // the backlog estimate of GET /admin/pipeline returns to zero.
+  const stored = { decisions_stored: decisionsStored, events_stored: eventsStored, decisions_duplicates: decisions.length - decisionsStored, events_duplicates: events.length - eventsStored, batches: 1 };
   await db.batch([...addStats(db, stored, now), maxStat(db, "last_batch_at", now)]).catch((err) => console.error("pipeline: writing batch counts failed:", errorText(err)));
 
   if (deps.afterCommit) {

@@ -48,6 +48,8 @@ const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)
 /** Messages of one kind, each under `maxBytes` of JSON, plus the records too big for any message. */
 export interface Split<R> {
   messages: { v: 1; kind: LogKind; records: R[] }[];
+  /** JSON size of each message, bytes (same order), measured while packing. */
+  sizes: number[];
   /** Records that alone exceed `maxBytes`: they cannot be queued (counted as lost). */
   oversized: R[];
 }
@@ -59,6 +61,7 @@ export interface Split<R> {
 export function splitIntoMessages<R>(kind: LogKind, records: R[], maxBytes = MAX_MESSAGE_BYTES): Split<R> {
   const envelope = bytes({ v: LOG_MESSAGE_VERSION, kind, records: [] });
   const messages: Split<R>["messages"] = [];
+  const sizes: number[] = [];
   const oversized: R[] = [];
   let current: R[] = [];
   let size = envelope;
@@ -70,14 +73,18 @@ export function splitIntoMessages<R>(kind: LogKind, records: R[], maxBytes = MAX
     }
     if (size + n > maxBytes && current.length) {
       messages.push({ v: LOG_MESSAGE_VERSION, kind, records: current });
+      sizes.push(size);
       current = [];
       size = envelope;
     }
     current.push(record);
     size += n;
   }
-  if (current.length) messages.push({ v: LOG_MESSAGE_VERSION, kind, records: current });
-  return { messages, oversized };
+  if (current.length) {
+    messages.push({ v: LOG_MESSAGE_VERSION, kind, records: current });
+    sizes.push(size);
+  }
+  return { messages, sizes, oversized };
 }
 
 /** Byte size of a message body as JSON (what Queues counts against its limits). */

@@ -8,7 +8,7 @@ import type { AuditRecord, AuditSink } from "../audit/record.ts";
 import type { Defer } from "../decide/run.ts";
 import type { StoredEvent } from "../events/schema.ts";
 import type { EventStore } from "../events/store.ts";
-import { logMessageSchema, messageBytes, splitIntoMessages, type LogKind } from "./messages.ts";
+import { splitIntoMessages, type LogKind } from "./messages.ts";
 import { addStats, type StatName } from "./stats.ts";
 
 /**
@@ -43,12 +43,13 @@ export interface ProducerOptions {
   tally?: SentTally;
 }
 
-function groups<T>(messages: T[]): T[][] {
+/** Messages grouped under the limits of one `sendBatch`, from their sizes measured when packed. */
+function groups<T>(messages: T[], sizes: number[]): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let size = 0;
-  for (const m of messages) {
-    const n = messageBytes(m);
+  for (const [i, m] of messages.entries()) {
+    const n = sizes[i]!;
     if (current.length && (current.length === SEND_BATCH_MESSAGES || size + n > SEND_BATCH_BYTES)) {
       out.push(current);
       current = [];
@@ -64,8 +65,8 @@ function groups<T>(messages: T[]): T[][] {
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
- * The production producer. Every message is checked against the schema the consumer applies
- * (a record that does not fit would only be dead-lettered there) and split under the size limit.
+ * The production producer: records are packed into messages under the size limit and sent in
+ * as few `sendBatch` calls as the limits allow. The consumer validates every message.
  */
 export function queueLogProducer(queue: Queue, db: D1Database, options: ProducerOptions): LogProducer {
   const tally = options.tally ?? isolateTally;
@@ -103,17 +104,14 @@ export function queueLogProducer(queue: Queue, db: D1Database, options: Producer
 
   async function send(kind: LogKind, records: (AuditRecord | StoredEvent)[]): Promise<void> {
     if (!records.length) return;
-    const { messages, oversized } = splitIntoMessages(kind, records);
+    // Each record is serialised once, to measure it. The records were built by this Worker from
+    // validated input, so they are not checked again here: that cost would be paid on every
+    // request's isolate, while the consumer checks every message anyway (logMessageSchema) and
+    // sends one that does not fit to the dead-letter queue with its error.
+    const { messages, sizes, oversized } = splitIntoMessages(kind, records);
     let lost = oversized.length;
     let error = oversized.length ? `${oversized.length} record(s) larger than a queue message` : undefined;
-    const valid = messages.filter((m) => {
-      const parsed = logMessageSchema.safeParse(m);
-      if (parsed.success) return true;
-      lost += m.records.length;
-      error = `invalid ${kind} record: ${parsed.error.issues[0]?.message ?? "schema"}`;
-      return false;
-    });
-    for (const group of groups(valid)) {
+    for (const group of groups(messages, sizes)) {
       const count = group.reduce((n, m) => n + m.records.length, 0);
       try {
         await queue.sendBatch(group.map((body) => ({ body, contentType: "json" as const })));
@@ -143,41 +141,21 @@ export function queueAuditSink(producer: LogProducer): AuditSink {
 }
 
 /**
- * Events through the queue. Storage is asynchronous, so `insert` answers from what is known when
- * the request arrives: an event is a duplicate if its id repeats within the batch or is already
- * stored in D1 (one read, no write). The new ones are queued after the answer; the consumer's
- * `INSERT OR IGNORE` stores each id once whatever the timing, so an event resent before its first
- * copy reached D1 is counted as accepted twice but stored once.
+ * Events through the queue, with nothing on the request path but the send (after the answer).
+ * An event id repeated within the batch is a duplicate; an id already stored by an earlier
+ * request is not looked up here — one read of the one D1 database per events request would make
+ * D1 the ceiling of the event path at scale — so a resent event is answered as accepted and the
+ * consumer's `INSERT OR IGNORE` stores it once (the aggregates and the lake follow the stored
+ * rows, so it is counted once everywhere).
  */
-export function queueEventStore(producer: LogProducer, db: D1Database, defer: Defer): EventStore {
+export function queueEventStore(producer: LogProducer, defer: Defer): EventStore {
   return {
     async insert(batch) {
       const seen = new Set<string>();
-      const fresh = batch.map((e) => !seen.has(e.id) && !!seen.add(e.id));
-      const known = await storedEventIds(db, [...seen]);
-      const flags = batch.map((e, i) => fresh[i]! && !known.has(e.id));
+      const flags = batch.map((e) => !seen.has(e.id) && !!seen.add(e.id));
       const toSend = batch.filter((_, i) => flags[i]);
       if (toSend.length) defer(producer.send("events", toSend));
       return flags;
     },
   };
-}
-
-/** D1 binds at most 100 parameters per statement. */
-const LOOKUP_CHUNK = 100;
-
-/** The ids among `ids` already in the events table; empty (all new) if D1 cannot be read. */
-async function storedEventIds(db: D1Database, ids: string[]): Promise<Set<string>> {
-  const known = new Set<string>();
-  try {
-    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const chunk = ids.slice(i, i + LOOKUP_CHUNK);
-      const { results } = await db.prepare(`SELECT id FROM events WHERE id IN (${chunk.map(() => "?").join(",")})`).bind(...chunk).all<{ id: string }>();
-      for (const r of results) known.add(r.id);
-    }
-  } catch (err) {
-    // Duplicates are then reported as accepted; the consumer still stores each id once.
-    console.error("pipeline: looking up known event ids failed:", errorText(err));
-  }
-  return known;
 }

@@ -7,7 +7,9 @@ import { readStats } from "./stats.ts";
  * `GET /admin/pipeline`: health of the log path.
  * - `sent` / `stored`: records the producers queued and the consumer wrote, per kind. Producers
  *   tally per isolate and write their counts at most once a second, so `sent` can trail by a
- *   second of traffic; `backlog` (sent − stored − dead-lettered, at least 0) is an estimate.
+ *   second of traffic. `duplicates`: records the consumer found already stored (an event a client
+ *   resent, a redelivered batch). `backlog` (sent − stored − duplicates − dead-lettered, at least
+ *   0) is an estimate.
  * - `lost`: records the queue refused (never queued), with the latest error.
  * - `deadLetters`: how many messages could not be written, and the latest ones with their error.
  * - `lastBatchAt`: when the consumer last committed a batch (ms, null if never).
@@ -24,7 +26,8 @@ export const pipelineRoute = new Hono<AppEnv>().get("/", async (c) => {
       queue: "nextbest-log",
       sent: per((k) => stat(`${k}_sent`).value),
       stored: per((k) => stat(`${k}_stored`).value),
-      backlog: per((k) => Math.max(0, stat(`${k}_sent`).value - stat(`${k}_stored`).value - dead(k))),
+      duplicates: per((k) => stat(`${k}_duplicates`).value),
+      backlog: per((k) => Math.max(0, stat(`${k}_sent`).value - stat(`${k}_stored`).value - stat(`${k}_duplicates`).value - dead(k))),
       lost: { ...per((k) => stat(`${k}_lost`).value), lastError: latestNote(stat("decisions_lost"), stat("events_lost")) },
       deadLetters,
       batches: stat("batches").value,

@@ -13,6 +13,8 @@ export type StatName =
   | "events_lost"
   | "decisions_stored"
   | "events_stored"
+  | "decisions_duplicates"
+  | "events_duplicates"
   | "batches"
   | "last_batch_at"
   | "write_failures"
