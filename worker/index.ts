@@ -1,4 +1,6 @@
 import { createApp } from "./app.ts";
+import { LAKE_FLUSH_CRON } from "./lake/cadence.ts";
+import { flushLake } from "./lake/flush.ts";
 import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
 
@@ -8,9 +10,10 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  // Cron trigger (wrangler.toml [triggers]): retention of audit rows and events.
+  // Cron triggers (wrangler.toml [triggers]): the daily retention of audit rows and events, and
+  // the lake flush every five minutes.
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(runRetention(env, controller.scheduledTime));
+    ctx.waitUntil(controller.cron === LAKE_FLUSH_CRON ? flushLake(env.DB, env.LAKE, { now: controller.scheduledTime }) : runRetention(env, controller.scheduledTime));
   },
   // Queue consumers (wrangler.toml [[queues.consumers]]): the log pipeline and its dead letters.
   queue(batch, env) {

@@ -33,7 +33,7 @@ export interface ConsumerDeps {
   /** Statements appended to the batch's transaction (the aggregates). */
   extraStatements?: (db: D1Database, ids: BatchIds) => D1PreparedStatement[] | Promise<D1PreparedStatement[]>;
   /** Runs after the batch has committed (the lake). */
-  afterCommit?: (info: { now: number }) => Promise<void>;
+  afterCommit?: (info: { now: number; rows: number }) => Promise<void>;
 }
 
 /** What one call did, for logs and tests. */
@@ -155,7 +155,7 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
 
   if (deps.afterCommit) {
     try {
-      await deps.afterCommit({ now });
+      await deps.afterCommit({ now, rows: decisions.length + events.length });
     } catch (err) {
       console.error("pipeline: after-commit step failed (the cron trigger catches up):", errorText(err));
       await db.batch(addStats(db, { after_commit_failures: 1 }, now, errorText(err))).catch(() => undefined);

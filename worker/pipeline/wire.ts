@@ -3,6 +3,7 @@
  * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
  */
 import { aggregateStatements } from "../aggregates/statements.ts";
+import { lakeFlushDue, lakeFlushIntervalMs, type FlushCadence } from "../lake/cadence.ts";
 import { flushLake } from "../lake/flush.ts";
 import { consumeLog, type ConsumerDeps } from "./consume.ts";
 import { consumeDeadLetters } from "./dead-letters.ts";
@@ -21,17 +22,22 @@ export function logProducer(env: Pick<Env, "LOG_QUEUE" | "DB">, now: () => numbe
  * The log consumer's dependencies: `extraStatements` folds the batch into the aggregates
  * (worker/aggregates/statements.ts) inside the batch's own transaction, so a redelivered batch
  * changes neither the raw rows nor the aggregates; `afterCommit` writes what was committed to the
- * Parquet lake (worker/lake/flush.ts, exactly once through its ledger). A failed flush is counted,
- * not retried: the rows are safe in D1 and the cron catches the lake up.
+ * Parquet lake (worker/lake/flush.ts, exactly once through its ledger) when a file's worth of rows
+ * or LAKE_FLUSH_SECONDS has gone by (worker/lake/cadence.ts). A failed flush is counted, not
+ * retried: the rows are safe in D1 and the cron catches the lake up.
  */
-export function consumerDeps(env: Env, now: () => number = Date.now): ConsumerDeps {
+export function consumerDeps(env: Env, now: () => number = Date.now, cadence: FlushCadence = isolateCadence): ConsumerDeps {
+  const intervalMs = lakeFlushIntervalMs(env.LAKE_FLUSH_SECONDS);
   return { db: env.DB, deadLetters: env.DEAD_LETTERS, now,
     extraStatements: aggregateStatements,
-    afterCommit: async ({ now }) => {
-      await flushLake(env.DB, env.LAKE, { now });
+    afterCommit: async ({ now, rows }) => {
+      if (lakeFlushDue(cadence, rows, now, intervalMs)) await flushLake(env.DB, env.LAKE, { now });
     },
   };
 }
+
+/** The lake cadence of this isolate's consumer. */
+const isolateCadence: FlushCadence = { rowsSince: 0, lastFlushAt: 0 };
 
 /** The Worker's `queue()` handler. */
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
