@@ -25,7 +25,7 @@ async function deliver(batch: Item[]): Promise<void> {
   const events = batch.filter((i) => i.kind === "e").map((i) => i.r as StoredEvent);
   await d1AuditSink(db).write(decisions);
   await d1EventStore(db).insert(events);
-  const statements = aggregateStatements(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id) });
+  const statements = aggregateStatements(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions });
   if (statements.length) await db.batch(statements);
 }
 
@@ -129,7 +129,9 @@ describe("aggregateStatements", () => {
     expect(aggregateStatements(db, { decisionIds: [], eventIds: [] })).toEqual([]);
     const ids = Array.from({ length: 5000 }, (_, i) => `id-${i}`);
     // 5,000 ids would exceed D1's 100 bound parameters if bound one by one.
-    expect(aggregateStatements(db, { decisionIds: ids, eventIds: ids }).length).toBeGreaterThan(0);
+    expect(aggregateStatements(db, { decisionIds: ids, eventIds: ids, decisions: [] }).length).toBeGreaterThan(0);
+    // The drift sums come from the records: without them the fold would silently miss them.
+    expect(() => aggregateStatements(db, { decisionIds: ids, eventIds: [] })).toThrow(/records/);
   });
 });
 

@@ -49,7 +49,7 @@ describe("capacity", () => {
     for (let i = 0; i < records.length; i += 50) await d1AuditSink(db).write(records.slice(i, i + 50));
     const raw = await size();
     for (let i = 0; i < records.length; i += 50) {
-      await db.batch(aggregateStatements(db, { decisionIds: records.slice(i, i + 50).map((r) => r.decisionId), eventIds: [] }));
+      await db.batch(aggregateStatements(db, { decisionIds: records.slice(i, i + 50).map((r) => r.decisionId), eventIds: [], decisions: records.slice(i, i + 50) }));
     }
     const folded = await size();
     const rows = await db.batch<{ n: number }>(

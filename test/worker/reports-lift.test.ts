@@ -62,7 +62,7 @@ const seeded = (async () => {
   for (const v of ["lift-noconsent", "lift-early", "lift-mixed"]) await insertEvent({ time: T0 + HOUR / 2, type: "conversion", visitorId: v, value: 5, currency: "EUR" });
   for (const v of ["lift-t-20", "lift-t-21", "lift-c-5"]) await insertEvent({ time: T0 + HOUR / 2, type: "custom", name: "newsletter_signup", visitorId: v });
   // What the log consumer does with each batch: fold the rows into the aggregates the report reads.
-  await env.DB.batch(aggregateStatements(env.DB, { decisionIds: records.map((r) => r.decisionId), eventIds }));
+  await env.DB.batch(aggregateStatements(env.DB, { decisionIds: records.map((r) => r.decisionId), eventIds, decisions: records }));
 })();
 
 type Answer = LiftReport & { filters: Record<string, unknown>; kpi: { name: string; counts: Record<string, string> } };

@@ -18,12 +18,17 @@
  *  4. decisions are marked applied.
  */
 import { DAY_MS, GROUP_OF, NEW_DECISION, UNIVERSAL_CONTROL, dayOf, dayStartOf, idsIn } from "./sql.ts";
-import { driftStatements } from "./drift.ts";
+import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
 export interface AggregateIds {
   decisionIds: string[];
   eventIds: string[];
+  /**
+   * The decisions themselves (at least those of `decisionIds`), for the drift sums computed in
+   * JavaScript (worker/aggregates/drift.ts). Required when `decisionIds` is not empty.
+   */
+  decisions?: DriftSource[];
 }
 
 const NEW_EVENT = (e: string) => `${e}.agg_applied = 0 AND ${e}.id IN ${idsIn(1)}`;
@@ -153,7 +158,14 @@ export function aggregateStatements(db: D1Database, ids: AggregateIds): D1Prepar
   };
   const out: D1PreparedStatement[] = [];
   if (ids.eventIds.length) out.push(...EVENT_SQL.map((sql) => prepare(sql, events)));
-  if (ids.decisionIds.length) out.push(...[...DECISION_SQL, ...driftStatements()].map((sql) => prepare(sql, decisions)));
+  if (ids.decisionIds.length) {
+    if (!ids.decisions) throw new Error("aggregateStatements: the decisions' records are needed for the drift sums");
+    out.push(...DECISION_SQL.map((sql) => prepare(sql, decisions)));
+    const wanted = new Set(ids.decisionIds);
+    const drift = driftRows(ids.decisions.filter((d) => wanted.has(d.decisionId)));
+    if (drift.scores.length) out.push(prepare(DRIFT_SQL.scores, decisions, JSON.stringify(drift.scores)));
+    if (drift.features.length) out.push(prepare(DRIFT_SQL.features, decisions, JSON.stringify(drift.features)));
+  }
   if (ids.eventIds.length || ids.decisionIds.length) out.push(...ATTRIBUTION_SQL.map((sql) => prepare(sql, events, decisions)));
   if (ids.decisionIds.length) out.push(prepare(MARK_DECISIONS, decisions));
   return out;
@@ -165,11 +177,21 @@ export function aggregateStatements(db: D1Database, ids: AggregateIds): D1Prepar
  * decisions and events it folded. Idempotent like the statements themselves.
  */
 export async function foldPending(db: D1Database, limit = 500): Promise<{ decisions: number; events: number }> {
-  const [d, e] = await db.batch<{ id: string }>([
-    db.prepare("SELECT decision_id AS id FROM decisions WHERE agg_applied = 0 LIMIT ?").bind(limit),
+  type Pending = { id: string; time: number; model_version: string | null; feature_names: string; features: string; scores: string; shadows: string };
+  const [d, e] = await db.batch<Pending>([
+    db.prepare("SELECT decision_id AS id, time, model_version, feature_names, features, scores, shadows FROM decisions WHERE agg_applied = 0 LIMIT ?").bind(limit),
     db.prepare("SELECT id FROM events WHERE agg_applied = 0 LIMIT ?").bind(limit),
   ]);
-  const ids = { decisionIds: d!.results.map((r) => r.id), eventIds: e!.results.map((r) => r.id) };
+  const decisions: DriftSource[] = d!.results.map((r) => ({
+    decisionId: r.id,
+    time: r.time,
+    modelVersion: r.model_version,
+    featureNames: JSON.parse(r.feature_names),
+    features: JSON.parse(r.features),
+    scores: JSON.parse(r.scores),
+    shadows: JSON.parse(r.shadows),
+  }));
+  const ids = { decisionIds: decisions.map((r) => r.decisionId), eventIds: e!.results.map((r) => r.id), decisions };
   const statements = aggregateStatements(db, ids);
   if (statements.length) await db.batch(statements);
   return { decisions: ids.decisionIds.length, events: ids.eventIds.length };

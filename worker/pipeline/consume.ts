@@ -18,10 +18,11 @@ import type { StoredEvent } from "../events/schema.ts";
 import { logMessageSchema, type LogMessage } from "./messages.ts";
 import { addStats, maxStat } from "./stats.ts";
 
-/** What the extra statements of a batch are about: the ids written by it. */
+/** What the extra statements of a batch are about: the ids written by it, and its decisions. */
 export interface BatchIds {
   decisionIds: string[];
   eventIds: string[];
+  decisions: AuditRecord[];
 }
 
 /** What the consumer writes with, and the two seams other parts plug into. */
@@ -133,7 +134,7 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
   const eventInserts = inserts(db, "events", EVENT_COLUMNS, eventValues, events);
   let results: D1Result[];
   try {
-    const extra = (await deps.extraStatements?.(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id) })) ?? [];
+    const extra = (await deps.extraStatements?.(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions })) ?? [];
     results = await db.batch([...decisionInserts, ...eventInserts, ...extra]);
   } catch (err) {
     console.error(`pipeline: writing a batch of ${valid.length} message(s) failed, retrying:`, errorText(err));
