@@ -3,7 +3,7 @@
  * benchmark and the browser tests. Resolves once `/healthz` (or `readyPath`) answers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -12,6 +12,8 @@ export interface DevServer {
   /** The local state folder (KV, …) the server persists to. */
   state: string;
   stop(): Promise<void>;
+  /** CPU time used so far by the server's processes (workerd and wrangler), ms (Linux /proc). */
+  cpuMs(): number;
 }
 
 export interface DevServerOptions {
@@ -33,6 +35,22 @@ export function run(cmd: string, args: string[]): Promise<void> {
     const p = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "inherit"] });
     p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
   });
+}
+
+/** User + system CPU time of every process in process group `pgid`, ms (clock ticks of 10 ms). */
+function groupCpuMs(pgid: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // Fields after the parenthesised command: state ppid pgrp … utime(14) stime(15).
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10;
 }
 
 async function waitReady(url: string, child: ChildProcess, deadline: number, path: string): Promise<void> {
@@ -79,5 +97,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await stop();
     throw err;
   }
-  return { url, state, stop };
+  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!) };
 }
