@@ -78,7 +78,8 @@ describe("model validation off the serving path", () => {
     expect(res.headers.get("location")).toBe(accepted.statusUrl);
 
     // Decides sent while the model is being validated get the same answers as before it.
-    const during = await Promise.all(visitors.slice(1).map((v) => heroFor(v)));
+    const [health, ...during] = await Promise.all([call("/healthz"), ...visitors.slice(1, 7).map((v) => heroFor(v))]);
+    expect(health.status).toBe(200);
     for (const d of during) expect(d).toMatchObject({ reason: "ranked", block: { id: before.block.id }, modelVersion: deployment.champion.version });
 
     const job = await settled(accepted.statusUrl);
