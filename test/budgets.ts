@@ -15,4 +15,6 @@ export const GENEROUS_BUDGETS = {
   PROXY_BUDGET_MS: "10000",
   /** Mean validation run of an uploaded model (5 ms). */
   MODEL_LATENCY_BUDGET_MS: "1000",
+  /** How long an upload waits for its validation before answering 202 (2 s). */
+  MODEL_VALIDATION_WAIT_MS: "300000",
 } as const;

@@ -5,6 +5,7 @@ import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
 
 export { VisitorState } from "./visitor/visitor-state.ts";
+export { ModelValidator } from "./models/validator.ts";
 
 const app = createApp();
 

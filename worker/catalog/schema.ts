@@ -1,11 +1,21 @@
 import { z } from "zod";
 import { capSchema } from "../guardrails/caps.ts";
 import { conditionSchema } from "../guardrails/condition.ts";
+import { MAX_PATTERN_LENGTH, urlPatternProblem } from "../patterns/url-pattern.ts";
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, - and _ (max 64)");
 
 const isoTime = z.iso.datetime({ offset: true });
 const country = z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 country code, upper case");
+
+const urlPattern = z
+  .string()
+  .min(1)
+  .max(MAX_PATTERN_LENGTH)
+  .superRefine((p, ctx) => {
+    const problem = urlPatternProblem(p);
+    if (problem) ctx.addIssue({ code: "custom", message: `not an accepted URL pattern: ${problem}` });
+  });
 
 /** Rules a block carries itself (all optional; absent means no restriction). */
 export const blockRulesSchema = z.object({
@@ -17,8 +27,12 @@ export const blockRulesSchema = z.object({
   countries: z.array(country).max(300).optional(),
   excludeCountries: z.array(country).max(300).optional(),
   devices: z.array(z.enum(["mobile", "tablet", "desktop"])).min(1).optional(),
-  /** URLPattern pathname patterns, e.g. `/shoes*`; the page must match one. */
-  urlPatterns: z.array(z.string().min(1).max(200)).max(50).optional(),
+  /**
+   * Path patterns, e.g. `/shoes*` or `/products/:id` (the safe part of URLPattern's pathname
+   * syntax, worker/patterns/url-pattern.ts); the page must match one. Regular-expression groups
+   * are refused.
+   */
+  urlPatterns: z.array(urlPattern).max(50).optional(),
   /** Tags the page must all carry (`signals.pageTags`). */
   pageTags: z.array(z.string().min(1).max(64)).max(20).optional(),
   /** A JSON Logic condition over the signals (see guardrails/condition.ts). */

@@ -6,7 +6,8 @@
  */
 import type { Block } from "../catalog/schema.ts";
 import type { Signals } from "../ranking/signals.ts";
-import { evaluateCondition } from "./condition.ts";
+import { MAX_MATCHED_PATH, matchesAnyPath } from "../patterns/url-pattern.ts";
+import { runCondition } from "./condition.ts";
 import type { GuardrailConfig } from "./config.ts";
 import { fail, PASS, type Exclusion, type RuleOutcome } from "./reasons.ts";
 
@@ -25,18 +26,6 @@ export interface RuleContext {
 }
 
 type Rule = (ctx: RuleContext, block: Block) => RuleOutcome;
-
-const patternCache = new Map<string, URLPattern | null>();
-function pattern(p: string): URLPattern | null {
-  if (!patternCache.has(p)) {
-    try {
-      patternCache.set(p, new URLPattern({ pathname: p }));
-    } catch {
-      patternCache.set(p, null);
-    }
-  }
-  return patternCache.get(p)!;
-}
 
 /** Each rule by name; the order is the order of evaluation and of the debug output. */
 export const STATIC_RULES: Record<string, Rule> = {
@@ -79,7 +68,9 @@ export const STATIC_RULES: Record<string, Rule> = {
     } catch {
       return fail("url", "no page URL");
     }
-    return patterns.some((p) => pattern(p)?.test({ pathname })) ? PASS : fail("url", pathname);
+    // The rules see at most MAX_MATCHED_PATH characters of path: a longer one matches nothing.
+    if (pathname.length > MAX_MATCHED_PATH) return fail("url", `path longer than ${MAX_MATCHED_PATH} characters`);
+    return matchesAnyPath(pathname, patterns) ? PASS : fail("url", pathname);
   },
   pageTags: (ctx, block) => {
     const have = ctx.signals.pageTags ?? [];
@@ -88,7 +79,9 @@ export const STATIC_RULES: Record<string, Rule> = {
   },
   condition: (ctx, block) => {
     const rule = block.rules?.condition;
-    return rule === undefined || evaluateCondition(rule, ctx.signals) ? PASS : fail("condition");
+    if (rule === undefined) return PASS;
+    const outcome = runCondition(rule, ctx.signals);
+    return outcome === true ? PASS : outcome === "over_budget" ? fail("condition", "evaluation budget exceeded") : fail("condition");
   },
   brand: (ctx, block) => {
     const pageTags = ctx.signals.pageTags ?? [];

@@ -1,5 +1,6 @@
 /**
- * `/admin/models`: upload, list, read, activate, roll back, challenger and shadow. Mounted after
+ * `/admin/models`: upload (validated off the serving path, worker/models/upload.ts), upload
+ * status, list, read, activate, roll back, challenger and shadow. Mounted after
  * the admin bearer-token check (worker/app.ts).
  */
 import { zValidator } from "@hono/zod-validator";
@@ -11,13 +12,16 @@ import type { AppEnv } from "../services.ts";
 import { limitsFromEnv } from "./limits.ts";
 import { d1ModelRegistry, r2ModelFiles } from "./registry.ts";
 import { isolateModelRuntime } from "./runtime.ts";
-import { modelAdmin, ModelRefused } from "./service.ts";
+import { modelAdmin } from "./service.ts";
+import { uploadModel, uploadStatus } from "./upload.ts";
 
 function validated<T extends ZodType>(target: "param" | "query" | "header", schema: T) {
   return zValidator(target, schema, (result) => {
     if (!result.success) throw new AppError("invalid_request", formatZodError(result.error, target));
   });
 }
+
+const shaParam = validated("param", z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, "the file's SHA-256: 64 lower-case hex digits") }));
 
 const idParam = validated("param", z.object({ id: z.string().regex(/^[0-9a-f]{12,64}$/, "a model id: 12 to 64 lower-case hex digits") }));
 
@@ -70,15 +74,10 @@ export const modelsRoute = new Hono<AppEnv>()
   .post("/", actorHeader, requireOctetStream, limitModelBody, async (c) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.length === 0) throw new AppError("invalid_request", "body: empty; send the .onnx file's bytes");
-    try {
-      const { created, model, report } = await admin(c).upload(bytes, actor(c));
-      return c.json({ ...model, created, report }, created ? 201 : 200);
-    } catch (err) {
-      if (!(err instanceof ModelRefused)) throw err;
-      // The one error shape, plus the report so every reason and measurement is visible.
-      return c.json({ error: { code: err.code, message: err.message }, report: err.report }, 422);
-    }
+    // Validated by the ModelValidator Durable Object, off the isolates serving decides.
+    return uploadModel(c, bytes, actor(c));
   })
+  .get("/uploads/:sha256", shaParam, async (c) => uploadStatus(c, c.req.valid("param").sha256))
   .get("/", listQuery, async (c) => c.json(await admin(c).list(c.req.valid("query").limit)))
   .get("/deployment", async (c) => c.json(await admin(c).deployment()))
   .post("/rollback", actorHeader, async (c) => c.json(await admin(c).change({ type: "rollback" }, actor(c))))

@@ -4,6 +4,7 @@
  */
 
 import { encodedPath, normalisePath } from "./path.ts";
+import { matchesAnyPath } from "../patterns/url-pattern.ts";
 
 export interface ProxyConfig {
   /** Path prefix the proxy answers under, normalised and percent-encoded ("" = every path the Worker does not serve itself). */
@@ -65,12 +66,10 @@ export function proxyConfigFromEnv(env: Partial<Record<string, string>>): ProxyC
   };
 }
 
-const patterns = new Map<string, URLPattern>();
-/** True when `pathname` matches one of the URLPattern pathnames. */
+/**
+ * True when `pathname` matches one of the path patterns, in time linear in the path
+ * (worker/patterns/url-pattern.ts: a pattern with regular-expression groups matches nothing).
+ */
 export function matchesAny(pathname: string, list: string[]): boolean {
-  return list.some((p) => {
-    let pattern = patterns.get(p);
-    if (!pattern) patterns.set(p, (pattern = new URLPattern({ pathname: p })));
-    return pattern.test({ pathname });
-  });
+  return matchesAnyPath(pathname, list);
 }
