@@ -2,6 +2,7 @@ import { lastGood } from "../config-health/last-good.ts";
 import { formatZodError } from "../errors/app-error.ts";
 import demoCatalog from "./demo-catalog.json";
 import { catalogSchema, type Catalog } from "./schema.ts";
+import { withSanitizedHtml } from "../sanitize/catalog.ts";
 
 /** Where the catalog is read from. */
 export interface CatalogStore {
@@ -13,18 +14,19 @@ export const CATALOG_KEY = "catalog";
 const CACHE_MS = 10_000;
 
 /** The catalog shipped in the repository (worker/catalog/demo-catalog.json), validated. */
-export const DEMO_CATALOG: Catalog = catalogSchema.parse(demoCatalog);
+export const DEMO_CATALOG: Catalog = withSanitizedHtml(catalogSchema.parse(demoCatalog));
 
 /**
  * This isolate's catalog: a stored catalog that does not validate (e.g. a block without `html`)
  * is never served; the last one that validated is (else the demo catalog), and the error is
- * reported by `GET /admin/config/health`.
+ * reported by `GET /admin/config/health`. Block HTML is served sanitised (worker/sanitize/), once
+ * per isolate and HTML.
  */
 const catalogCache = lastGood<Catalog>({
   source: "catalog",
   validate(raw) {
     const parsed = catalogSchema.safeParse(raw);
-    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: formatZodError(parsed.error, "catalog") };
+    return parsed.success ? { ok: true, value: withSanitizedHtml(parsed.data) } : { ok: false, message: formatZodError(parsed.error, "catalog") };
   },
   builtIn: () => DEMO_CATALOG,
   version: (catalog) => catalog.version,
