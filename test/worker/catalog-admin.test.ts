@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app.ts";
 import type { Block } from "../../worker/catalog/schema.ts";
+import { sanitizeBlockHtml } from "../../worker/sanitize/sanitize.ts";
+import { XSS_PAYLOADS } from "../fixtures/xss-payloads.ts";
 import { ADMIN, type ErrorBody, get, heroBlock, newest, resetCatalog, type Saved, send } from "./catalog-helpers.ts";
 import { call } from "./helpers.ts";
 
@@ -202,5 +204,40 @@ describe("versions and rollback", () => {
     expect(saved.catalog.blocks.find((b) => b.id === "hero-new")!.status).toBe("archived");
     const { versions } = await (await get("/history")).json<{ versions: Saved[] }>();
     expect(versions.map((v) => v.action)).toEqual(["rollback", "update_block", "approve", "create_block", "seed"]);
+  });
+});
+
+describe("block HTML is sanitised on save and what was removed is answered", () => {
+  /** The constructs the issue names, and a few more (the sanitiser's own tests cover all of test/fixtures/xss-payloads.ts). */
+  const CASES = ["script", "img-onerror", "svg-onload", "iframe-srcdoc", "a-javascript", "a-javascript-entities", "form-action-other-origin", "style-attribute", "meta-refresh"];
+  const payloads = XSS_PAYLOADS.filter((p) => CASES.includes(p.name));
+
+  it("covers every case named", () => expect(payloads.map((p) => p.name).sort()).toEqual([...CASES].sort()));
+
+  it.each(payloads.map((p) => [p.name, p] as const))("create: %s is removed, reported and never stored", async (_, payload) => {
+    const res = await send("POST", "/blocks", heroBlock("hero-xss", { html: payload.html }));
+    expect(res.status).toBe(201);
+    const saved = await res.json<Saved>();
+    expect(saved.removed).toEqual(payload.removed);
+    expect(saved.block!.html).toBe(sanitizeBlockHtml(payload.html).html);
+    expect(saved.block!.html).not.toContain("__pwn");
+    expect((await newest()).catalog.blocks.find((b) => b.id === "hero-xss")!.html).toBe(saved.block!.html);
+  });
+
+  it.each([
+    { name: "PUT", run: () => send("PUT", "/blocks/hero-xss", heroBlock("hero-xss", { html: '<p onclick="top.__pwn(1)">x</p>' })) },
+    { name: "PATCH", run: () => send("PATCH", "/blocks/hero-xss", { html: '<p onclick="top.__pwn(1)">x</p>' }) },
+  ])("update ($name): the edit is sanitised too", async ({ run }) => {
+    await send("POST", "/blocks", heroBlock("hero-xss"));
+    const saved = await (await run()).json<Saved>();
+    expect(saved.removed).toEqual([{ kind: "attribute", detail: "p onclick" }]);
+    expect(saved.block!.html).toBe("<p>x</p>");
+  });
+
+  it("a new slot's default block is sanitised, and clean HTML reports nothing", async () => {
+    const res = await send("POST", "/slots", { id: "footer", defaultBlock: { ...heroBlock("footer-default"), slots: ["footer"], tags: ["default"], html: "<p>ok</p><script>top.__pwn(2)</script>" } });
+    expect((await res.json<Saved>()).removed).toEqual([{ kind: "element", detail: "script" }]);
+    const clean = await send("POST", "/blocks", heroBlock("hero-clean"));
+    expect((await clean.json<Saved>()).removed).toEqual([]);
   });
 });

@@ -24,11 +24,12 @@ import { blockStatusSchema, type Catalog } from "../catalog/schema.ts";
 import { AppError, formatZodError } from "../errors/app-error.ts";
 import { parseIfMatch } from "../guardrails/route.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import { sanitizeBlockHtml, type Removal } from "../sanitize/sanitize.ts";
 import type { AppEnv } from "../services.ts";
 import { activeModels } from "./models.ts";
 import { d1CatalogVersionStore, type CatalogAction, type CatalogVersion } from "./store.ts";
 import { assertValid } from "./validate.ts";
-import { applyChange, blockInputSchema, contentOf, findBlock, sameContent, slotInputSchema, slotPatchSchema, type CatalogChange } from "./workflow.ts";
+import { applyChange, blockInputSchema, contentOf, findBlock, sameContent, slotInputSchema, slotPatchSchema, type BlockInput, type CatalogChange } from "./workflow.ts";
 
 /** A catalog of a few hundred blocks of 20 KB HTML each fits; one block is at most 64 KB. */
 const MAX_BLOCK_BYTES = 64 * 1024;
@@ -71,8 +72,9 @@ function checkIfMatch(c: Context<AppEnv>, base: CatalogVersion, scope: Scope): b
  * Applies a change to the newest version, validates it and saves it as the next version;
  * answers the saved version's summary with what the change made (the block or slot).
  */
-async function commit(c: Context<AppEnv>, scope: Scope, action: CatalogAction, build: (base: CatalogVersion) => Catalog | null, options: { status?: 200 | 201; restoredFrom?: number } = {}) {
+async function commit(c: Context<AppEnv>, scope: Scope, action: CatalogAction, build: (base: CatalogVersion) => Catalog | null, options: { status?: 200 | 201; restoredFrom?: number; removed?: () => Removal[] } = {}) {
   const status = options.status ?? 200;
+  const answer = (v: CatalogVersion, s: 200 | 201) => respond(c, v, scope, s, options.removed ? { removed: options.removed() } : {});
   const store = storeOf(c);
   const services = c.get("services");
   const [guardrails, models] = await Promise.all([services.guardrails.latest(), activeModels(c.env.DB)]);
@@ -86,20 +88,31 @@ async function commit(c: Context<AppEnv>, scope: Scope, action: CatalogAction, b
     }
     first ??= seen;
     const next = build(base);
-    if (!next) return answer(c, base, scope, status === 201 ? 200 : status); // nothing changed: no new version
+    if (!next) return answer(base, 200); // nothing changed: no new version
     assertValid(base.catalog, next, { guardrails: guardrails.config, models });
     const target = scope.kind === "catalog" ? undefined : scope.id;
     const saved = await store.save(base, next, { author: actorOf(c), createdAt: services.now(), action, ...(target ? { target } : {}), ...(options.restoredFrom !== undefined ? { restoredFrom: options.restoredFrom } : {}) });
-    if (saved) return answer(c, saved, scope, status);
+    if (saved) return answer(saved, status);
     if (conditional) throw new AppError("precondition_failed", `the ${scope.kind} was changed meanwhile: read it again and reapply your change`);
     if (attempt >= ATTEMPTS) throw new AppError("conflict", "the catalog kept changing meanwhile; retry");
   }
 }
 
-function answer(c: Context<AppEnv>, v: CatalogVersion, scope: Scope, status: 200 | 201) {
+/** The saved version's summary with what the change made; `removed` for block HTML that was sanitised. */
+function respond(c: Context<AppEnv>, v: CatalogVersion, scope: Scope, status: 200 | 201, extra: { removed?: Removal[] }) {
   const { catalog, ...meta } = v;
   const what = scope.kind === "block" ? { block: findBlock(catalog, scope.id) } : scope.kind === "slot" ? { slot: { id: scope.id, ...catalog.slots[scope.id]! } } : { catalog };
-  return c.json({ ...meta, ...what }, status, { etag: etag(tagOf(catalog, scope)) });
+  return c.json({ ...meta, ...what, ...extra }, status, { etag: etag(tagOf(catalog, scope)) });
+}
+
+/**
+ * Sanitises a block's HTML on save (worker/sanitize/: allow-list of tags and attributes, no
+ * scripts, handlers, `javascript:` URLs, `<iframe srcdoc>` or forms to other origins): what is
+ * saved is what serves, and the answer's `removed` lists what went, so the marketer sees why.
+ */
+function sanitized(input: BlockInput): { block: BlockInput; removed: Removal[] } {
+  const { html, removed } = sanitizeBlockHtml(input.html);
+  return { block: { ...input, html }, removed };
 }
 
 /** A JSON body parsed by hand (merge patches), 400 when it is not JSON. */
@@ -168,15 +181,19 @@ export const catalogAdminRoute = new Hono<AppEnv>()
     return c.json(block, 200, { etag: etag(block.review?.revision ?? 0) });
   })
   .post("/blocks", requireJson(), limitBody(MAX_BLOCK_BYTES), async (c) => {
-    const input = parseOr422(blockInputSchema, await readJson(c));
-    return commit(c, { kind: "block", id: input.id }, "create_block", (base) => change(c, base, { action: "create_block", block: input }), { status: 201 });
+    const { block: input, removed } = sanitized(parseOr422(blockInputSchema, await readJson(c)));
+    return commit(c, { kind: "block", id: input.id }, "create_block", (base) => change(c, base, { action: "create_block", block: input }), { status: 201, removed: () => removed });
   })
   .put("/blocks/:id", requireJson(), limitBody(MAX_BLOCK_BYTES), async (c) => {
     const blockId = id(c);
     const body = await readJson(c);
-    const input = parseOr422(blockInputSchema, body && typeof body === "object" && !Array.isArray(body) ? { id: blockId, ...body } : body);
-    return commit(c, { kind: "block", id: blockId }, "update_block", (base) =>
-      sameContent(findBlock(base.catalog, blockId), input) ? null : change(c, base, { action: "update_block", id: blockId, block: input }),
+    const { block: input, removed } = sanitized(parseOr422(blockInputSchema, body && typeof body === "object" && !Array.isArray(body) ? { id: blockId, ...body } : body));
+    return commit(
+      c,
+      { kind: "block", id: blockId },
+      "update_block",
+      (base) => (sameContent(findBlock(base.catalog, blockId), input) ? null : change(c, base, { action: "update_block", id: blockId, block: input })),
+      { removed: () => removed },
     );
   })
   .patch("/blocks/:id", requireJson(), limitBody(MAX_BLOCK_BYTES), async (c) => {
@@ -184,10 +201,18 @@ export const catalogAdminRoute = new Hono<AppEnv>()
     const patch = await readJson(c);
     if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw new AppError("invalid_catalog", "body: a merge patch must be a JSON object");
     if (/"(__proto__|constructor|prototype)"\s*:/.test(JSON.stringify(patch))) throw new AppError("invalid_catalog", "body: not a block member");
-    return commit(c, { kind: "block", id: blockId }, "update_block", (base) => {
-      const input = parseOr422(blockInputSchema, applyMergePatch(structuredClone(contentOf(findBlock(base.catalog, blockId))), patch));
-      return sameContent(findBlock(base.catalog, blockId), input) ? null : change(c, base, { action: "update_block", id: blockId, block: input });
-    });
+    let removed: Removal[] = [];
+    return commit(
+      c,
+      { kind: "block", id: blockId },
+      "update_block",
+      (base) => {
+        const merged = sanitized(parseOr422(blockInputSchema, applyMergePatch(structuredClone(contentOf(findBlock(base.catalog, blockId))), patch)));
+        removed = merged.removed;
+        return sameContent(findBlock(base.catalog, blockId), merged.block) ? null : change(c, base, { action: "update_block", id: blockId, block: merged.block });
+      },
+      { removed: () => removed },
+    );
   })
   .post("/blocks/:id/:step{approve|publish|archive|restore|discard}", async (c) => {
     const blockId = id(c);
@@ -199,8 +224,10 @@ export const catalogAdminRoute = new Hono<AppEnv>()
     return c.json({ version, slots: Object.entries(catalog.slots).map(([slotId, s]) => ({ id: slotId, ...s })) }, 200, { etag: etag(version) });
   })
   .post("/slots", requireJson(), limitBody(MAX_BLOCK_BYTES), async (c) => {
-    const input = parseOr422(slotInputSchema, await readJson(c));
-    return commit(c, { kind: "slot", id: input.id }, "create_slot", (base) => change(c, base, { action: "create_slot", slot: input }), { status: 201 });
+    const raw = parseOr422(slotInputSchema, await readJson(c));
+    const { block, removed } = sanitized(raw.defaultBlock);
+    const input = { ...raw, defaultBlock: block };
+    return commit(c, { kind: "slot", id: input.id }, "create_slot", (base) => change(c, base, { action: "create_slot", slot: input }), { status: 201, removed: () => removed });
   })
   .patch("/slots/:id", requireJson(), limitBody(4096), async (c) => {
     const slotId = id(c);

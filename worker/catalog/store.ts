@@ -3,6 +3,7 @@ import { formatZodError } from "../errors/app-error.ts";
 import demoCatalog from "./demo-catalog.json";
 import { catalogSchema, type Catalog } from "./schema.ts";
 import { servingCatalog } from "./serving.ts";
+import { withSanitizedHtml } from "../sanitize/catalog.ts";
 
 /** Where the catalog is read from. */
 export interface CatalogStore {
@@ -18,17 +19,18 @@ export const CATALOG_KEY = "catalog";
 export const CATALOG_TTL_MS = 4_000;
 
 /** The catalog shipped in the repository (worker/catalog/demo-catalog.json), validated. */
-export const DEMO_CATALOG: Catalog = catalogSchema.parse(demoCatalog);
+export const DEMO_CATALOG: Catalog = withSanitizedHtml(catalogSchema.parse(demoCatalog));
 
 /**
  * Validates a stored catalog and keeps its serving view (serving.ts): drafts and archived blocks
- * are dropped here, once per read, and the view must still give every slot a default.
+ * are dropped here, once per read, and the view must still give every slot a default. Block HTML
+ * is served sanitised (worker/sanitize/), once per isolate and HTML.
  */
 function validateStored(raw: unknown): { ok: true; value: Catalog } | { ok: false; message: string } {
   const parsed = catalogSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, message: formatZodError(parsed.error, "catalog") };
   const serving = catalogSchema.safeParse(servingCatalog(parsed.data));
-  return serving.success ? { ok: true, value: serving.data } : { ok: false, message: formatZodError(serving.error, "catalog") };
+  return serving.success ? { ok: true, value: withSanitizedHtml(serving.data) } : { ok: false, message: formatZodError(serving.error, "catalog") };
 }
 
 /**
