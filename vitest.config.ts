@@ -36,6 +36,9 @@ export default defineConfig(async () => {
             name: "worker",
             include: ["test/worker/**/*.test.ts"],
             setupFiles: ["test/worker/apply-migrations.ts"],
+            // sanitize-html is CommonJS whose postcss requires nanoid's ESM-or-CJS subpath: bundled
+            // once by esbuild (as wrangler bundles the Worker) instead of loaded module by module.
+            deps: { optimizer: { ssr: { enabled: true, include: ["sanitize-html"] } } },
             testTimeout: SLOW_MACHINE_TIMEOUT_MS,
             // Test files share the local D1, KV and Durable Objects: one file at a time, so a
             // file's configuration changes and storage resets never land in another's test.

@@ -8,6 +8,7 @@ import { listen } from "./dom.ts";
 import { createEventQueue, postJson } from "./events.ts";
 import type { Extras } from "./extras.ts";
 import type { FrictionKind } from "./friction.ts";
+import type { ParseBlock } from "./inert.ts";
 import type { SlotEventType } from "./measure.ts";
 import { where } from "./navigation.ts";
 import { renderDecisions } from "./render.ts";
@@ -49,6 +50,12 @@ export interface NextbestOptions {
    * works, but none of these runs.
    */
   extras?: () => Promise<Extras>;
+  /**
+   * Loads the inert block parser (inert.ts), which rendering needs. Default: the one `extras`
+   * hands over; the ESM entry (index.ts) passes the bundled one. Without either, or while it fails
+   * to load, slots keep their default content.
+   */
+  parse?: () => Promise<ParseBlock>;
   fetchImpl?: typeof fetch;
   now?: () => number;
   newId?: () => string;
@@ -93,6 +100,7 @@ export function createNextbest({
   store: givenStore = defaultStore,
   exists = databaseExists,
   extras,
+  parse = extras && (() => extras().then((loaded) => loaded.parseBlock)),
   fetchImpl = fetch,
   now = Date.now,
   newId = () => crypto.randomUUID(),
@@ -197,12 +205,14 @@ export function createNextbest({
     // A decision made without analytics consent is never measured, even if consent comes while
     // it is shown: its impression would tie the anonymous decide to the consenting visitor.
     if (!consent.analytics) for (const { decisionId } of decisions) unmeasured.add(decisionId);
+    // nb.js loads the inert parser beside the decide; if it cannot, nothing renders.
+    const parseBlock = decisions.length ? await parse?.().catch(() => undefined) : undefined;
     // A consent answer or a navigation can start a full decide while this one is in flight;
     // only the latest may render, or a stale answer could overwrite the current one.
     if (run === epoch) {
-      renderDecisions(decisions, slots);
+      renderDecisions(decisions, slots, parseBlock);
       if (measure) slots.forEach(measure);
-      doc.dispatchEvent(new CustomEvent(DECISIONS_EVENT, { detail: decisions }));
+      doc.dispatchEvent(new CustomEvent(DECISIONS_EVENT, { detail: parseBlock ? decisions : [] }));
     }
     return decisions;
   }

@@ -2,8 +2,11 @@
 // in the markup, single-page-app navigation, the friction heuristics and the IAB TCF bridge. None
 // is needed for the first decide (an impression takes a second of visibility anyway; navigation
 // catches up with what happened before it loaded), so nb.js loads them as a second file,
-// nb-extras.js (built from nb-extras.ts), which keeps the script tag within its 5 KB budget.
+// nb-extras.js (built from nb-extras.ts), which keeps the script tag within its 5 KB budget. The
+// file also carries the inert block parser (inert.ts, with the block HTML policy), which the first
+// render needs: nb.js starts loading it when it starts, beside the first decide.
 import type { watchFriction } from "./friction.ts";
+import type { ParseBlock } from "./inert.ts";
 import type { watchIntents } from "./intent.ts";
 import type { measureSlots } from "./measure.ts";
 import type { watchNavigation } from "./navigation.ts";
@@ -16,6 +19,8 @@ export interface Extras {
   watchNavigation: typeof watchNavigation;
   watchFriction: typeof watchFriction;
   listenTcf: typeof listenTcf;
+  /** The inert block parser, which rendering needs: nb.js loads this file beside its first decide for it. */
+  parseBlock: ParseBlock;
 }
 
 /** Dispatched on the document by nb-extras.js once it has run. */

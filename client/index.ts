@@ -1,5 +1,11 @@
 // The ESM entry: the building blocks of the script-tag client, for bundlers and tests.
-export { createNextbest, resolveEndpoint, STORAGE_TIMEOUT_MS, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
+import { createNextbest as createClient, type Nextbest, type NextbestOptions } from "./client.ts";
+import { parseBlock } from "./inert.ts";
+
+export { resolveEndpoint, STORAGE_TIMEOUT_MS, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
+
+/** createNextbest (client.ts) with the inert block parser bundled: it renders without nb-extras.js. */
+export const createNextbest = (options: NextbestOptions): Nextbest => createClient({ parse: async () => parseBlock, ...options });
 export { toConsent, withGpc } from "./consent.ts";
 export { consentFromTcf, findTcfApi, listenTcf, TCF_LOCATOR, type TcData, type TcfApi, type TcfCallback } from "./tcf.ts";
 export { loadExtras, EXTRAS_EVENT, type Extras } from "./extras.ts";
@@ -17,7 +23,8 @@ export { listen, type Listen } from "./dom.ts";
 export { watchIntents } from "./intent.ts";
 export { measureSlots, VISIBLE_RATIO, VISIBLE_MS, type SlotEventType } from "./measure.ts";
 export { watchNavigation, where } from "./navigation.ts";
-export { renderDecisions, renderBlock, parseBlock } from "./render.ts";
+export { renderDecisions, renderBlock } from "./render.ts";
+export { parseBlock, type ParseBlock } from "./inert.ts";
 export { recordPageView, touchSession, countIn, isSessionState, SESSION_TIMEOUT_MS, type SessionState } from "./session.ts";
 export {
   readPageSignals, readPageCategory, readPageTags, readPageType, readReferrer, readUtm, detectDevice, readDevice,

@@ -15,8 +15,11 @@ declare global {
 // currentScript is only set while this script first runs, so read it before anything awaits.
 const script = document.currentScript as HTMLScriptElement | null;
 const endpoint = resolveEndpoint(script);
-// The optional parts (friction, the TCF bridge) are in nb-extras.js, next to nb.js.
-const nextbest = createNextbest({ endpoint, extras: () => loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href) });
+// The optional parts (friction, the TCF bridge) and the inert block parser are in nb-extras.js,
+// next to nb.js: loaded once, from now, beside the first decide (rendering needs the parser).
+const loading = loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href);
+loading.catch(() => undefined); // a failed load leaves the default content, quietly
+const nextbest = createNextbest({ endpoint, extras: () => loading });
 window.nextbest = nextbest;
 // Page scripts that load before nb.js (such as a consent banner) wait for this event.
 document.dispatchEvent(new CustomEvent("nextbest:ready"));

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
 import { decisionsRoute } from "./audit/route.ts";
+import { catalogAdminRoute } from "./catalog-admin/route.ts";
 import { configHealthRoute } from "./config-health/route.ts";
 import { consentRoute } from "./consent/route.ts";
 import { decideRoute } from "./decide/route.ts";
@@ -46,6 +47,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/visitors", erasureRoute);
   app.route("/admin/models", evaluateRoute);
   app.route("/admin/guardrails", guardrailsRoute);
+  app.route("/admin/catalog", catalogAdminRoute);
   app.route("/admin/pipeline", pipelineRoute);
   app.route("/admin/config", configHealthRoute);
   app.route("/admin/lake", lakeRoute);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { keys } from "idb-keyval";
-import { DECISIONS_EVENT, resolveEndpoint, type Decision } from "../../client/index.ts";
+import { DECISIONS_EVENT, EXTRAS_EVENT, parseBlock, resolveEndpoint, type Decision, type Extras } from "../../client/index.ts";
 import { acceptDisabledResourceLoads, decidingFetch, freshStore, setPage, SLOTS_HTML } from "./helpers.ts";
 
 // The script-tag entry runs on import, so each test imports a fresh copy of the module.
@@ -39,6 +39,15 @@ function runningScript(): void {
   Object.defineProperty(document, "currentScript", { value: document.querySelector("script"), configurable: true });
 }
 
+/**
+ * Does what nb-extras.js does once loaded (happy-dom loads no script): hands over the inert block
+ * parser nb.js renders with. Only the parser: the optional parts would outlive the test.
+ */
+async function importNb(): Promise<void> {
+  await import("../../client/nb.ts");
+  document.dispatchEvent(new CustomEvent(EXTRAS_EVENT, { detail: { parseBlock } as unknown as Extras }));
+}
+
 function nextDecisions(): Promise<Decision[]> {
   return new Promise((resolve) =>
     document.addEventListener(DECISIONS_EVENT, (event) => resolve((event as CustomEvent<Decision[]>).detail), { once: true }),
@@ -51,7 +60,7 @@ describe("nb.js", () => {
     const ready = new Promise((resolve) => document.addEventListener("nextbest:ready", resolve, { once: true }));
     const decided = nextDecisions();
     runningScript();
-    await import("../../client/nb.ts");
+    await importNb();
 
     await ready;
     expect(Object.keys(window.nextbest!).sort()).toEqual(["consent", "consentState", "refresh", "signals", "start", "track"]);
@@ -66,7 +75,7 @@ describe("nb.js", () => {
     setPage({ head: '<script src="/nb.js" data-endpoint="https://api.example/nb/" async></script>', body: SLOTS_HTML });
     const decided = nextDecisions();
     runningScript();
-    await import("../../client/nb.ts");
+    await importNb();
     await decided;
     expect(fetchMock.calls[0]!.url).toBe("https://api.example/nb/v1/decide");
   });
@@ -74,7 +83,7 @@ describe("nb.js", () => {
   it("waits for DOMContentLoaded while the document is still loading", async () => {
     setPage({ head: '<script src="/nb.js" async></script>', body: SLOTS_HTML });
     Object.defineProperty(document, "readyState", { value: "loading", configurable: true });
-    await import("../../client/nb.ts");
+    await importNb();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(fetchMock.calls).toHaveLength(0);
 
@@ -88,7 +97,7 @@ describe("nb.js", () => {
   it("consent() through window.nextbest stores the answer and decides again", async () => {
     setPage({ head: '<script src="/nb.js" async></script>', body: SLOTS_HTML });
     const decided = nextDecisions();
-    await import("../../client/nb.ts");
+    await importNb();
     await decided;
     expect(await window.nextbest!.consentState()).toBeUndefined();
     await window.nextbest!.consent({ personalization: true, analytics: true });

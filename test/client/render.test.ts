@@ -34,7 +34,7 @@ describe("rendering decisions", () => {
 
   it("fills every element of a slot name and leaves undecided slots as they were", () => {
     setPage({ body: `${SLOTS_HTML}<div data-nb-slot="hero">second</div>` });
-    renderDecisions([decision("hero", "b1"), decision("footer", "b9")]);
+    renderDecisions([decision("hero", "b1"), decision("footer", "b9")], undefined, parseBlock);
     const heroes = [...document.querySelectorAll('[data-nb-slot="hero"]')];
     expect(heroes.map((el) => el.innerHTML)).toEqual(["<p>b1</p>", "<p>b1</p>"]);
     expect(heroes.map((el) => el.getAttribute("data-nb-state"))).toEqual(["decided", "decided"]);
@@ -101,7 +101,7 @@ describe("scripts in block HTML", () => {
     expect(state.controlRan).toBe(true);
 
     const slot = doc.querySelector("[data-nb-slot]")!;
-    renderBlock(slot as unknown as Element, decision("hero", "hostile", HOSTILE));
+    renderBlock(slot as unknown as Element, decision("hero", "hostile", HOSTILE), parseBlock);
     expect(state.blockScriptRan).toBeUndefined();
     expect(slot.querySelector("script")).toBeNull();
     expect(slot.querySelector("h2")!.textContent).toBe("Sale");

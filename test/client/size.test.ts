@@ -34,8 +34,9 @@ it("nb-extras.js holds the optional parts, which nb.js does not", async () => {
   const [main, extras] = await Promise.all([bundle("nb.ts"), bundle("nb-extras.ts")]);
   console.log(`nb-extras.js: ${extras.code.length} bytes minified, ${extras.gzipBytes} bytes gzip`);
   const text = (code: Uint8Array) => new TextDecoder().decode(code);
-  // Strings only the friction heuristics, the TCF bridge and navigation contain.
-  for (const marker of ["exit_intent", "__tcfapiLocator", "pushState"]) {
+  // Strings only the friction heuristics, the TCF bridge, navigation and the block HTML policy
+  // of the inert parser contain.
+  for (const marker of ["exit_intent", "__tcfapiLocator", "pushState", "figcaption"]) {
     expect(text(extras.code)).toContain(marker);
     expect(text(main.code)).not.toContain(marker);
   }

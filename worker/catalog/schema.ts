@@ -41,8 +41,26 @@ export const blockRulesSchema = z.object({
   caps: z.array(capSchema).max(10).optional(),
 });
 
+/**
+ * Where a block is in its review (worker/catalog-admin/workflow.ts): `draft` → `approved` →
+ * `live`, or `archived`. Only `approved` and `live` blocks serve; a block without a status (a
+ * catalog written by hand, the demo catalog) is `live`.
+ */
+export const blockStatusSchema = z.enum(["draft", "approved", "live", "archived"]);
+
+/** Who last edited and who approved a block, kept with it so four-eyes can be checked. */
+export const blockReviewSchema = z.object({
+  /** Catalog version in which the block last changed (its ETag on the admin API). */
+  revision: z.number().int().min(1),
+  editedBy: z.string().max(128),
+  /** Epoch ms. */
+  editedAt: z.number(),
+  approvedBy: z.string().max(128).optional(),
+  approvedAt: z.number().optional(),
+});
+
 /** A content block that can be served into one or more slots. */
-export const blockSchema = z.object({
+export const blockContentSchema = z.object({
   id,
   slots: z.array(id).min(1),
   category: z.string().min(1).max(64),
@@ -56,11 +74,30 @@ export const blockSchema = z.object({
   rules: blockRulesSchema.optional(),
 });
 
+/** A block with its review state (worker/catalog-admin/workflow.ts). */
+export const blockSchema = blockContentSchema.extend({
+  status: blockStatusSchema.optional(),
+  review: blockReviewSchema.optional(),
+  /**
+   * An edit of an approved or live block waiting for approval: the block keeps serving what was
+   * approved until then (its `editedBy`/`editedAt`/`revision` are the edit's).
+   */
+  pending: z.object({ content: blockContentSchema, editedBy: z.string().max(128), editedAt: z.number() }).optional(),
+});
+
+/** A slot: the block it shows when nothing else may (its default), and whether it is retired. */
+export const slotSchema = z.object({
+  defaultBlock: id,
+  description: z.string().max(500).optional(),
+  /** An archived slot is no longer decided (decide answers `unknown_slot` for it). */
+  archived: z.boolean().optional(),
+});
+
 /** The catalog: slots with their default block, and the blocks. */
 export const catalogSchema = z
   .object({
     version: z.number().int().min(1),
-    slots: z.record(id, z.object({ defaultBlock: id })),
+    slots: z.record(id, slotSchema),
     blocks: z.array(blockSchema).min(1),
   })
   .superRefine((catalog, ctx) => {
@@ -83,5 +120,7 @@ export const catalogSchema = z
   });
 
 export type Block = z.infer<typeof blockSchema>;
+export type BlockStatus = z.infer<typeof blockStatusSchema>;
+export type Slot = z.infer<typeof slotSchema>;
 export type BlockRules = z.infer<typeof blockRulesSchema>;
 export type Catalog = z.infer<typeof catalogSchema>;

@@ -3,6 +3,7 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   invalid_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -14,6 +15,7 @@ export const ERROR_STATUS = {
   missing_propensity: 422,
   insufficient_data: 422,
   invalid_config: 422,
+  invalid_catalog: 422,
   unknown_kpi: 422,
   internal: 500,
 } as const;

@@ -5,6 +5,7 @@
  * it stream as they arrive. If deciding fails or takes longer than the budget, the page streams
  * unchanged.
  */
+import { sanitizeBlockHtmlCached } from "../sanitize/sanitize.ts";
 
 /** What the page says about itself in its head. */
 export interface PageFacts {
@@ -131,7 +132,9 @@ function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: nu
         const slot = el.getAttribute("data-nb-slot") ?? "";
         const fill = (await decided())?.get(slot);
         if (!fill) return;
-        el.setInnerContent(fill.html, { html: true });
+        // Sanitised again where it is inserted (remembered per isolate, so no parse per request):
+        // whatever produced the fill, nothing in a slot can run script.
+        el.setInnerContent(sanitizeBlockHtmlCached(fill.html).html, { html: true });
         el.setAttribute("data-nb-decision", fill.decisionId);
         el.setAttribute("data-nb-block", fill.blockId);
         el.setAttribute("data-nb-reason", fill.reason);

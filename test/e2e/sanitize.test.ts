@@ -1,0 +1,147 @@
+// Block HTML never runs script in Chromium, in both modes. A dedicated Worker (wrangler dev) whose
+// catalog has one slot per classic payload (test/fixtures/xss-payloads.ts) sits in front of a
+// loopback origin: its /proxy/ pages have the slots filled at the edge (proxy mode), its /client/
+// pages are passed through and filled by nb.js (client mode). A payload that ran would call
+// `top.__pwn(name)`; the page's own control script and button prove the check would see it.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "../../scripts/dev-server.ts";
+import { GENEROUS_BUDGETS } from "../budgets.ts";
+import { XSS_PAYLOADS } from "../fixtures/xss-payloads.ts";
+import { openBrowser } from "./browser.ts";
+
+const SLOTS_PER_PAGE = 10; // the most one decide (and one proxied page) fills
+const slotOf = (i: number) => `p${i}`;
+const groups = Array.from({ length: Math.ceil(XSS_PAYLOADS.length / SLOTS_PER_PAGE) }, (_, g) =>
+  XSS_PAYLOADS.map((payload, i) => ({ payload, slot: slotOf(i) })).slice(g * SLOTS_PER_PAGE, (g + 1) * SLOTS_PER_PAGE),
+);
+
+/** One slot per payload, its only block the payload after a visible marker. */
+const CATALOG = {
+  version: 1,
+  slots: Object.fromEntries(XSS_PAYLOADS.map((_, i) => [slotOf(i), { defaultBlock: `b-${slotOf(i)}` }])),
+  blocks: XSS_PAYLOADS.map((payload, i) => ({
+    id: `b-${slotOf(i)}`,
+    slots: [slotOf(i)],
+    category: "general",
+    tags: [],
+    campaign: "xss",
+    priority: 1,
+    value: 0,
+    html: `<p class="marker">${payload.name}</p>${payload.html}`,
+  })),
+};
+
+/** The origin's page of group `g`: its slots, a control script and button, and nb.js in client mode. */
+function originPage(mode: "proxy" | "client", g: number): string {
+  const slots = groups[g]!.map(({ slot }) => slot);
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${mode} ${g}</title>
+<meta name="nb:slots" content="${slots.join(",")}">
+<script>top.__pwn("control")</script>${mode === "client" ? '<script src="/nb.js" async></script>' : ""}</head>
+<body><button id="control" onclick="top.__pwn('control-click')">control</button>
+${slots.map((slot) => `<div data-nb-slot="${slot}">default ${slot}</div>`).join("\n")}
+</body></html>`;
+}
+
+let origin: Server;
+let server: DevServer;
+
+beforeAll(async () => {
+  origin = createServer((req, res) => {
+    const match = /^\/(proxy|client)\/(\d+)\.html/.exec(req.url ?? "");
+    if (!match || !groups[Number(match[2])]) return void res.writeHead(404).end("not found");
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(originPage(match[1] as "proxy" | "client", Number(match[2])));
+  });
+  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  const dir = mkdtempSync(join(tmpdir(), "nextbest-xss-"));
+  const catalogFile = join(dir, "catalog.json");
+  writeFileSync(catalogFile, JSON.stringify(CATALOG));
+  server = await startDevServer({
+    port: 9100 + (process.pid % 100),
+    timeoutMs: 240_000,
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, PROXY_ORIGIN: originUrl, PROXY_PREFIX: "/edge", PROXY_PERSONALIZE: "/proxy/*" },
+    // The hostile catalog, written to the local KV before the Worker first reads it.
+    seed: async (state) => {
+      await promisify(execFile)("npx", ["wrangler", "kv", "key", "put", "catalog", "--binding", "CONFIG", "--local", "--persist-to", state, "--path", catalogFile], {
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await new Promise((resolve) => origin?.close(resolve));
+});
+
+let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
+/** Names passed to `top.__pwn` by anything on the pages of the current browser, and dialogs opened. */
+let pwned: string[] = [];
+
+beforeEach(async () => {
+  browser = await openBrowser();
+  pwned = [];
+  await browser.context.exposeBinding("__pwn", (_source, name: string) => void pwned.push(String(name)));
+  browser.context.on("page", (page) => page.on("dialog", (dialog) => (pwned.push(`dialog: ${dialog.message()}`), dialog.dismiss())));
+});
+
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+});
+
+/** Opens a group's page and waits until each slot shows its block. */
+async function open(page: Page, mode: "proxy" | "client", g: number): Promise<void> {
+  await page.goto(`${server.url}/edge/${mode}/${g}.html`);
+  if (mode === "client") {
+    await page.waitForFunction(() => typeof (window as { nextbest?: unknown }).nextbest === "object");
+    await page.evaluate(() => (window as unknown as { nextbest: { consent(a: object): Promise<unknown> } }).nextbest.consent({ personalization: true, analytics: false }));
+  }
+  for (const { payload, slot } of groups[g]!) {
+    const element = page.locator(`[data-nb-slot="${slot}"]`);
+    await element.locator(".marker").waitFor({ timeout: 60_000 });
+    expect(await element.locator(".marker").innerText()).toBe(payload.name);
+    expect(await element.getAttribute("data-nb-block")).toBe(`b-${slot}`);
+    expect(await element.getAttribute("data-nb-source")).toBe(mode === "proxy" ? "edge" : null);
+  }
+}
+
+async function consented(context: BrowserContext) {
+  await context.addCookies([{ name: "nb_consent", value: "personalization%3D1%26analytics%3D0", url: server.url }]);
+}
+
+describe.each(["proxy", "client"] as const)("%s mode in Chromium: no block payload runs", (mode) => {
+  it.each(groups.map((group, g) => [group.map(({ payload }) => payload.name).join(", "), g] as const))("%s", async (_, g) => {
+    if (mode === "proxy") await consented(browser!.context);
+    const page = await browser!.context.newPage();
+    await open(page, mode, g);
+    // Time for whatever loads, errors or animates (onerror, onload, ontoggle, autofocus) to fire.
+    await page.waitForTimeout(1_500);
+    await page.click("#control");
+    await expect.poll(() => pwned.includes("control-click")).toBe(true);
+
+    // Click everything a visitor could click in each block; a click that navigates reloads the page.
+    for (const { payload, slot } of groups[g]!) {
+      if (!payload.click) continue;
+      const targets = page.locator(`[data-nb-slot="${slot}"] ${payload.click}`);
+      const count = await targets.count();
+      for (let i = 0; i < count; i++) {
+        await targets.nth(i).click({ timeout: 10_000, force: true });
+        await page.waitForTimeout(500);
+        if (!page.url().endsWith(`/edge/${mode}/${g}.html`) || (await page.locator(`[data-nb-slot="${slot}"] .marker`).count()) === 0) await open(page, mode, g);
+      }
+    }
+    await page.waitForTimeout(500);
+    expect(pwned.filter((name) => !name.startsWith("control"))).toEqual([]);
+    expect(pwned).toContain("control");
+  });
+});
