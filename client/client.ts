@@ -281,8 +281,9 @@ export function createNextbest({
       // stores them, and withdrawing it deletes them.)
       void events.drain();
       const decided = refresh();
-      // After the first decide, so that loading them never slows it down; and a CMP that
-      // throws cannot keep the page from deciding.
+      // Started after the first decide (nb.js loads them beside it, for the block parser), so
+      // that starting them never slows it down; and a CMP that throws cannot keep the page from
+      // deciding.
       if (extras) {
         decided
           .then(extras)

@@ -1,8 +1,10 @@
 // Block HTML never runs script in Chromium, in both modes. A dedicated Worker (wrangler dev) whose
 // catalog has one slot per classic payload (test/fixtures/xss-payloads.ts) sits in front of a
 // loopback origin: its /proxy/ pages have the slots filled at the edge (proxy mode), its /client/
-// pages are passed through and filled by nb.js (client mode). A payload that ran would call
-// `top.__pwn(name)`; the page's own control script and button prove the check would see it.
+// pages are passed through and filled by nb.js (client mode). In a third run the client gets the
+// payloads unsanitised, as if from a broken or impersonated Worker: its own inert insertion is the
+// only defence. A payload that ran would call `top.__pwn(name)`; the page's own control script and
+// button prove the check would see it.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -99,10 +101,26 @@ afterEach(async () => {
   browser = undefined;
 });
 
+type Mode = "proxy" | "client" | "unsanitised";
+const pagePath = (mode: Mode, g: number) => `/edge/${mode === "proxy" ? "proxy" : "client"}/${g}.html`;
+
+/** Answers the page's decides with the payloads as written, as no Worker of ours would. */
+async function unsanitisedDecides(page: Page): Promise<void> {
+  await page.route("**/v1/decide", async (route) => {
+    const { slots } = route.request().postDataJSON() as { slots: string[] };
+    const decisions = slots.map((slot) => {
+      const payload = XSS_PAYLOADS[Number(slot.slice(1))]!;
+      const html = `<p class="marker">${payload.name}</p>${payload.html}`;
+      return { slot, decisionId: `raw-${slot}`, block: { id: `b-${slot}`, html }, holdout: false, propensity: 1, modelVersion: null, reason: "ranked" };
+    });
+    await route.fulfill({ json: { decisions } });
+  });
+}
+
 /** Opens a group's page and waits until each slot shows its block. */
-async function open(page: Page, mode: "proxy" | "client", g: number): Promise<void> {
-  await page.goto(`${server.url}/edge/${mode}/${g}.html`);
-  if (mode === "client") {
+async function open(page: Page, mode: Mode, g: number): Promise<void> {
+  await page.goto(`${server.url}${pagePath(mode, g)}`);
+  if (mode !== "proxy") {
     await page.waitForFunction(() => typeof (window as { nextbest?: unknown }).nextbest === "object");
     await page.evaluate(() => (window as unknown as { nextbest: { consent(a: object): Promise<unknown> } }).nextbest.consent({ personalization: true, analytics: false }));
   }
@@ -119,10 +137,11 @@ async function consented(context: BrowserContext) {
   await context.addCookies([{ name: "nb_consent", value: "personalization%3D1%26analytics%3D0", url: server.url }]);
 }
 
-describe.each(["proxy", "client"] as const)("%s mode in Chromium: no block payload runs", (mode) => {
+describe.each(["proxy", "client", "unsanitised"] as const)("%s mode in Chromium: no block payload runs", (mode) => {
   it.each(groups.map((group, g) => [group.map(({ payload }) => payload.name).join(", "), g] as const))("%s", async (_, g) => {
     if (mode === "proxy") await consented(browser!.context);
     const page = await browser!.context.newPage();
+    if (mode === "unsanitised") await unsanitisedDecides(page);
     await open(page, mode, g);
     // Time for whatever loads, errors or animates (onerror, onload, ontoggle, autofocus) to fire.
     await page.waitForTimeout(1_500);
@@ -137,7 +156,7 @@ describe.each(["proxy", "client"] as const)("%s mode in Chromium: no block paylo
       for (let i = 0; i < count; i++) {
         await targets.nth(i).click({ timeout: 10_000, force: true });
         await page.waitForTimeout(500);
-        if (!page.url().endsWith(`/edge/${mode}/${g}.html`) || (await page.locator(`[data-nb-slot="${slot}"] .marker`).count()) === 0) await open(page, mode, g);
+        if (!page.url().endsWith(pagePath(mode, g)) || (await page.locator(`[data-nb-slot="${slot}"] .marker`).count()) === 0) await open(page, mode, g);
       }
     }
     await page.waitForTimeout(500);

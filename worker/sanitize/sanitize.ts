@@ -107,19 +107,23 @@ export function sanitizeBlockHtml(html: string): SanitizedHtml {
 
 /** Cache of sanitised HTML by input, per isolate: a catalog is sanitised once, not per request. */
 const memo = new Map<string, SanitizedHtml>();
-const MEMO_MAX_ENTRIES = 2_000;
+let memoChars = 0;
+/** ~8 MB of UTF-16 at most (a Worker isolate has 128 MB): thousands of typical blocks, 100 of the largest (20,000 characters). */
+const MEMO_MAX_CHARS = 4_000_000;
 
 /**
  * `sanitizeBlockHtml`, remembered per isolate by input HTML: what the catalog store and proxy
  * insertion call, so the same block is parsed once per isolate, however many catalogs reload it
- * and requests serve it. Bounded: the memo starts afresh past 2,000 distinct inputs.
+ * and requests serve it. Bounded: the memo starts afresh past MEMO_MAX_CHARS characters.
  */
 export function sanitizeBlockHtmlCached(html: string): SanitizedHtml {
   let result = memo.get(html);
   if (!result) {
-    if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
     result = sanitizeBlockHtml(html);
+    const chars = html.length + result.html.length;
+    if (memoChars + chars > MEMO_MAX_CHARS) memo.clear(), (memoChars = 0);
     memo.set(html, result);
+    memoChars += chars;
   }
   return result;
 }
