@@ -17,6 +17,7 @@ import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
 import { registryModelProvider } from "./models/runtime.ts";
 import { pipelineRoute } from "./pipeline/route.ts";
+import { previewAdminRoute, previewPublicRoute } from "./preview/route.ts";
 import { proxyRoute, proxyServes } from "./proxy/route.ts";
 import { modelsRoute } from "./models/route.ts";
 import { reportsRoute } from "./reports/route.ts";
@@ -37,6 +38,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/decide", decideRoute);
   app.route("/v1/events", eventsRoute);
   app.route("/v1/consent", consentRoute);
+  app.route("/v1/preview", previewPublicRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);
@@ -49,6 +51,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/pipeline", pipelineRoute);
   app.route("/admin/config", configHealthRoute);
   app.route("/admin/lake", lakeRoute);
+  app.route("/admin/preview", previewAdminRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);
