@@ -21,6 +21,7 @@ import { previewAdminRoute, previewPublicRoute } from "./preview/route.ts";
 import { proxyRoute, proxyServes } from "./proxy/route.ts";
 import { modelsRoute } from "./models/route.ts";
 import { reportsRoute } from "./reports/route.ts";
+import { contentReportRoute } from "./reports/content-route.ts";
 import type { AppEnv, Services } from "./services.ts";
 import { warmOnFirstRequest } from "./warmup/warmup.ts";
 
@@ -44,6 +45,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/models", modelsRoute);
   app.route("/admin/decisions", decisionsRoute);
   app.route("/admin/reports", reportsRoute);
+  app.route("/admin/reports", contentReportRoute);
   app.route("/admin/export", exportRoute);
   app.route("/admin/visitors", erasureRoute);
   app.route("/admin/models", evaluateRoute);
