@@ -7,6 +7,7 @@ import type { watchFriction } from "./friction.ts";
 import type { watchIntents } from "./intent.ts";
 import type { measureSlots } from "./measure.ts";
 import type { watchNavigation } from "./navigation.ts";
+import type { previewPage } from "./preview.ts";
 import type { listenTcf } from "./tcf.ts";
 
 /** What nb-extras.js hands over, as the detail of EXTRAS_EVENT on the document. */
@@ -16,6 +17,8 @@ export interface Extras {
   watchNavigation: typeof watchNavigation;
   watchFriction: typeof watchFriction;
   listenTcf: typeof listenTcf;
+  /** Renders a preview link's answer (`?nb_preview=`) instead of deciding. */
+  previewPage: typeof previewPage;
 }
 
 /** Dispatched on the document by nb-extras.js once it has run. */

@@ -16,13 +16,17 @@ declare global {
 const script = document.currentScript as HTMLScriptElement | null;
 const endpoint = resolveEndpoint(script);
 // The optional parts (friction, the TCF bridge) are in nb-extras.js, next to nb.js.
-const nextbest = createNextbest({ endpoint, extras: () => loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href) });
+const extras = () => loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href);
+const nextbest = createNextbest({ endpoint, extras });
+// A preview link (client/preview.ts) renders the Worker's preview instead of deciding.
+const preview = new URLSearchParams(location.search).get("nb_preview");
 window.nextbest = nextbest;
 // Page scripts that load before nb.js (such as a consent banner) wait for this event.
 document.dispatchEvent(new CustomEvent("nextbest:ready"));
 
+const run = () => void (preview ? extras().then((x) => x.previewPage(preview, endpoint)) : nextbest.start());
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", () => void nextbest.start());
+  document.addEventListener("DOMContentLoaded", run);
 } else {
-  void nextbest.start();
+  run();
 }

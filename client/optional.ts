@@ -5,7 +5,8 @@ import { watchFriction } from "./friction.ts";
 import { watchIntents } from "./intent.ts";
 import { measureSlots } from "./measure.ts";
 import { watchNavigation } from "./navigation.ts";
+import { previewPage } from "./preview.ts";
 import { listenTcf } from "./tcf.ts";
 
 /** Every optional part: `createNextbest({ endpoint, extras: async () => ALL_EXTRAS })`. */
-export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf };
+export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, previewPage };
