@@ -10,6 +10,7 @@ import type { ParseBlock } from "./inert.ts";
 import type { watchIntents } from "./intent.ts";
 import type { measureSlots } from "./measure.ts";
 import type { watchNavigation } from "./navigation.ts";
+import type { previewPage } from "./preview.ts";
 import type { listenTcf } from "./tcf.ts";
 
 /** What nb-extras.js hands over, as the detail of EXTRAS_EVENT on the document. */
@@ -21,6 +22,8 @@ export interface Extras {
   listenTcf: typeof listenTcf;
   /** The inert block parser, which rendering needs: nb.js loads this file beside its first decide for it. */
   parseBlock: ParseBlock;
+  /** Renders a preview link's answer (`?nb_preview=`) instead of deciding. */
+  previewPage: typeof previewPage;
 }
 
 /** Dispatched on the document by nb-extras.js once it has run. */

@@ -15,17 +15,22 @@ declare global {
 // currentScript is only set while this script first runs, so read it before anything awaits.
 const script = document.currentScript as HTMLScriptElement | null;
 const endpoint = resolveEndpoint(script);
-// The optional parts (friction, the TCF bridge) and the inert block parser are in nb-extras.js,
-// next to nb.js: loaded once, from now, beside the first decide (rendering needs the parser).
+// The optional parts (friction, the TCF bridge, a preview link's renderer) and the inert block
+// parser are in nb-extras.js, next to nb.js: loaded once, from now, beside the first decide
+// (rendering needs the parser).
 const loading = loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href);
 loading.catch(() => undefined); // a failed load leaves the default content, quietly
-const nextbest = createNextbest({ endpoint, extras: () => loading });
+const extras = () => loading;
+const nextbest = createNextbest({ endpoint, extras });
+// A preview link (client/preview.ts) renders the Worker's preview instead of deciding.
+const preview = new URLSearchParams(location.search).get("nb_preview");
 window.nextbest = nextbest;
 // Page scripts that load before nb.js (such as a consent banner) wait for this event.
 document.dispatchEvent(new CustomEvent("nextbest:ready"));
 
+const run = () => void (preview ? extras().then((x) => x.previewPage(preview, endpoint)) : nextbest.start());
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", () => void nextbest.start());
+  document.addEventListener("DOMContentLoaded", run);
 } else {
-  void nextbest.start();
+  run();
 }

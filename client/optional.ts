@@ -5,8 +5,9 @@ import { watchFriction } from "./friction.ts";
 import { watchIntents } from "./intent.ts";
 import { measureSlots } from "./measure.ts";
 import { watchNavigation } from "./navigation.ts";
+import { previewPage } from "./preview.ts";
 import { listenTcf } from "./tcf.ts";
 import { parseBlock } from "./inert.ts";
 
 /** Every optional part: `createNextbest({ endpoint, extras: async () => ALL_EXTRAS })`. */
-export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, parseBlock };
+export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, parseBlock, previewPage };

@@ -18,9 +18,11 @@ import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
 import { registryModelProvider } from "./models/runtime.ts";
 import { pipelineRoute } from "./pipeline/route.ts";
+import { previewAdminRoute, previewPublicRoute } from "./preview/route.ts";
 import { proxyRoute, proxyServes } from "./proxy/route.ts";
 import { modelsRoute } from "./models/route.ts";
 import { reportsRoute } from "./reports/route.ts";
+import { contentReportRoute } from "./reports/content-route.ts";
 import type { AppEnv, Services } from "./services.ts";
 import { warmOnFirstRequest } from "./warmup/warmup.ts";
 
@@ -38,11 +40,13 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/decide", decideRoute);
   app.route("/v1/events", eventsRoute);
   app.route("/v1/consent", consentRoute);
+  app.route("/v1/preview", previewPublicRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);
   app.route("/admin/decisions", decisionsRoute);
   app.route("/admin/reports", reportsRoute);
+  app.route("/admin/reports", contentReportRoute);
   app.route("/admin/export", exportRoute);
   app.route("/admin/visitors", erasureRoute);
   app.route("/admin/models", evaluateRoute);
@@ -51,6 +55,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/pipeline", pipelineRoute);
   app.route("/admin/config", configHealthRoute);
   app.route("/admin/lake", lakeRoute);
+  app.route("/admin/preview", previewAdminRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);

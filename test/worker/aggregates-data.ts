@@ -59,6 +59,10 @@ export async function makeLog(prefix: string, day0: number, visitors: number, se
           reason: control ? "holdout" : "ranked",
           campaign: control ? "house" : campaign,
           counterfactualCampaign: control || campaignHoldout ? pick(["spring", "bags"]) : null,
+          // Content report inputs, derived without the generator (the other draws stay as they were).
+          candidates: ["b-shoes", "b-bags", "b-default"].slice(0, candidates),
+          excluded: v % 3 === 0 ? [] : [{ blockId: "b-promo", reason: v % 2 ? "country" : "cap_block" }],
+          ...(control || k % 4 === 3 ? {} : { exposureOrdinal: k + 1 + (v % 11 === 0 ? 12 : 0) }),
           featureNames: ["f_a", "f_b"],
           features: Array.from({ length: candidates }, () => [eighth(2), eighth(1) - 0.5]),
           scores: Array.from({ length: candidates }, () => Math.floor(rnd() * 20 - 1) / 16),

@@ -18,6 +18,9 @@ export interface EventRow {
 }
 
 type Row = Record<string, string | number>;
+
+/** The aggregate tables keyed by day (agg_since is keyed by time). */
+export const AGG_TABLES = ["agg_daily", "agg_daily_value", "agg_exposures", "agg_visitor_days", "agg_kpi_daily", "agg_scores", "agg_features", "agg_fatigue", "agg_eligibility", "agg_slot_pool"];
 export type Snapshot = Record<string, Row[]>;
 
 /** Adds `add` to the row of `key` in `table` (created from `init`). */
@@ -34,16 +37,25 @@ const GROUP = (d: DecisionRow) => (d.holdout === 0 ? "treatment" : (d.holdout_sc
 /** Every aggregate table as the fold should leave it after all of `decisions` and `events`. */
 export function referenceAggregates(decisions: DecisionRow[], events: EventRow[]): Snapshot {
   const t = Object.fromEntries(
-    ["agg_daily", "agg_daily_value", "agg_exposures", "agg_visitor_days", "agg_since", "agg_kpi_daily", "agg_scores", "agg_features"].map((n) => [n, new Map<string, Row>()]),
+    [...AGG_TABLES, "agg_since"].map((n) => [n, new Map<string, Row>()]),
   ) as Record<string, Map<string, Row>>;
   const byId = new Map(decisions.map((d) => [d.decision_id, d]));
   const key = (d: DecisionRow) => ({ day: utcDay(d.time), slot: d.slot, block_id: d.chosen_block_id, model: d.model_version ?? "", arm: d.arm, grp: GROUP(d) });
   const daily = (d: DecisionRow, add: Partial<Record<"decisions" | "impressions" | "clicks" | "conversions", number>>) =>
     bump(t.agg_daily!, key(d), { decisions: 0, impressions: 0, clicks: 0, conversions: 0, ...add });
 
+  const fatigue = (d: DecisionRow, add: Record<string, number>) =>
+    d.exposure_ordinal != null && bump(t.agg_fatigue!, { day: utcDay(d.time), block_id: d.chosen_block_id, exposure: Math.min(d.exposure_ordinal, 10) }, { decisions: 0, impressions: 0, clicks: 0, ...add });
+
   for (const d of decisions) {
     daily(d, { decisions: 1 });
     const day = utcDay(d.time);
+    // Content report (migration 0014): fatigue cells, eligibility and exclusions, pool sizes.
+    fatigue(d, { decisions: 1 });
+    const pool = JSON.parse(d.candidates) as string[];
+    for (const c of pool) bump(t.agg_eligibility!, { day, slot: d.slot, block_id: c, reason: "" }, { n: 1 });
+    for (const x of JSON.parse(d.excluded) as { blockId: string; reason: string }[]) bump(t.agg_eligibility!, { day, slot: d.slot, block_id: x.blockId, reason: x.reason }, { n: 1 });
+    bump(t.agg_slot_pool!, { day, slot: d.slot }, { decisions: 1, eligible: pool.length, starved: pool.length <= 1 ? 1 : 0 });
     const model = d.model_version ?? "";
     if (d.consent_personalization === 1 && d.consent_analytics === 1) {
       const universalControl = d.holdout === 1 && (d.holdout_scope ?? "universal") === "universal" ? 1 : 0;
@@ -72,7 +84,8 @@ export function referenceAggregates(decisions: DecisionRow[], events: EventRow[]
     const d = e.decision_id === null ? undefined : byId.get(e.decision_id);
     if (d && ["impression", "click", "conversion"].includes(e.type)) {
       daily(d, { [`${e.type}s`]: 1 });
-      if (e.type === "conversion") bump(t.agg_daily_value!, { ...key(d), currency: e.currency ?? "" }, { conversions: 1, value: e.value ?? 0 });
+      if (e.type === "conversion") bump(t.agg_daily_value!, { ...key(d), currency: e.currency ?? "" }, { conversions: 1, value: e.value ?? 0, value_sq: (e.value ?? 0) ** 2 });
+      else fatigue(d, { [`${e.type}s`]: 1 });
     }
   }
 
@@ -98,7 +111,7 @@ function sortRows(rows: Row[]): Row[] {
 export async function readAggregates(db: D1Database, fromDay: string, toDay: string): Promise<Snapshot> {
   const start = Date.parse(`${fromDay}T00:00:00Z`);
   const end = Date.parse(`${toDay}T00:00:00Z`) + DAY_MS;
-  const byDay = ["agg_daily", "agg_daily_value", "agg_exposures", "agg_visitor_days", "agg_kpi_daily", "agg_scores", "agg_features"];
+  const byDay = AGG_TABLES;
   const results = await db.batch<Row>([
     ...byDay.map((n) => db.prepare(`SELECT * FROM ${n} WHERE day >= ? AND day <= ?`).bind(fromDay, toDay)),
     db.prepare("SELECT * FROM agg_since WHERE since >= ? AND since < ?").bind(start, end),

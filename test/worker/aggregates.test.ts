@@ -9,7 +9,7 @@ import type { StoredEvent } from "../../worker/events/schema.ts";
 import { ADMIN, auditRecord } from "./audit-fixtures.ts";
 import { batches, makeLog, shuffle, type Log } from "./aggregates-data.ts";
 import { call } from "./helpers.ts";
-import { readAggregates, referenceAggregates, type EventRow, type Snapshot } from "./aggregates-reference.ts";
+import { AGG_TABLES, readAggregates, referenceAggregates, type EventRow, type Snapshot } from "./aggregates-reference.ts";
 
 const DAY0 = Date.UTC(2026, 0, 5); // a UTC midnight no other test file writes to
 const PREFIX = "aggtest";
@@ -41,7 +41,7 @@ async function reset(): Promise<void> {
   await db.batch([
     db.prepare("DELETE FROM decisions WHERE decision_id LIKE ?").bind(`${PREFIX}-%`),
     db.prepare("DELETE FROM events WHERE id LIKE ?").bind(`${PREFIX}-%`),
-    ...["agg_daily", "agg_daily_value", "agg_exposures", "agg_visitor_days", "agg_kpi_daily", "agg_scores", "agg_features"].map((t) =>
+    ...AGG_TABLES.map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE day >= ? AND day <= ?`).bind(FROM_DAY, TO_DAY),
     ),
     db.prepare("DELETE FROM agg_since WHERE since >= ? AND since < ?").bind(start, end),
@@ -78,6 +78,12 @@ describe("aggregateStatements", () => {
     expect(reference.agg_scores!.map((r) => r.bucket)).toEqual(expect.arrayContaining([-1, 0, 19, 20]));
     expect(reference.agg_scores!.map((r) => r.model)).toEqual(expect.arrayContaining(["shadow@1", "shadow@2", "m@aaaaaaaaaaaa"]));
     expect(log.events.some((e) => e.decisionId?.endsWith("never-arrives"))).toBe(true);
+    // Content report tables: every view bucket up to "10 or more", clicks on repeat views, exclusions.
+    expect(reference.agg_fatigue!.map((r) => r.exposure)).toEqual(expect.arrayContaining([1, 2, 3, 10]));
+    expect(reference.agg_fatigue!.some((r) => (r.exposure as number) > 1 && (r.clicks as number) > 0)).toBe(true);
+    expect(new Set(reference.agg_eligibility!.map((r) => r.reason))).toEqual(new Set(["", "country", "cap_block"]));
+    expect(reference.agg_slot_pool!.some((r) => (r.starved as number) > 0 && (r.starved as number) < (r.decisions as number))).toBe(true);
+    expect(reference.agg_daily_value!.some((r) => (r.value_sq as number) > 0)).toBe(true);
   });
 
   it("in time order equals the direct computation from raw rows; a redelivery changes nothing", async () => {

@@ -18,6 +18,7 @@
  *  4. decisions are marked applied.
  */
 import { DAY_MS, GROUP_OF, NEW_DECISION, UNIVERSAL_CONTROL, dayOf, dayStartOf, idsIn } from "./sql.ts";
+import { CONTENT_ATTRIBUTION_SQL, CONTENT_DECISION_SQL } from "./content.ts";
 import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
@@ -117,6 +118,7 @@ const DECISION_SQL = [
    FROM decisions d WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3, 4, 5, 6
    ON CONFLICT DO UPDATE SET decisions = decisions + excluded.decisions`,
   ...EXPOSURE_SQL,
+  ...CONTENT_DECISION_SQL,
 ];
 
 const PENDING_EVENT = (e: string) => `${e}.agg_attributed = 0 AND (${e}.id IN ${idsIn(1)} OR ${e}.decision_id IN ${idsIn(2)})`;
@@ -128,12 +130,13 @@ const ATTRIBUTION_SQL = [
    FROM events e JOIN decisions d ON d.decision_id = e.decision_id
    WHERE ${PENDING_EVENT("e")} AND e.type IN ('impression', 'click', 'conversion') GROUP BY 1, 2, 3, 4, 5, 6
    ON CONFLICT DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks, conversions = conversions + excluded.conversions`,
-  `INSERT INTO agg_daily_value (day, slot, block_id, model, arm, grp, currency, conversions, value)
+  `INSERT INTO agg_daily_value (day, slot, block_id, model, arm, grp, currency, conversions, value, value_sq)
    SELECT ${dayOf("d.time")}, d.slot, d.chosen_block_id, COALESCE(d.model_version, ''), d.arm, ${GROUP_OF("d")},
-     COALESCE(e.currency, ''), COUNT(*), COALESCE(SUM(e.value), 0)
+     COALESCE(e.currency, ''), COUNT(*), COALESCE(SUM(e.value), 0), COALESCE(SUM(e.value * e.value), 0)
    FROM events e JOIN decisions d ON d.decision_id = e.decision_id
    WHERE ${PENDING_EVENT("e")} AND e.type = 'conversion' GROUP BY 1, 2, 3, 4, 5, 6, 7
-   ON CONFLICT DO UPDATE SET conversions = conversions + excluded.conversions, value = value + excluded.value`,
+   ON CONFLICT DO UPDATE SET conversions = conversions + excluded.conversions, value = value + excluded.value, value_sq = value_sq + excluded.value_sq`,
+  ...CONTENT_ATTRIBUTION_SQL,
   `UPDATE events SET agg_attributed = 1
    WHERE agg_attributed = 0 AND (id IN ${idsIn(1)} OR decision_id IN ${idsIn(2)})
      AND EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = events.decision_id)`,

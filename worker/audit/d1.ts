@@ -6,6 +6,7 @@ const COLUMNS = [
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
+  "exposure_ordinal",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -38,6 +39,7 @@ export interface DecisionRow {
   shadows: string;
   latency_ms: number;
   hash_version: string;
+  exposure_ordinal?: number | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -48,6 +50,7 @@ function bind(r: AuditRecord): unknown[] {
     JSON.stringify(r.scores), r.chosenBlockId, r.propensity ?? null, flag(r.explored), flag(r.holdout),
     r.holdoutScope ?? (r.holdout ? "universal" : null), r.counterfactualBlockId ?? null, r.counterfactualCampaign ?? null,
     r.campaign ?? null, r.modelVersion ?? null, r.arm, JSON.stringify(r.shadows), r.latencyMs, r.hashVersion,
+    r.exposureOrdinal ?? null,
   ];
 }
 
@@ -79,6 +82,7 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     shadows: JSON.parse(row.shadows),
     latencyMs: row.latency_ms,
     hashVersion: row.hash_version,
+    ...(row.exposure_ordinal ? { exposureOrdinal: row.exposure_ordinal } : {}),
   };
 }
 

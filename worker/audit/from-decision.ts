@@ -54,6 +54,7 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       shadows: t.shadows.map((s) => ({ modelVersion: s.version, chosenBlockId: s.chosenBlockId ?? null, scores: t.pool.map((id) => s.scores[id] ?? 0) })),
       latencyMs,
       hashVersion: HASH_VERSION,
+      ...(t.exposure ? { exposureOrdinal: t.exposure } : {}),
     };
   });
 }

@@ -57,6 +57,11 @@ export const auditRecordSchema = z.object({
   latencyMs: z.number().nonnegative(),
   /** Version of the hashing used for holdout and exploration (holdout/hash.ts HASH_VERSION). */
   hashVersion: z.string().min(1),
+  /**
+   * The visitor's view count of the chosen block with this decision (1 = first view), from the
+   * visitor's Durable Object; absent when unknown (holdouts, fallback without visitor state).
+   */
+  exposureOrdinal: z.number().int().min(1).nullable().optional(),
 });
 
 /** One slot decision as the decide route writes it. */

@@ -28,6 +28,8 @@ export interface SlotTrace {
   /** For holdouts: the block the model would have chosen. */
   counterfactualBlockId?: string;
   shadows: ShadowChoice[];
+  /** The visitor's view count of the served block, this one included (from the visitor's history). */
+  exposure?: number;
 }
 
 /** Per-candidate explanation, returned with `debug: true`. */
@@ -105,6 +107,7 @@ export function assemble(input: AssemblyInput): { decisions: Decision[]; traces:
       ...(input.universalHoldout ? { holdoutScope: "universal" as const } : campaignHeldOut ? { holdoutScope: "campaign" as const } : {}),
       ...(input.universalHoldout && p.pick ? { counterfactualBlockId: p.pick.blockId } : campaignHeldOut ? { counterfactualBlockId: modelChoice.blockId } : {}),
       shadows: input.shadows.map((perSlot) => perSlot[i]!),
+      ...(!input.universalHoldout && p.pick && p.exposure ? { exposure: p.exposure } : {}),
     });
     debug[slot] = slotCandidates.map((b) => {
       const r = input.ranked.get(b.id);

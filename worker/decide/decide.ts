@@ -66,6 +66,11 @@ function defaultBlock(catalog: Catalog, slot: string) {
 
 const noHistory = (now: number): VisitorHistory => ({ recent: [], sessionStart: now, lifetime: {}, converted: [] });
 
+/** Against an empty history a pick's exposure count says nothing about the visitor. */
+function withoutExposure({ exposure: _, ...pick }: SlotPick): SlotPick {
+  return pick;
+}
+
 function options(catalog: Catalog, config: GuardrailConfig, slot: string, ranked: Map<string, Ranked>): RankedOption[] {
   const fallbackId = catalog.slots[slot]!.defaultBlock;
   return [...ranked.values()]
@@ -148,7 +153,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options)) : [];
 
   // What the model would serve with no control group (caps ignored: nothing is recorded).
-  const modelChoices = () => selectSlots(selectionInput(deps, slotRequests.map((s, i) => ({ ...s, options: allOptions[i]! })), 0), noHistory(now), now);
+  const modelChoices = () => selectSlots(selectionInput(deps, slotRequests.map((s, i) => ({ ...s, options: allOptions[i]! })), 0), noHistory(now), now).map(withoutExposure);
   let picks: SlotPick[];
   let counterfactuals: Array<RankedOption | undefined> | undefined;
   const holdout = isHeldOut(request.visitorId, deps.holdout);
@@ -166,7 +171,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
       console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);
       reason = "fallback";
       const uncapped = slotRequests.map((s) => ({ ...s, options: s.options.filter((o) => o.caps.length === 0 && !input.campaignCaps[o.campaign]?.length && !(o.personalized && input.globalCaps.length)) }));
-      picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, noHistory(now), now);
+      picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, noHistory(now), now).map(withoutExposure);
       picks.forEach((p, i) => {
         const kept = new Set(uncapped[i]!.options.map((o) => o.blockId));
         for (const o of slotRequests[i]!.options) if (!kept.has(o.blockId)) p.excluded.push({ blockId: o.blockId, reason: "cap_state_unavailable" });

@@ -6,7 +6,7 @@
  * last unit of a cap.
  */
 import { unitHash } from "../holdout/hash.ts";
-import { addExposure, capReached, type Cap, type CapScope, type CapState } from "../guardrails/caps.ts";
+import { addExposure, capReached, lifetimeKey, type Cap, type CapScope, type CapState } from "../guardrails/caps.ts";
 import type { Exclusion, ReasonCode } from "../guardrails/reasons.ts";
 
 /** An allowed block for a slot, with what arbitration ranked it by. */
@@ -55,6 +55,12 @@ export interface SlotPick {
   propensity: number;
   explored: boolean;
   excluded: Exclusion[];
+  /**
+   * How many times the visitor has now been served the picked block (this time included, lifetime
+   * count of the history): 1 for a first view. The content report's fatigue analysis counts clicks
+   * by it. Only meaningful against the visitor's real history (decide drops it otherwise).
+   */
+  exposure?: number;
 }
 
 /**
@@ -109,6 +115,7 @@ export function selectSlots(input: SelectionInput, history: VisitorHistory, now:
     if (pick.personalized) campaigns.add(pick.campaign);
     if (pick.tags.includes(input.promotionalTag)) promos++;
     addExposure(history, { at: now, blockId: pick.blockId, campaign: pick.campaign, personalized: pick.personalized, decisionId });
-    return { slot, decisionId, pick, propensity, explored, excluded };
+    const exposure = history.lifetime[lifetimeKey({ kind: "block", blockId: pick.blockId })];
+    return { slot, decisionId, pick, propensity, explored, excluded, ...(exposure ? { exposure } : {}) };
   });
 }

@@ -1,0 +1,69 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError, formatZodError } from "../errors/app-error.ts";
+import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import type { AppEnv } from "../services.ts";
+import { previewDecision } from "./preview.ts";
+import { previewRequestSchema } from "./schema.ts";
+import { PREVIEW_LINK_DEFAULT_SECONDS, PREVIEW_LINK_MAX_SECONDS, PREVIEW_TOKEN_MAX_CHARS, signPreview, verifyPreview } from "./token.ts";
+
+/** Largest preview body (a described visitor with a history of 500 exposures fits). */
+export const PREVIEW_MAX_BYTES = 64 * 1024;
+
+const slotName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/);
+
+const linkSchema = previewRequestSchema.extend({
+  /** How long the link works, seconds (default 1 hour, at most 7 days). */
+  ttlSeconds: z.number().int().min(60).max(PREVIEW_LINK_MAX_SECONDS).default(PREVIEW_LINK_DEFAULT_SECONDS),
+  /** Path of the page the link opens (on this Worker's origin), default `/`. */
+  page: z.string().regex(/^\/[^?#\s]{0,512}$/, "a path starting with /").default("/"),
+});
+
+/** `POST /v1/preview` body: a preview link's token; the page may name its slots and URL. */
+const publicSchema = z.object({
+  token: z.string().min(1).max(PREVIEW_TOKEN_MAX_CHARS),
+  /** The slots on the page, used when the link names none of its own. */
+  slots: z.array(slotName).min(1).max(10).optional(),
+  /** The page's URL, used when the link has none (URL rules). */
+  url: z.string().max(2048).optional(),
+});
+
+/**
+ * `/admin/preview` (bearer token): `POST /` answers a preview; `POST /links` signs a short-lived
+ * preview link for the demo shop (`/?nb_preview=<token>`).
+ */
+export const previewAdminRoute = new Hono<AppEnv>()
+  .post("/", requireJson(), limitBody(PREVIEW_MAX_BYTES), jsonBody(previewRequestSchema), async (c) => {
+    const answer = await previewDecision(c.req.valid("json"), c.get("services"));
+    return c.json(answer, 200, { "cache-control": "no-store" });
+  })
+  .post("/links", requireJson(), limitBody(PREVIEW_MAX_BYTES), jsonBody(linkSchema), async (c) => {
+    const { ttlSeconds, page, ...req } = c.req.valid("json");
+    // Check it decides now (unknown slots are a 422 here, not on the shop page).
+    await previewDecision(req, c.get("services"));
+    const expires = c.get("services").now() + ttlSeconds * 1000;
+    const token = await signPreview(req, expires, c.env.ADMIN_TOKEN);
+    const url = new URL(page, c.req.url);
+    url.searchParams.set("nb_preview", token);
+    return c.json({ token, url: url.href, expiresAt: new Date(expires).toISOString() }, 201, { "cache-control": "no-store" });
+  });
+
+/**
+ * `POST /v1/preview` (public): the preview a valid, unexpired link token describes. 401 for any
+ * other token. Records nothing, like the admin route.
+ */
+export const previewPublicRoute = new Hono<AppEnv>().post("/", requireJson(), limitBody(16 * 1024), jsonBody(publicSchema), async (c) => {
+  const body = c.req.valid("json");
+  const services = c.get("services");
+  const raw = await verifyPreview(body.token, c.env.ADMIN_TOKEN, services.now());
+  const base = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
+  const context = typeof base.context === "object" && base.context !== null ? (base.context as Record<string, unknown>) : {};
+  const merged = {
+    ...base,
+    slots: base.slots ?? body.slots,
+    context: { ...context, ...(context.url === undefined && body.url !== undefined ? { url: body.url } : {}) },
+  };
+  const parsed = previewRequestSchema.safeParse(merged);
+  if (!parsed.success) throw new AppError("invalid_request", formatZodError(parsed.error));
+  return c.json(await previewDecision(parsed.data, services), 200, { "cache-control": "no-store" });
+});
