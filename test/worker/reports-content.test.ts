@@ -41,7 +41,7 @@ async function deliver(decisions: AuditRecord[], events: StoredEvent[]) {
     const e = events.slice(i, i + 100);
     await d1AuditSink(db).write(d);
     await d1EventStore(db).insert(e);
-    await db.batch(aggregateStatements(db, { decisionIds: d.map((r) => r.decisionId), eventIds: e.map((r) => r.id) }));
+    await db.batch(aggregateStatements(db, { decisionIds: d.map((r) => r.decisionId), eventIds: e.map((r) => r.id), decisions: d }));
   }
 }
 

@@ -21,7 +21,7 @@ async function deliver(prefix: string, day0: number, visitors: number, seed: num
     const events = b.flatMap((i) => (i.kind === "e" ? [i.r] : []));
     await d1AuditSink(db).write(decisions);
     await d1EventStore(db).insert(events);
-    await db.batch(aggregateStatements(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id) }));
+    await db.batch(aggregateStatements(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions }));
   }
   return log;
 }
@@ -84,7 +84,7 @@ describe("the lift report from aggregates equals the raw-row query", () => {
         for (let k = 0; k < perVisitor; k++) records.push(await auditRecord({ visitorId: v, decisionId: `rr-${round}-${v}-${k}`, time: day + 1000 * (round * 100 + k) }));
       }
       await d1AuditSink(db).write(records);
-      await db.batch(aggregateStatements(db, { decisionIds: records.map((r) => r.decisionId), eventIds: [] }));
+      await db.batch(aggregateStatements(db, { decisionIds: records.map((r) => r.decisionId), eventIds: [], decisions: records }));
     };
     await write(2, 0);
     const before = await liftData(db, f);
