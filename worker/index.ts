@@ -1,3 +1,5 @@
+import { adaptiveId } from "./adaptive/model.ts";
+import { learnAdaptiveQuietly } from "./adaptive/store.ts";
 import { createApp } from "./app.ts";
 import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
@@ -11,6 +13,8 @@ export default {
   // Cron trigger (wrangler.toml [triggers]): retention of audit rows and events.
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runRetention(env, controller.scheduledTime));
+    // Labels wait LABEL_DELAY_MS: the cron lets the adaptive model learn when no batch arrives.
+    ctx.waitUntil(adaptiveId().then((id) => learnAdaptiveQuietly(env.DB, id, controller.scheduledTime)));
   },
   // Queue consumers (wrangler.toml [[queues.consumers]]): the log pipeline and its dead letters.
   queue(batch, env) {

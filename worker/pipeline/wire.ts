@@ -2,6 +2,8 @@
  * Wiring of the log pipeline to the bindings: the producer the request services use, and the
  * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
  */
+import { adaptiveId } from "../adaptive/model.ts";
+import { learnAdaptiveQuietly } from "../adaptive/store.ts";
 import { aggregateStatements } from "../aggregates/statements.ts";
 import { flushLake } from "../lake/flush.ts";
 import { consumeLog, type ConsumerDeps } from "./consume.ts";
@@ -28,6 +30,8 @@ export function consumerDeps(env: Env, now: () => number = Date.now): ConsumerDe
   return { db: env.DB, deadLetters: env.DEAD_LETTERS, now,
     extraStatements: aggregateStatements,
     afterCommit: async ({ now }) => {
+      // The adaptive model learns from the committed log (worker/adaptive/store.ts; never throws).
+      await learnAdaptiveQuietly(env.DB, await adaptiveId(), now);
       await flushLake(env.DB, env.LAKE, { now });
     },
   };
