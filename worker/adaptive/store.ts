@@ -4,9 +4,10 @@
  *
  * Learning reads the decision log in time order from a cursor: a decision is learned from once
  * it is LABEL_DELAY_MS old (so its click or conversion has had time to arrive), if it was shown
- * (an impression, or a click/conversion, carries its id), its logged features are the adaptive
- * feature list (decisions served by the default model or by the adaptive model itself — so the
- * adaptive model also learns while it is a shadow or only available), and it is not a holdout.
+ * (an impression, or a click/conversion, carries its id), its logged features cover the adaptive
+ * feature list (worker/adaptive/features.ts columnsFrom: decisions served by the default model or
+ * by the adaptive model itself — so it also learns while a shadow or only available), and it is
+ * not a holdout.
  * Label: 1 when a click or a conversion carries its id, else 0. Each observation updates the
  * served block's posterior (worker/adaptive/posterior.ts).
  *
@@ -17,7 +18,7 @@
  * from (documented limitation; the delay covers the queue's usual seconds).
  */
 import { priorPosterior, updatePosterior, type Posterior } from "./posterior.ts";
-import { adaptiveFeatureNames, withIntercept } from "./features.ts";
+import { adaptiveFeatureNames, columnsFrom, withIntercept } from "./features.ts";
 
 /** How old a decision must be before it is labelled (ms): outcomes later than this are not learned. */
 export const LABEL_DELAY_MS = 10 * 60_000;
@@ -111,14 +112,19 @@ export async function learnFromLog(db: D1Database, modelId: string, options: Lea
 
   const names = JSON.stringify(adaptiveFeatureNames());
   const dim = adaptiveFeatureNames().length + 1;
+  const readers = new Map<string, ReturnType<typeof columnsFrom>>();
   const touched = new Map<string, Posterior>();
   let learned = 0;
   let positives = 0;
   for (const r of results) {
-    if (r.holdout || !r.shown || r.feature_names !== names) continue;
+    if (r.holdout || !r.shown) continue;
+    if (!readers.has(r.feature_names)) readers.set(r.feature_names, columnsFrom(JSON.parse(r.feature_names) as string[]));
+    const read = readers.get(r.feature_names);
+    if (!read) continue;
     const candidates = JSON.parse(r.candidates) as string[];
-    const row = (JSON.parse(r.features) as number[][])[candidates.indexOf(r.chosen_block_id)];
-    if (!row || row.length !== dim - 1) continue;
+    const logged = (JSON.parse(r.features) as number[][])[candidates.indexOf(r.chosen_block_id)];
+    if (!logged) continue;
+    const row = read(logged);
     const y = r.y ? 1 : 0;
     const before = touched.get(r.chosen_block_id) ?? state.blocks.get(r.chosen_block_id) ?? priorPosterior(dim);
     touched.set(r.chosen_block_id, updatePosterior(before, withIntercept(row), y));
