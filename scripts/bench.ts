@@ -137,6 +137,16 @@ async function checkRankedOnce(): Promise<string> {
   return decisions[0]!.modelVersion;
 }
 
+/** Activates the registered model named `name` (POST /admin/models/:id/activate). */
+async function setChampion(name: string): Promise<void> {
+  const { models } = (await adminGet("/admin/models?limit=200")) as unknown as { models: Array<{ id: string; name: string }> };
+  const id = models.find((m) => m.name === name)?.id;
+  if (!id) throw new Error(`no registered model named ${name}`);
+  await fetch(`http://${HOST}:${PORT}/admin/models/${id}/activate`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  // Serving isolates pick the change up within the deployment TTL (5 s).
+  await new Promise((r) => setTimeout(r, 6000));
+}
+
 async function adminGet(path: string): Promise<Record<string, { count?: number } & Record<string, unknown>>> {
   return (await fetch(`http://${HOST}:${PORT}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as never;
 }
@@ -189,6 +199,12 @@ async function steadyState() {
     await measure(decide("POST /v1/decide, every guardrail active"));
     await setGuardrails({});
     await measure(events);
+    // The built-in adaptive model as champion: Thompson sampling + Monte Carlo propensity (issue 14).
+    await setChampion("nextbest-adaptive");
+    if (!(await checkRanked()).startsWith("nextbest-adaptive@")) throw new Error("the adaptive model does not serve");
+    for (let i = 0; i < 2 * VISITORS; i++) await request(warm, decide("warm"));
+    await measure(decide("POST /v1/decide, adaptive champion (Thompson sampling)"));
+    await setChampion("nextbest-default");
 
     // Proxy mode: time to first byte of the demo home page through the edge, personalised (a
     // consenting visitor: slots decided while the page streams) against passed through (no consent).

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
+import { adaptiveRoute } from "./adaptive/route.ts";
 import { decisionsRoute } from "./audit/route.ts";
+import { calibrationRoute } from "./calibration/route.ts";
 import { catalogAdminRoute } from "./catalog-admin/route.ts";
 import { configHealthRoute } from "./config-health/route.ts";
 import { consentRoute } from "./consent/route.ts";
@@ -50,6 +52,8 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/export", exportRoute);
   app.route("/admin/visitors", erasureRoute);
   app.route("/admin/models", evaluateRoute);
+  app.route("/admin/models", calibrationRoute);
+  app.route("/admin/models", adaptiveRoute);
   app.route("/admin/guardrails", guardrailsRoute);
   app.route("/admin/catalog", catalogAdminRoute);
   app.route("/admin/pipeline", pipelineRoute);

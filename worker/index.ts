@@ -1,3 +1,5 @@
+import { adaptiveId } from "./adaptive/model.ts";
+import { learnAdaptiveQuietly } from "./adaptive/store.ts";
 import { createApp } from "./app.ts";
 import { LAKE_FLUSH_CRON } from "./lake/cadence.ts";
 import { flushLake } from "./lake/flush.ts";
@@ -15,6 +17,8 @@ export default {
   // the lake flush every five minutes.
   scheduled(controller, env, ctx) {
     ctx.waitUntil(controller.cron === LAKE_FLUSH_CRON ? flushLake(env.DB, env.LAKE, { now: controller.scheduledTime }) : runRetention(env, controller.scheduledTime));
+    // Labels wait LABEL_DELAY_MS: the cron lets the adaptive model learn when no batch arrives.
+    ctx.waitUntil(adaptiveId().then((id) => learnAdaptiveQuietly(env.DB, id, controller.scheduledTime)));
   },
   // Queue consumers (wrangler.toml [[queues.consumers]]): the log pipeline and its dead letters.
   queue(batch, env) {

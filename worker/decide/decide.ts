@@ -101,6 +101,16 @@ function selectionInput(deps: DecideDeps, slots: SelectionInput["slots"], epsilo
   };
 }
 
+/**
+ * The propensity of a Thompson-sampled pick among the options the selection allowed for its slot
+ * (those it did not exclude), and whether it differs from the posterior-mean choice.
+ */
+function thompsonPick(thompson: NonNullable<ModelRun["thompson"]>, options: RankedOption[], p: SlotPick): Pick<SlotPick, "propensity" | "explored"> {
+  const excluded = new Set(p.excluded.map((e) => e.blockId));
+  const allowed = options.filter((o) => !excluded.has(o.blockId)).map((o) => o.blockId);
+  return { propensity: thompson.propensity(allowed, p.pick!.blockId, p.decisionId), explored: thompson.greedy(allowed) !== p.pick!.blockId };
+}
+
 /** Decides every requested slot. Throws only for unknown slots; everything else degrades. */
 export async function decide(request: DecideRequest, deps: DecideDeps): Promise<DecideResult> {
   const { catalog, guardrails: config } = deps;
@@ -135,7 +145,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   let reason: DecisionReason = "ranked";
   try {
     selection = await withinBudget(() => deps.models(request.visitorId), config.coldStartBudgetMs, deps.now, "model loading");
-    ({ ranked, run } = await withinBudget(() => rankByModel(selection!.serving, request.context.signals, allowed), config.latencyBudgetMs, deps.now, "ranking"));
+    ({ ranked, run } = await withinBudget(() => rankByModel(selection!.serving, request.context.signals, allowed, ids[0]), config.latencyBudgetMs, deps.now, "ranking"));
   } catch (err) {
     // A valid request never fails: without a model the rules still give an answer.
     console.warn("ranking failed, serving the rule-based fallback:", err instanceof Error ? err.message : err);
@@ -161,7 +171,8 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
     // The universal control group sees the defaults; the model's choice is logged.
     picks = modelChoices();
   } else {
-    const input = selectionInput(deps, slotRequests, reason === "ranked" ? deps.epsilon : 0);
+    // A Thompson-sampling model explores through its draw: no ε on top.
+    const input = selectionInput(deps, slotRequests, reason === "ranked" && !run?.thompson ? deps.epsilon : 0);
     try {
       const state = deps.visitorState(request.visitorId);
       const selectOptions = { now, sessionTimeoutMs: config.sessionTimeoutMinutes * 60_000 };
@@ -178,6 +189,8 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
       });
     }
     if (heldOutCampaigns.size) counterfactuals = modelChoices().map((p) => p.pick);
+    const thompson = run?.thompson;
+    if (thompson && reason === "ranked") picks = picks.map((p, i) => (p.pick ? { ...p, ...thompsonPick(thompson, slotRequests[i]!.options, p) } : p));
   }
 
   const { decisions, traces, debug } = assemble({

@@ -3,6 +3,8 @@
  * budget) or, when the model, its loading or the budget fails, by the rules (the page's
  * category first, then priority × value).
  */
+import { isThompsonScorer } from "../adaptive/serving.ts";
+import { thompsonDraw, thompsonPropensity, type Arm } from "../adaptive/thompson.ts";
 import type { Block } from "../catalog/schema.ts";
 import { buildFeatureMatrix } from "../ranking/features.ts";
 import type { Scorer } from "../ranking/scorer.ts";
@@ -29,6 +31,16 @@ export interface ModelRun {
   /** One row per ranked block, in `blocks` order. */
   features: number[][];
   scores: number[];
+  /**
+   * Present when the model explores itself by Thompson sampling (the adaptive model): `scores`
+   * are one posterior draw, the selection runs without ε, and the decide core asks here for the
+   * served block's propensity among the options the selection allowed (Monte Carlo,
+   * worker/adaptive/thompson.ts) and for the posterior-mean choice (`explored` = it differs).
+   */
+  thompson?: {
+    propensity(allowed: readonly string[], chosen: string, decisionId: string): number;
+    greedy(allowed: readonly string[]): string | undefined;
+  };
 }
 
 /** Rejects when `work` takes longer than `ms` (timer) or the injected clock says it did. */
@@ -48,12 +60,38 @@ export async function withinBudget<T>(work: () => Promise<T>, ms: number, now: (
   }
 }
 
-/** Scores the blocks with the model; probability models are arbitrated by probability × value. */
-export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[]): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
+/**
+ * Scores the blocks with the model; probability models are arbitrated by probability × value.
+ * `seed` (the request's first decision id) makes a Thompson-sampling model draw its scores;
+ * without it such a model scores its posterior mean (shadows).
+ */
+export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[], seed?: string): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
   const width = scorer.manifest.features.length;
   const matrix = buildFeatureMatrix(scorer.manifest.features, signals, blocks);
-  const scores = blocks.length ? await scorer.score(matrix, blocks.length) : new Float32Array(0);
   const byProbability = scorer.manifest.output === "probability";
+  const blockIds = blocks.map((b) => b.id);
+  let scores: Float32Array;
+  let thompson: ModelRun["thompson"];
+  if (seed !== undefined && isThompsonScorer(scorer) && blocks.length) {
+    const arms: Arm[] = scorer.thompson(matrix, blocks.length, blockIds).map((a, i) => ({ ...a, value: byProbability ? blocks[i]!.value : 1 }));
+    scores = Float32Array.from(thompsonDraw(arms, seed));
+    const index = new Map(blockIds.map((id, i) => [id, i]));
+    const rows = (ids: readonly string[]) => ids.flatMap((id) => (index.has(id) ? [index.get(id)!] : []));
+    thompson = {
+      propensity: (allowed, chosen, decisionId) => thompsonPropensity(arms, rows(allowed), index.get(chosen)!, decisionId),
+      greedy: (allowed) => {
+        let best: string | undefined;
+        let bestRank = -Infinity;
+        for (const i of rows(allowed)) {
+          const rank = arms[i]!.value / (1 + Math.exp(-arms[i]!.mean));
+          if (rank > bestRank || (rank === bestRank && best !== undefined && blockIds[i]! < best)) [best, bestRank] = [blockIds[i]!, rank];
+        }
+        return best;
+      },
+    };
+  } else {
+    scores = blocks.length ? await scorer.score(matrix, blocks.length, { blockIds }) : new Float32Array(0);
+  }
   const ranked = new Map<string, Ranked>();
   blocks.forEach((block, i) => {
     const score = scores[i]!;
@@ -61,7 +99,7 @@ export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Bloc
     ranked.set(block.id, { block, score, rank: byProbability ? score * block.value : score });
   });
   const features = blocks.map((_, i) => Array.from(matrix.subarray(i * width, (i + 1) * width)));
-  return { ranked, run: { version: scorer.version, blockIds: blocks.map((b) => b.id), featureNames: [...scorer.manifest.features], features, scores: Array.from(scores) } };
+  return { ranked, run: { version: scorer.version, blockIds, featureNames: [...scorer.manifest.features], features, scores: Array.from(scores), ...(thompson ? { thompson } : {}) } };
 }
 
 /**

@@ -91,10 +91,12 @@ export function scorerPolicy(scorer: Scorer, blockValues: ReadonlyMap<string, nu
       type Job = { index: number; rows: number; offset: number };
       let jobs: Job[] = [];
       let matrix: number[] = [];
+      // Per-block models (the adaptive model) score by block id as well as features.
+      let blockIds: string[] = [];
       const flush = async () => {
         if (!jobs.length) return;
         const rows = matrix.length / width;
-        const scores = await scorer.score(Float32Array.from(matrix), rows);
+        const scores = await scorer.score(Float32Array.from(matrix), rows, { blockIds });
         for (const job of jobs) {
           const d = decisions[job.index]!;
           const ranks: number[] = [];
@@ -110,6 +112,7 @@ export function scorerPolicy(scorer: Scorer, blockValues: ReadonlyMap<string, nu
         }
         jobs = [];
         matrix = [];
+        blockIds = [];
       };
       for (let i = 0; i < decisions.length; i++) {
         const d = decisions[i]!;
@@ -128,6 +131,7 @@ export function scorerPolicy(scorer: Scorer, blockValues: ReadonlyMap<string, nu
         }
         jobs.push({ index: i, rows: d.candidates.length, offset: matrix.length / width });
         for (const c of d.candidates) for (const col of columns) matrix.push(c.features[col]!);
+        for (const c of d.candidates) blockIds.push(c.blockId);
         if (matrix.length / width >= ROWS_PER_CALL) await flush();
       }
       await flush();

@@ -44,7 +44,7 @@ const challengerBody = z.object({
   percent: z.number().min(0).max(100),
 });
 
-function admin(c: Context<AppEnv>) {
+export function admin(c: Context<AppEnv>) {
   const limits = limitsFromEnv(c.env);
   return modelAdmin({
     registry: d1ModelRegistry(c.env.DB),
@@ -69,7 +69,7 @@ const requireOctetStream: MiddlewareHandler = async (c, next) => {
 /** The size limit depends on the environment (MODEL_MAX_BYTES), so it is built per request. */
 const limitModelBody: MiddlewareHandler<AppEnv> = (c, next) => limitBody(limitsFromEnv(c.env).maxBytes)(c, next);
 
-/** The models sub-app. */
+/** The models sub-app. (`admin` is exported for the calibration and adaptive routes beside it.) */
 export const modelsRoute = new Hono<AppEnv>()
   .post("/", actorHeader, requireOctetStream, limitModelBody, async (c) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());

@@ -8,6 +8,11 @@
  * D1 reads are consistent, and one query per isolate every few seconds is cheap.
  */
 import { z } from "zod";
+import { adaptiveId } from "../adaptive/model.ts";
+import { adaptiveScorer, type AdaptiveStateSource } from "../adaptive/serving.ts";
+import { readAdaptiveState } from "../adaptive/store.ts";
+import { calibratedScorer, isolateCalibrations, type CalibrationReader } from "../calibration/serving.ts";
+import { activeCalibrations } from "../calibration/store.ts";
 import { reportHealth } from "../config-health/last-good.ts";
 import { formatZodError } from "../errors/app-error.ts";
 import type { ModelSelection, ScorerProvider } from "../ranking/active-model.ts";
@@ -22,6 +27,10 @@ import { acceptedFromBytes } from "./validate.ts";
 export interface ModelSource {
   registry: Pick<ModelRegistry, "latestDeployment">;
   files: Pick<ModelFiles, "get">;
+  /** The adaptive model's state (worker/adaptive/); without it that model cannot load. */
+  adaptive?: AdaptiveStateSource;
+  /** The active calibrations (worker/calibration/); without it models serve uncalibrated. */
+  calibrations?: CalibrationReader;
 }
 
 export interface RuntimeOptions {
@@ -43,6 +52,11 @@ export interface ModelRuntime {
 }
 
 async function loadScorer(source: ModelSource, id: string): Promise<ManagedScorer> {
+  if (id === (await adaptiveId())) {
+    // The built-in adaptive model: its state, not a file (nothing to release).
+    if (!source.adaptive) throw new Error("the adaptive model's state is not available here");
+    return Object.assign(await adaptiveScorer(id, source.adaptive), { retire() {} });
+  }
   const bytes = id === (await builtinId()) ? builtinBytes() : await source.files.get(id);
   if (!bytes) throw new Error(`model file ${id.slice(0, 12)} is missing from storage`);
   if ((await sha256Hex(bytes)) !== id) throw new Error(`model file ${id.slice(0, 12)} does not match its hash`);
@@ -67,6 +81,7 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
   let cached: { state: DeploymentState; at: number } | undefined;
   let refreshing: Promise<DeploymentState> | undefined;
   const sessions = new Map<string, Promise<ManagedScorer>>();
+  const stateful = new Set<string>();
 
   async function refresh(source: ModelSource): Promise<DeploymentState> {
     const at = now();
@@ -108,6 +123,7 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
     }
     const loading = loadScorer(source, id);
     sessions.set(id, loading);
+    void adaptiveId().then((a) => a === id && stateful.add(id));
     // A failed load is retried by a later request instead of being cached.
     loading.catch(() => sessions.get(id) === loading && sessions.delete(id));
     while (sessions.size > cacheSize) {
@@ -119,9 +135,21 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
     return loading;
   }
 
+  /** The model's scorer through its active calibration, if it has one (issue 14 item 3). */
+  async function calibrated(source: ModelSource, id: string, scorer: ManagedScorer): Promise<ManagedScorer> {
+    if (!source.calibrations) return scorer;
+    const c = (await isolateCalibrations.get(source.calibrations)).get(id);
+    return c ? calibratedScorer(scorer, c) : scorer;
+  }
+
   return {
     deployment,
-    invalidate: () => (cached = undefined),
+    invalidate: () => {
+      cached = undefined;
+      isolateCalibrations.invalidate();
+      // State-backed scorers (the adaptive model) reload their state on next use.
+      for (const id of stateful) sessions.delete(id);
+    },
     loaded: () => [...sessions.keys()],
     provider(source) {
       return {
@@ -131,14 +159,14 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
           let selection: Pick<ModelSelection, "serving" | "arm"> | undefined;
           if (state.challenger && inChallenger(state.challenger, visitorId)) {
             try {
-              selection = { serving: await scorer(source, state.challenger.id, pinned), arm: "challenger" };
+              selection = { serving: await calibrated(source, state.challenger.id, await scorer(source, state.challenger.id, pinned)), arm: "challenger" };
             } catch (err) {
               console.warn("challenger unavailable, serving the champion:", err instanceof Error ? err.message : err);
             }
           }
           // A champion that cannot load rejects: the decide core answers with the rule-based fallback.
-          selection ??= { serving: await scorer(source, state.champion, pinned), arm: "champion" };
-          const shadows = await Promise.allSettled(state.shadows.map((id) => scorer(source, id, pinned)));
+          selection ??= { serving: await calibrated(source, state.champion, await scorer(source, state.champion, pinned)), arm: "champion" };
+          const shadows = await Promise.allSettled(state.shadows.map(async (id) => calibrated(source, id, await scorer(source, id, pinned))));
           return { ...selection, shadows: shadows.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])) };
         },
       };
@@ -151,7 +179,12 @@ export const isolateModelRuntime = createModelRuntime();
 
 /** Reads models from the Worker's bindings. */
 export function modelSourceFromEnv(env: Pick<Env, "DB" | "MODELS">): ModelSource {
-  return { registry: d1ModelRegistry(env.DB), files: r2ModelFiles(env.MODELS) };
+  return {
+    registry: d1ModelRegistry(env.DB),
+    files: r2ModelFiles(env.MODELS),
+    adaptive: { read: (id) => readAdaptiveState(env.DB, id) },
+    calibrations: () => activeCalibrations(env.DB),
+  };
 }
 
 /** The production ScorerProvider: registry-backed, cached per isolate. */
@@ -170,7 +203,8 @@ export async function loadRegisteredScorer(env: Pick<Env, "DB" | "MODELS">, ref:
   const prefix = /^[0-9a-f]{12,64}$/.test(ref) ? ref : /@([0-9a-f]{12})$/.exec(ref)?.[1];
   if (!prefix) return null;
   const builtin = await builtinId();
-  const matches = builtin.startsWith(prefix) ? [{ id: builtin }] : await registry.byPrefix(prefix);
+  const adaptive = await adaptiveId();
+  const matches = builtin.startsWith(prefix) ? [{ id: builtin }] : adaptive.startsWith(prefix) ? [{ id: adaptive }] : await registry.byPrefix(prefix);
   if (matches.length !== 1) return null;
   const scorer = await loadScorer(source, matches[0]!.id);
   return ref.includes("@") && scorer.version !== ref ? (scorer.retire(), null) : scorer;

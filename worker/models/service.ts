@@ -3,6 +3,7 @@
  * change the deployment. No Hono types: the routes translate HTTP to these calls.
  */
 import { AppError } from "../errors/app-error.ts";
+import { ADAPTIVE_NAME, adaptiveId, adaptiveManifest, adaptiveReport, adaptiveVersion } from "../adaptive/model.ts";
 import { BUILTIN_ACTOR, builtinBytes, builtinId } from "./builtin.ts";
 import { applyAction, initialDeployment, roleOf, type DeploymentAction, type DeploymentState } from "./deployment.ts";
 import type { DeploymentRevision, ModelFiles, ModelRecord, ModelRegistry } from "./registry.ts";
@@ -73,9 +74,17 @@ function view(m: ModelRecord, state: DeploymentState): ModelView {
 export function modelAdmin(deps: ModelAdminDeps) {
   const { registry, files } = deps;
 
+  /** Registers the built-in adaptive model once (worker/adaptive/model.ts): listed, and deployable like any other. */
+  async function ensureAdaptive(): Promise<void> {
+    const id = await adaptiveId();
+    if (await registry.get(id)) return;
+    await registry.insert({ id, name: ADAPTIVE_NAME, version: await adaptiveVersion(), sizeBytes: 0, manifest: adaptiveManifest(), report: await adaptiveReport(), uploadedBy: BUILTIN_ACTOR, uploadedAt: 0 });
+  }
+
   /** Registers the shipped default model once, so it is listed and can be named like any other. */
   async function ensureBuiltIn(): Promise<string> {
     const id = await builtinId();
+    await ensureAdaptive();
     if (await registry.get(id)) return id;
     const { report, accepted } = await validateModel(builtinBytes(), deps.validation);
     if (!accepted) throw new Error(`the built-in model fails validation: ${report.reasons.map((r) => r.message).join("; ")}`);

@@ -2,6 +2,8 @@
  * Wiring of the log pipeline to the bindings: the producer the request services use, and the
  * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
  */
+import { adaptiveId } from "../adaptive/model.ts";
+import { learnAdaptiveQuietly } from "../adaptive/store.ts";
 import { aggregateStatements } from "../aggregates/statements.ts";
 import { lakeFlushDue, lakeFlushIntervalMs, type FlushCadence } from "../lake/cadence.ts";
 import { flushLake } from "../lake/flush.ts";
@@ -31,7 +33,11 @@ export function consumerDeps(env: Env, now: () => number = Date.now, cadence: Fl
   return { db: env.DB, deadLetters: env.DEAD_LETTERS, now,
     extraStatements: aggregateStatements,
     afterCommit: async ({ now, rows }) => {
-      if (lakeFlushDue(cadence, rows, now, intervalMs)) await flushLake(env.DB, env.LAKE, { now });
+      if (!lakeFlushDue(cadence, rows, now, intervalMs)) return;
+      // On the same cadence the adaptive model learns from the committed log (its labels wait
+      // ten minutes anyway; worker/adaptive/store.ts; never throws), then the lake is written.
+      await learnAdaptiveQuietly(env.DB, await adaptiveId(), now);
+      await flushLake(env.DB, env.LAKE, { now });
     },
   };
 }

@@ -2,13 +2,22 @@ import type { ModelManifest } from "./manifest.ts";
 import { readManifest } from "./manifest.ts";
 import { createSession, ort } from "./ort-runtime.ts";
 
+/**
+ * What a scorer may know besides the features: the candidates' block ids, in row order. ONNX
+ * models ignore it; the adaptive model (worker/adaptive/) keeps one posterior per block and
+ * scores a row it has no block id for with its prior.
+ */
+export interface ScoreContext {
+  blockIds?: readonly string[];
+}
+
 /** Scores candidate rows with a model; one score per row, higher is better. */
 export interface Scorer {
   /** Names the model in decisions (`modelVersion`). */
   readonly version: string;
   readonly manifest: ModelManifest;
   /** `features` is row-major `[rows, manifest.features.length]`. */
-  score(features: Float32Array, rows: number): Promise<Float32Array>;
+  score(features: Float32Array, rows: number, context?: ScoreContext): Promise<Float32Array>;
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
