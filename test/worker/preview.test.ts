@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app.ts";
+import type { Block } from "../../worker/catalog/schema.ts";
 import type { Decision } from "../../worker/decide/schema.ts";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
 import { previewCatalog, type PreviewAnswer } from "../../worker/preview/preview.ts";
@@ -168,7 +169,7 @@ describe("preview links", () => {
 });
 
 describe("previewCatalog: serving blocks, drafts only when asked", () => {
-  const block = (id: string, status?: string) => ({ id, slots: ["hero"], category: "c", tags: [], campaign: "k", priority: 1, value: 1, html: "", ...(status ? { status } : {}) });
+  const block = (id: string, status?: Block["status"]) => ({ id, slots: ["hero"], category: "c", tags: [], campaign: "k", priority: 1, value: 1, html: "", ...(status ? { status } : {}) });
   const catalog = {
     version: 3,
     slots: { hero: { defaultBlock: "d" } },

@@ -104,11 +104,14 @@ function explain(block: Block, d: CandidateDebug | undefined, pool: Set<string>,
 
 /**
  * Decides for the described visitor and explains every slot. Throws `unknown_slot` (422) like
- * decide; reads configuration only.
+ * decide; reads configuration only. `drafts` reads the whole newest catalog version (drafts
+ * included), used when the request asks for `includeDrafts`.
  */
-export async function previewDecision(p: PreviewRequest, services: Services): Promise<PreviewAnswer> {
+export async function previewDecision(p: PreviewRequest, services: Services, drafts?: () => Promise<Catalog>): Promise<PreviewAnswer> {
   const now = p.time ?? services.now();
-  const [stored, guardrails, storedCampaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);
+  // The serving catalog holds approved and live blocks only; drafts come from the newest version.
+  const source = p.includeDrafts && drafts ? drafts() : services.catalog.get();
+  const [stored, guardrails, storedCampaignHoldouts] = await Promise.all([source, services.guardrails.current(), services.campaignHoldouts()]);
   const catalog = previewCatalog(stored, p.includeDrafts);
   const holdout = p.holdout === undefined ? services.holdout : { ...services.holdout, rate: p.holdout ? 1 : 0 };
   const campaignHoldouts = p.holdout === false ? { campaigns: {} } : storedCampaignHoldouts;

@@ -3,7 +3,12 @@ import { z } from "zod";
 import { AppError, formatZodError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
+import { d1CatalogVersionStore } from "../catalog-admin/store.ts";
+import { withSanitizedHtml } from "../sanitize/catalog.ts";
 import { previewDecision } from "./preview.ts";
+
+/** The newest catalog version with its drafts (the catalog admin's store), block HTML sanitised. */
+const draftsOf = (env: Env) => async () => withSanitizedHtml((await d1CatalogVersionStore(env.DB, env.CONFIG).latest()).catalog);
 import { previewRequestSchema } from "./schema.ts";
 import { PREVIEW_LINK_DEFAULT_SECONDS, PREVIEW_LINK_MAX_SECONDS, PREVIEW_TOKEN_MAX_CHARS, signPreview, verifyPreview } from "./token.ts";
 
@@ -34,13 +39,13 @@ const publicSchema = z.object({
  */
 export const previewAdminRoute = new Hono<AppEnv>()
   .post("/", requireJson(), limitBody(PREVIEW_MAX_BYTES), jsonBody(previewRequestSchema), async (c) => {
-    const answer = await previewDecision(c.req.valid("json"), c.get("services"));
+    const answer = await previewDecision(c.req.valid("json"), c.get("services"), draftsOf(c.env));
     return c.json(answer, 200, { "cache-control": "no-store" });
   })
   .post("/links", requireJson(), limitBody(PREVIEW_MAX_BYTES), jsonBody(linkSchema), async (c) => {
     const { ttlSeconds, page, ...req } = c.req.valid("json");
     // Check it decides now (unknown slots are a 422 here, not on the shop page).
-    await previewDecision(req, c.get("services"));
+    await previewDecision(req, c.get("services"), draftsOf(c.env));
     const expires = c.get("services").now() + ttlSeconds * 1000;
     const token = await signPreview(req, expires, c.env.ADMIN_TOKEN);
     const url = new URL(page, c.req.url);
@@ -65,5 +70,5 @@ export const previewPublicRoute = new Hono<AppEnv>().post("/", requireJson(), li
   };
   const parsed = previewRequestSchema.safeParse(merged);
   if (!parsed.success) throw new AppError("invalid_request", formatZodError(parsed.error));
-  return c.json(await previewDecision(parsed.data, services), 200, { "cache-control": "no-store" });
+  return c.json(await previewDecision(parsed.data, services, draftsOf(c.env)), 200, { "cache-control": "no-store" });
 });
