@@ -18,8 +18,8 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
     throw new AppError("invalid_json", "body is not valid JSON");
   }
   const services = c.get("services");
-  const result = await ingestEvents(body, { store: services.events, now: services.now });
-  const feedback = result.accepted > 0 ? consentedFeedback(body) : [];
+  const { stored, ...result } = await ingestEvents(body, { store: services.events, now: services.now });
+  const feedback = consentedFeedback(stored);
   if (feedback.length) {
     const defaults = new Set(Object.values((await services.catalog.get()).slots).map((s) => s.defaultBlock));
     c.executionCtx.waitUntil(applyFeedback(c.env, feedback, services.now(), (id) => defaults.has(id)).catch((err) => console.error("applying events to visitor state failed:", err)));
