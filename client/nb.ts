@@ -16,7 +16,7 @@ declare global {
 const script = document.currentScript as HTMLScriptElement | null;
 const endpoint = resolveEndpoint(script);
 // The optional parts (friction, the TCF bridge) are in nb-extras.js, next to nb.js.
-const nextbest = createNextbest({ endpoint, extras: () => loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href) });
+const nextbest = createNextbest({ endpoint, urlParams: script?.dataset.urlParams?.split(","), extras: () => loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href) });
 window.nextbest = nextbest;
 // Page scripts that load before nb.js (such as a consent banner) wait for this event.
 document.dispatchEvent(new CustomEvent("nextbest:ready"));

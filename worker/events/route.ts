@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { AppError } from "../errors/app-error.ts";
 import { limitBody, requireJsonOrText } from "../http/json-body.ts";
+import { batchVisitorIds, checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
 import { applyFeedback, consentedFeedback } from "./visitor-feedback.ts";
 import { ingestEvents } from "./ingest.ts";
@@ -18,6 +19,7 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
     throw new AppError("invalid_json", "body is not valid JSON");
   }
   const services = c.get("services");
+  await checkWriteLimits(services.writeLimits, c.req.header("cf-connecting-ip"), batchVisitorIds(body));
   const { stored, ...result } = await ingestEvents(body, { store: services.events, now: services.now });
   const feedback = consentedFeedback(stored);
   if (feedback.length) {
