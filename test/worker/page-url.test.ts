@@ -59,7 +59,7 @@ describe("the Worker strips page URLs before anything is recorded", () => {
 
   it("proxy mode (the page's own URL)", async () => {
     audit.records.length = 0;
-    const res = await send(`/edge/shoes.html${SECRET.split("#")[0]}`, { headers: { accept: "text/html", cookie: `${CONSENT}; nb_vid=${TREATED[2]}` } });
+    const res = await send(`/edge/shoes${SECRET.split("#")[0]}`, { headers: { accept: "text/html", cookie: `${CONSENT}; nb_vid=${TREATED[2]}` } });
     expect(res.status).toBe(200);
     expect(pagesRecorded().length).toBeGreaterThan(0);
     for (const page of pagesRecorded()) {
