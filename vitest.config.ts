@@ -28,7 +28,11 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations, ...GENEROUS_BUDGETS },
+                // Rate limits count but never refuse: files send hundreds of requests for one
+                // visitor (caps under 200 concurrent decides). test/worker/rate-limits.test.ts
+                // enforces them with the small limits below, on the same binding.
+                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations, ...GENEROUS_BUDGETS, RATE_LIMIT_MODE: "report" },
+                ratelimits: { TEST_RATE_LIMIT_IP: { simple: { limit: 5, period: 60 } }, TEST_RATE_LIMIT_VISITOR: { simple: { limit: 3, period: 60 } } },
               },
             }),
           ],

@@ -36,6 +36,8 @@ export const DECISIONS_EVENT = "nextbest:decisions";
 export interface NextbestOptions {
   /** Origin (or base URL) of the nextbest Worker, without a trailing slash. */
   endpoint: string;
+  /** Query parameters the page URL keeps besides `utm_*` (script tag: `data-url-params="a,b"`). */
+  urlParams?: string[];
   /** How long a decide may take (DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
   /** How long one storage operation may take before storage counts as unavailable (STORAGE_TIMEOUT_MS). */
@@ -94,6 +96,7 @@ type Identity = [consent: Consent, visitorId: string];
 /** Creates the client for the current page. It starts measuring scroll and dwell immediately. */
 export function createNextbest({
   endpoint,
+  urlParams,
   timeoutMs = DEFAULT_TIMEOUT_MS,
   storageTimeoutMs = STORAGE_TIMEOUT_MS,
   win = window,
@@ -201,7 +204,7 @@ export function createNextbest({
     for (const slot of slots) slot.setAttribute("data-nb-state", "pending");
     const [consent, visitorId] = await whoIsIt();
     const state = await changeSession((s) => touchSession(s, now()));
-    const decisions = await decide(slotNames(slots), { endpoint, visitorId, consent, url: win.location.href, signals: signalsFor(state), timeoutMs }, fetchImpl);
+    const decisions = await decide(slotNames(slots), { endpoint, visitorId, consent, url: win.location.href, urlParams, signals: signalsFor(state), timeoutMs }, fetchImpl);
     // A decision made without analytics consent is never measured, even if consent comes while
     // it is shown: its impression would tie the anonymous decide to the consenting visitor.
     if (!consent.analytics) for (const { decisionId } of decisions) unmeasured.add(decisionId);

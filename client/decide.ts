@@ -1,6 +1,7 @@
 // The decide call: one POST /v1/decide for all slots of the page, with a hard timeout. It never
 // throws and never returns a malformed decision, so a failure simply leaves the default content.
 import type { Consent, DecideRequest, Decision, Signals } from "./types.ts";
+import { pageUrl } from "../worker/decide/page-url.ts";
 
 /** After this many milliseconds the page keeps its default content. */
 export const DEFAULT_TIMEOUT_MS = 600;
@@ -61,8 +62,12 @@ export interface DecideOptions {
   endpoint: string;
   visitorId: string;
   consent: Consent;
-  /** The page URL, sent as `context.url` (cut to MAX_URL_LENGTH). */
+  /**
+   * The page URL, sent as `context.url` without its fragment and with only `utm_*` and
+   * `urlParams` query parameters (worker/decide/page-url.ts), cut to MAX_URL_LENGTH.
+   */
   url: string;
+  urlParams?: string[];
   signals: Signals;
   /** Defaults to DEFAULT_TIMEOUT_MS. */
   timeoutMs?: number;
@@ -92,7 +97,7 @@ export async function decide(slots: string[], options: DecideOptions, fetchImpl:
         visitorId: options.visitorId,
         slots, // at most MAX_SLOTS: slotNames stops there
         consent: options.consent,
-        context: { url: options.url.slice(0, MAX_URL_LENGTH), signals: options.signals },
+        context: { url: pageUrl(options.url, options.urlParams).slice(0, MAX_URL_LENGTH), signals: options.signals },
       } satisfies DecideRequest),
       credentials: "omit", // the visitor id travels in the body; no cookies are involved
       signal: controller.signal,

@@ -21,7 +21,7 @@ const endpoint = resolveEndpoint(script);
 const loading = loadExtras(new URL("nb-extras.js", script?.src || `${endpoint}/`).href);
 loading.catch(() => undefined); // a failed load leaves the default content, quietly
 const extras = () => loading;
-const nextbest = createNextbest({ endpoint, extras });
+const nextbest = createNextbest({ endpoint, urlParams: script?.dataset.urlParams?.split(","), extras });
 // A preview link (client/preview.ts) renders the Worker's preview instead of deciding.
 const preview = new URLSearchParams(location.search).get("nb_preview");
 window.nextbest = nextbest;

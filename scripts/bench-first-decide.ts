@@ -67,7 +67,7 @@ async function firstVisit(port: number, machine: FirstVisit["machine"], sequence
   try {
     // Ready when a static file is served: the assets answer it without waking the Worker, so
     // the decides below are the isolate's first requests.
-    const server = await startDevServer({ port, readyPath: "/favicon.svg", vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0" }, timeoutMs: 120_000 });
+    const server = await startDevServer({ port, readyPath: "/favicon.svg", vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", RATE_LIMIT_MODE: "report" }, timeoutMs: 120_000 });
     try {
       if (sequence === "cold") return { machine, loadAverage, sequence, personalised: await decideOnce(server.url, "first-visitor", true) };
       const anonymous = await decideOnce(server.url, "anon-first-visitor", false);

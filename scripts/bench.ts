@@ -178,7 +178,9 @@ async function main() {
 async function steadyState() {
   const server = await startDevServer({
     port: PORT,
-    vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN },
+    // Rate limits are checked on every write (so measured) but only reported: the bench sends
+    // thousands of requests from one address.
+    vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN, RATE_LIMIT_MODE: "report" },
     // Seed the 50-candidate catalog into the local KV the dev server will read.
     seed: (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
   });

@@ -7,6 +7,7 @@ import type { GuardrailStore } from "./guardrails/store.ts";
 import type { CampaignHoldoutConfig } from "./holdout/campaign.ts";
 import type { HoldoutConfig } from "./holdout/assign.ts";
 import type { ScorerProvider } from "./ranking/active-model.ts";
+import type { WriteLimits } from "./ratelimit/limits.ts";
 
 /** Capabilities a request handler uses, wired once per request by the init middleware. */
 export interface Services {
@@ -27,6 +28,10 @@ export interface Services {
   epsilon: number;
   /** Decide budgets the environment imposes over the guardrails' (worker/decide/budgets.ts). */
   budgets?: BudgetOverrides;
+  /** Query parameters page URLs keep besides `utm_*` (PAGE_URL_PARAMS; worker/decide/page-url.ts). */
+  pageUrlParams?: string[];
+  /** Rate limits of the public write routes (worker/ratelimit/). */
+  writeLimits?: WriteLimits;
 }
 
 /** Hono environment of the app: bindings plus the wired services. */

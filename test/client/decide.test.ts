@@ -38,6 +38,16 @@ describe("the decide request", () => {
     expect(Object.keys(call!.body.context)).toEqual(["url", "signals"]);
   });
 
+  it.each([
+    [undefined, "http://localhost:3000/shoes.html?utm_source=mail&utm_medium=x"],
+    [["page"], "http://localhost:3000/shoes.html?utm_source=mail&page=2&utm_medium=x"],
+  ])("sends the page URL without its fragment and with only utm_* and %j parameters", async (urlParams, want) => {
+    setPage({ path: "/shoes.html?utm_source=mail&email=alice%40example.com&page=2&utm_medium=x#access_token=secret", body: SLOTS_HTML });
+    const { fetchImpl, calls } = decidingFetch();
+    await createNextbest({ endpoint: "https://edge.example", fetchImpl, store: freshStore(), newId: () => "page", ...(urlParams ? { urlParams } : {}) }).refresh();
+    expect(calls[0]!.body.context.url).toBe(want);
+  });
+
   it("names each slot once, in document order, and at most 10", () => {
     setPage({ body: Array.from({ length: 14 }, (_, i) => `<div data-nb-slot="s${i % 12}"></div>`).join("") });
     expect(findSlotNames()).toEqual(["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]);
@@ -58,7 +68,7 @@ describe("the decide request", () => {
 
   it("cuts a very long page URL to the Worker's 2048 characters", async () => {
     const { fetchImpl, calls } = decidingFetch();
-    await decide(["hero"], { ...OPTIONS, url: `https://shop.example/?q=${"a".repeat(3000)}` }, fetchImpl);
+    await decide(["hero"], { ...OPTIONS, url: `https://shop.example/?utm_term=${"a".repeat(3000)}` }, fetchImpl);
     expect(calls[0]!.body.context.url).toHaveLength(2048);
   });
 

@@ -36,7 +36,8 @@ export default async function setup(project: TestProject) {
   const server = await startDevServer({
     port: 8900 + (process.pid % 90),
     // Generous budgets: these tests check what is shown, not latency (bench measures that).
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN },
+    // Rate limits report only: every browser of the run comes from 127.0.0.1 (worker tests enforce them).
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN, RATE_LIMIT_MODE: "report" },
   });
   project.provide("baseUrl", server.url);
   project.provide("adminToken", ADMIN_TOKEN);

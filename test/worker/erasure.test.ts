@@ -22,7 +22,7 @@ describe("DELETE /admin/visitors/:id", () => {
 
     const res = await erase(id);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ visitorKey: await visitorKey(id), removed: { events: 3, decisions: 2, visitorState: 1 } });
+    expect(await res.json()).toEqual({ visitorKey: await visitorKey(id), complete: true, removed: { events: 3, decisions: 2, visitorState: 1, guardrailVersions: 0 }, notRemoved: [] });
     expect(await count("events", id)).toBe(0);
     expect(await count("decisions", id)).toBe(0);
     // Other visitors keep theirs.
@@ -33,7 +33,7 @@ describe("DELETE /admin/visitors/:id", () => {
     expect(await (await erase(id)).json()).toMatchObject({ removed: { events: 0, decisions: 0, visitorState: 0 } });
   });
 
-  it("attempts every store and then reports the failure, so a retry completes the erasure", async () => {
+  it("attempts every store and reports what it could not remove and why, so a retry completes the erasure", async () => {
     const done: string[] = [];
     const targets = {
       events: async () => (done.push("events"), 1),
@@ -42,8 +42,10 @@ describe("DELETE /admin/visitors/:id", () => {
       },
       visitorState: async () => (done.push("state"), 2),
     };
-    await expect(eraseVisitor("v", targets)).rejects.toThrow("D1 unavailable");
+    const result = await eraseVisitor("v", targets);
     expect(done.sort()).toEqual(["events", "state"]);
+    expect(result).toMatchObject({ complete: false, removed: { events: 1, decisions: 0, visitorState: 2 } });
+    expect(result.notRemoved).toEqual([{ store: "decisions", reason: "failed: D1 unavailable; send the request again to finish" }]);
   });
 
   it("needs the admin token", async () => {

@@ -24,6 +24,10 @@ describe.each([
   { rule: "suppression", b: {}, c: {}, g: { exclusions: { global: { visitorIds: ["v1"] } } }, want: "excluded_visitor" },
   { rule: "suppression", b: {}, c: {}, g: { exclusions: { campaigns: { c1: { visitorIds: ["v1"] } } } }, want: "excluded_visitor" },
   { rule: "suppression", b: {}, c: {}, g: { exclusions: { campaigns: { other: { visitorIds: ["v1"] } } } }, want: undefined },
+  // Saved lists hold keyed ids; the decide path passes the visitor's key.
+  { rule: "suppression", b: {}, c: { visitorKey: "0".repeat(32) }, g: { exclusions: { global: { visitorKeys: ["0".repeat(32)] } } }, want: "excluded_visitor" },
+  { rule: "suppression", b: {}, c: { visitorKey: "1".repeat(32) }, g: { exclusions: { campaigns: { c1: { visitorKeys: ["0".repeat(32)] } } } }, want: undefined },
+  { rule: "suppression", b: {}, c: {}, g: { exclusions: { global: { visitorKeys: ["0".repeat(32)] } } }, want: undefined },
   { rule: "suppression", b: {}, c: { emailHash: hash }, g: { exclusions: { global: { emailHashes: [hash] } } }, want: "excluded_email" },
   { rule: "schedule", b: { rules: { startAt: "2026-11-25T12:00:00Z" } }, c: {}, g: {}, want: undefined },
   { rule: "schedule", b: { rules: { startAt: "2026-11-25T12:00:00.001Z" } }, c: {}, g: {}, want: "not_started" },

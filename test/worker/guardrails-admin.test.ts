@@ -3,6 +3,7 @@ import { DEMO_CATALOG } from "../../worker/catalog/store.ts";
 import { DEFAULT_GUARDRAILS } from "../../worker/guardrails/config.ts";
 import { unknownReferences } from "../../worker/guardrails/references.ts";
 import { parseIfMatch } from "../../worker/guardrails/route.ts";
+import { visitorKey } from "../../worker/visitor/key.ts";
 import { call } from "./helpers.ts";
 
 const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -53,7 +54,8 @@ describe("PATCH /admin/guardrails (JSON Merge Patch, RFC 7396)", () => {
     expect(saved).toMatchObject({ version: base.version + 1, author: "ana", action: "patch" });
     expect(saved.config.latencyBudgetMs).toBe(40);
     expect(saved.config.brand.maxPromotionalPerPage).toBe(1);
-    expect(saved.config.exclusions.campaigns["travel-bags"]!.visitorIds).toEqual(["v-excluded"]);
+    // Saved as the visitor's pseudonymous key, never the raw id (worker/guardrails/suppression.ts).
+    expect(saved.config.exclusions.campaigns["travel-bags"]).toMatchObject({ visitorIds: [], visitorKeys: [await visitorKey("v-excluded")] });
     expect(saved.config.frequencyCaps.perBlock["hero-shoes-trail"]).toEqual([{ limit: 3, window: "day" }]);
     expect((await newest()).body).toEqual(saved);
   });
@@ -62,7 +64,7 @@ describe("PATCH /admin/guardrails (JSON Merge Patch, RFC 7396)", () => {
     { name: "null removes a member (its default returns)", patch: { latencyBudgetMs: null }, check: (c: Version["config"]) => expect(c.latencyBudgetMs).toBe(DEFAULT_GUARDRAILS.latencyBudgetMs) },
     { name: "null removes a map entry", patch: { frequencyCaps: { perBlock: { "hero-shoes-trail": null } } }, check: (c: Version["config"]) => expect(c.frequencyCaps.perBlock).toEqual({}) },
     { name: "a nested member merges", patch: { brand: { oneBlockPerCampaign: true } }, check: (c: Version["config"]) => expect(c.brand).toMatchObject({ oneBlockPerCampaign: true, maxPromotionalPerPage: 1 }) },
-    { name: "an array replaces the array", patch: { exclusions: { campaigns: { "travel-bags": { visitorIds: ["v-1", "v-2"] } } } }, check: (c: Version["config"]) => expect(c.exclusions.campaigns["travel-bags"]!.visitorIds).toEqual(["v-1", "v-2"]) },
+    { name: "an array replaces the array", patch: { exclusions: { campaigns: { "travel-bags": { visitorKeys: ["1".repeat(32), "2".repeat(32)] } } } }, check: (c: Version["config"]) => expect(c.exclusions.campaigns["travel-bags"]!.visitorKeys).toEqual(["1".repeat(32), "2".repeat(32)]) },
     { name: "a new map entry is added", patch: { frequencyCaps: { perCampaign: { "spring-shoes": [{ limit: 1, window: "session" }] } } }, check: (c: Version["config"]) => expect(Object.keys(c.frequencyCaps.perCampaign)).toEqual(["spring-shoes"]) },
   ])("$name", async ({ patch, check }) => {
     const res = await send("PATCH", "", patch, MERGE_PATCH);

@@ -9,6 +9,8 @@ import { AppError } from "../errors/app-error.ts";
 import type { GuardrailConfig } from "../guardrails/config.ts";
 import type { Exclusion } from "../guardrails/reasons.ts";
 import { evaluateStaticRules, type RuleResult } from "../guardrails/rules.ts";
+import { hasKeyedLists } from "../guardrails/suppression.ts";
+import { visitorKey } from "../visitor/key.ts";
 import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
 import { campaignHoldout, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
 import type { ModelSelection } from "../ranking/active-model.ts";
@@ -129,7 +131,8 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   // Request-level guardrails, before the model: the model only ranks what passes.
   const wanted = new Set(request.slots);
   const candidates = catalog.blocks.filter((b) => b.slots.some((s) => wanted.has(s)));
-  const ctx = { now, visitorId: request.visitorId, emailHash: request.context.emailHash, consent: request.consent, signals: request.context.signals, url: request.context.url, country: deps.country, config };
+  const keyed = hasKeyedLists(config) ? await visitorKey(request.visitorId) : undefined;
+  const ctx = { now, visitorId: request.visitorId, ...(keyed ? { visitorKey: keyed } : {}), emailHash: request.context.emailHash, consent: request.consent, signals: request.context.signals, url: request.context.url, country: deps.country, config };
   const ruleResults = new Map<string, RuleResult[]>();
   const staticExclusions = new Map<string, Exclusion>();
   const allowed = candidates.filter((block) => {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { hasAdminToken } from "../admin/auth.ts";
 import { AppError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import { checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
 import { decideWithServices, requestCountry } from "./run.ts";
 import { decideRequestSchema, type DecideResponse } from "./schema.ts";
@@ -18,6 +19,7 @@ export const decideRoute = new Hono<AppEnv>().post(
   async (c) => {
     const services = c.get("services");
     const request = c.req.valid("json");
+    await checkWriteLimits(services.writeLimits, c.req.header("cf-connecting-ip"), [request.visitorId]);
     // Rule outcomes and scores explain the catalog and the model: admins only.
     if (request.debug && !hasAdminToken(c.req.header("authorization"), c.env.ADMIN_TOKEN)) {
       throw new AppError("unauthorized", "debug: true needs Authorization: Bearer <ADMIN_TOKEN>");

@@ -3,6 +3,7 @@ import type { Services } from "../services.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { withBudgets } from "./budgets.ts";
 import { decide, type DecideResult } from "./decide.ts";
+import { pageUrl } from "./page-url.ts";
 import type { DecideRequest } from "./schema.ts";
 
 /** A decision with the configuration version it was made under. */
@@ -20,8 +21,12 @@ export type Defer = (work: Promise<unknown>) => void;
  * API and the edge proxy, so both apply exactly the same guardrails, holdouts and models, and both
  * write the audit log.
  */
-export async function decideWithServices(request: DecideRequest, services: Services, defer: Defer, country?: string): Promise<ServiceDecision> {
+export async function decideWithServices(given: DecideRequest, services: Services, defer: Defer, country?: string): Promise<ServiceDecision> {
   const started = services.now();
+  // Before anything sees or records it: no fragment, only allowed query parameters (page-url.ts).
+  const url = given.context.url === undefined ? undefined : pageUrl(given.context.url, services.pageUrlParams) || undefined;
+  const request: DecideRequest = { ...given, context: { ...given.context, url } };
+  if (url === undefined) delete request.context.url;
   // A debug decide records nothing (caps, audit) unless it asks to.
   const record = !request.debug || request.record;
   const [catalog, guardrails, campaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);

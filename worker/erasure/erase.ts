@@ -3,11 +3,25 @@ import { eraseVisitorDecisions } from "../audit/query.ts";
 import { eraseVisitorEvents } from "../events/store.ts";
 import { requestLakeErasure } from "../lake/erase.ts";
 import { visitorKey } from "../visitor/key.ts";
+import { eraseFromGuardrails, type GuardrailErasure } from "./guardrails.ts";
 
-/** What an erasure removed, per store. */
+/** A store erasure could not clear (or kept on purpose), and why. */
+export interface NotRemoved {
+  store: "events" | "decisions" | "visitorState" | "guardrails";
+  reason: string;
+}
+
+/**
+ * What an erasure removed, per store, and what it did not. `complete` is false when a store
+ * failed: `notRemoved` says which and why, and the same request again finishes the job (every
+ * step is idempotent). A keyed id kept on a suppression list is listed in `notRemoved` but does not
+ * make the erasure incomplete.
+ */
 export interface ErasureResult {
   visitorKey: string;
-  removed: { events: number; decisions: number; visitorState: number };
+  complete: boolean;
+  removed: { events: number; decisions: number; visitorState: number; guardrailVersions: number };
+  notRemoved: NotRemoved[];
 }
 
 /** The stores a visitor's data lives in. */
@@ -15,15 +29,17 @@ export interface ErasureTargets {
   events(visitorKey: string): Promise<number>;
   decisions(visitorKey: string): Promise<number>;
   visitorState(visitorKey: string): Promise<number>;
+  /** The guardrail configuration (suppression lists); optional for callers that only clear data. */
+  guardrails?(visitorId: string, visitorKey: string): Promise<GuardrailErasure>;
 }
 
 /**
-/**
  * The production stores: D1 tables, the visitor-level aggregates (they go with the raw rows they
- * were folded from; counts report the raw rows), the visitor's Durable Object; the lake's copies
- * are queued for the cron's rewrite pass (worker/lake/erase.ts) and counted when it runs.
+ * were folded from; counts report the raw rows), the visitor's Durable Object, the guardrail
+ * configuration; the lake's copies are queued for the cron's rewrite pass (worker/lake/erase.ts)
+ * and counted when it runs.
  */
-export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets {
+export function erasureTargets(env: Pick<Env, "DB" | "VISITOR" | "CONFIG">): Required<ErasureTargets> {
   return {
     events: async (key) => {
       await requestLakeErasure(env.DB, key, "events", Date.now());
@@ -36,19 +52,41 @@ export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets
       return eraseVisitorDecisions(env.DB, key);
     },
     visitorState: async (key) => (await env.VISITOR.get(env.VISITOR.idFromName(key)).erase()).records,
+    guardrails: (id, key) => eraseFromGuardrails(env, id, key),
   };
 }
 
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 300);
+
 /**
- * Erases everything stored about a visitor (right to erasure). The three stores are cleared
- * independently and all of them are attempted; if one fails the error is raised after the
- * others are done, so a retry finishes the job (each erase is idempotent).
+ * Erases everything stored about a visitor (right to erasure). The stores are cleared
+ * independently and all of them are attempted; what failed is reported with its reason.
  */
 export async function eraseVisitor(visitorId: string, targets: ErasureTargets): Promise<ErasureResult> {
   const key = await visitorKey(visitorId);
-  const [events, decisions, visitorState] = await Promise.allSettled([targets.events(key), targets.decisions(key), targets.visitorState(key)]);
-  const failed = [events, decisions, visitorState].find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  const value = (r: PromiseSettledResult<number>) => (r.status === "fulfilled" ? r.value : 0);
-  return { visitorKey: key, removed: { events: value(events), decisions: value(decisions), visitorState: value(visitorState) } };
+  const [events, decisions, visitorState, guardrails] = await Promise.allSettled([
+    targets.events(key),
+    targets.decisions(key),
+    targets.visitorState(key),
+    targets.guardrails ? targets.guardrails(visitorId, key) : Promise.resolve({ rewritten: 0, listedIn: [] }),
+  ]);
+  const notRemoved: NotRemoved[] = [];
+  const count = (store: NotRemoved["store"], r: PromiseSettledResult<number>) => {
+    if (r.status === "fulfilled") return r.value;
+    notRemoved.push({ store, reason: `failed: ${message(r.reason)}; send the request again to finish` });
+    return 0;
+  };
+  const removed = { events: count("events", events), decisions: count("decisions", decisions), visitorState: count("visitorState", visitorState), guardrailVersions: 0 };
+  const complete = notRemoved.length === 0 && guardrails.status === "fulfilled";
+  if (guardrails.status === "rejected") notRemoved.push({ store: "guardrails", reason: `failed: ${message(guardrails.reason)}; send the request again to finish` });
+  else {
+    removed.guardrailVersions = guardrails.value.rewritten;
+    if (guardrails.value.listedIn.length) {
+      notRemoved.push({
+        store: "guardrails",
+        reason: `kept: the visitor's key is on the suppression list(s) ${guardrails.value.listedIn.join(", ")}, so they keep not being shown what they were excluded from; remove it from visitorKeys with PATCH /admin/guardrails to lift the suppression`,
+      });
+    }
+  }
+  return { visitorKey: key, complete, removed, notRemoved };
 }

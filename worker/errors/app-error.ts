@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   invalid_config: 422,
   invalid_catalog: 422,
   unknown_kpi: 422,
+  rate_limited: 429,
   internal: 500,
 } as const;
 
@@ -25,10 +26,13 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 /** The one error type of the API; `onError` turns it into `{ error: { code, message } }`. */
 export class AppError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** Headers the answer carries (e.g. `Retry-After` on a 429). */
+  readonly headers?: Record<string, string>;
+  constructor(code: ErrorCode, message: string, headers?: Record<string, string>) {
     super(message);
     this.name = "AppError";
     this.code = code;
+    if (headers) this.headers = headers;
   }
   get status(): (typeof ERROR_STATUS)[ErrorCode] {
     return ERROR_STATUS[this.code];

@@ -10,7 +10,7 @@ export interface ErrorBody {
 /** Serialises an AppError into the spec's error JSON. */
 export function errorResponse(c: Context, err: AppError): Response {
   const body: ErrorBody = { error: { code: err.code, message: err.message } };
-  return c.json(body, err.status);
+  return c.json(body, err.status, err.headers);
 }
 
 /** Maps anything thrown to the error shape; only unexpected faults become a 500. */

@@ -14,6 +14,15 @@ export interface Rejection {
   message: string;
 }
 
+/**
+ * An event this request stored, with the personalisation consent it was sent with: the only
+ * events side effects (worker/events/visitor-feedback.ts) may follow.
+ */
+export interface AcceptedEvent {
+  event: ClientEvent;
+  personalization: boolean;
+}
+
 /** The answer of `POST /v1/events`. */
 export interface IngestResult {
   /** Events stored by this request. */
@@ -45,9 +54,10 @@ export function eventId(key: string, e: ClientEvent): Promise<string> {
 
 /**
  * Ingests one parsed request body. Throws `invalid_request` when the envelope is wrong or when no
- * event in the batch is valid; otherwise stores the valid, consented ones.
+ * event in the batch is valid; otherwise stores the valid, consented ones. `stored` lists the
+ * events this call stored (not the answer's body: the route sends the rest).
  */
-export async function ingestEvents(body: unknown, deps: { store: EventStore; now: () => number }): Promise<IngestResult> {
+export async function ingestEvents(body: unknown, deps: { store: EventStore; now: () => number }): Promise<IngestResult & { stored: AcceptedEvent[] }> {
   const batch = eventBatchSchema.safeParse(body);
   if (!batch.success) throw new AppError("invalid_request", formatZodError(batch.error));
 
@@ -65,6 +75,7 @@ export async function ingestEvents(body: unknown, deps: { store: EventStore; now
   const time = deps.now();
   const keys = new Map<string, Promise<string>>();
   const toStore: StoredEvent[] = [];
+  const candidates: AcceptedEvent[] = [];
   for (const { index, event } of valid) {
     if (!(event.consent?.analytics ?? batch.data.consent?.analytics ?? false)) {
       rejected.push({ index, code: "no_consent", message: "no analytics consent: not stored" });
@@ -84,9 +95,12 @@ export async function ingestEvents(body: unknown, deps: { store: EventStore; now
       value: event.value ?? null,
       currency: event.currency ?? null,
     });
+    candidates.push({ event, personalization: (event.consent?.personalization ?? batch.data.consent?.personalization) === true });
   }
   const fresh = toStore.length ? await deps.store.insert(toStore) : [];
-  const accepted = fresh.filter(Boolean).length;
+  // Only events stored by this request lead anywhere: a refused one (invalid, no consent) or a
+  // duplicate (its effects followed the first copy) changes no state.
+  const stored = candidates.filter((_, i) => fresh[i]);
   rejected.sort((a, b) => a.index - b.index);
-  return { accepted, duplicates: fresh.length - accepted, rejected };
+  return { accepted: stored.length, duplicates: fresh.length - stored.length, rejected, stored };
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { AppError } from "../errors/app-error.ts";
 import { limitBody, requireJsonOrText } from "../http/json-body.ts";
+import { batchVisitorIds, checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
 import { applyFeedback, consentedFeedback } from "./visitor-feedback.ts";
 import { ingestEvents } from "./ingest.ts";
@@ -18,8 +19,9 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
     throw new AppError("invalid_json", "body is not valid JSON");
   }
   const services = c.get("services");
-  const result = await ingestEvents(body, { store: services.events, now: services.now });
-  const feedback = result.accepted > 0 ? consentedFeedback(body) : [];
+  await checkWriteLimits(services.writeLimits, c.req.header("cf-connecting-ip"), batchVisitorIds(body));
+  const { stored, ...result } = await ingestEvents(body, { store: services.events, now: services.now });
+  const feedback = consentedFeedback(stored);
   if (feedback.length) {
     const defaults = new Set(Object.values((await services.catalog.get()).slots).map((s) => s.defaultBlock));
     c.executionCtx.waitUntil(applyFeedback(c.env, feedback, services.now(), (id) => defaults.has(id)).catch((err) => console.error("applying events to visitor state failed:", err)));

@@ -10,29 +10,25 @@
  * from the audit log; either way the decision must be this visitor's.
  */
 import { visitorKey } from "../visitor/key.ts";
+import type { AcceptedEvent } from "./ingest.ts";
 
-interface EventLike {
-  type?: unknown;
-  decisionId?: unknown;
-  visitorId?: unknown;
-  consent?: { personalization?: unknown };
-}
-
-/** An impression or conversion of a batch, sent with personalisation consent. */
+/** An impression or conversion that was stored, sent with personalisation consent. */
 export interface Feedback {
   type: "impression" | "conversion";
   visitorId: string;
   decisionId: string;
 }
 
-/** The impressions and conversions of a batch that were sent with personalisation consent. */
-export function consentedFeedback(body: unknown): Feedback[] {
-  const batch = body as { events?: unknown; consent?: { personalization?: unknown } } | null;
-  if (!batch || !Array.isArray(batch.events)) return [];
-  return (batch.events as EventLike[])
-    .filter((e) => (e?.type === "conversion" || e?.type === "impression") && typeof e.decisionId === "string" && typeof e.visitorId === "string")
-    .filter((e) => (e.consent?.personalization ?? batch.consent?.personalization) === true)
-    .map((e) => ({ type: e.type as Feedback["type"], visitorId: e.visitorId as string, decisionId: e.decisionId as string }));
+/**
+ * The feedback among the events a request stored (worker/events/ingest.ts `stored`): never the
+ * raw body, so an event refused as invalid or without analytics consent changes no state.
+ */
+export function consentedFeedback(stored: readonly AcceptedEvent[]): Feedback[] {
+  return stored.flatMap(({ event, personalization }) =>
+    personalization && (event.type === "conversion" || event.type === "impression") && event.decisionId
+      ? [{ type: event.type, visitorId: event.visitorId, decisionId: event.decisionId }]
+      : [],
+  );
 }
 
 /** Applies the feedback; returns how many changed the visitor's state. */

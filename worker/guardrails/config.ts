@@ -10,7 +10,10 @@ const country = z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 country code,
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "SHA-256 of the lower-cased email, hex");
 
 const suppression = z.object({
+  /** Raw visitor ids as an admin sends them: every save turns them into `visitorKeys` (suppression.ts). */
   visitorIds: z.array(z.string().min(1).max(128)).max(100_000).default([]),
+  /** Pseudonymous visitor keys (worker/visitor/key.ts): what saved configurations hold. */
+  visitorKeys: z.array(z.string().regex(/^[0-9a-f]{32}$/, "a visitor key: 32 hex digits")).max(100_000).default([]),
   emailHashes: z.array(sha256Hex).max(100_000).default([]),
 });
 
@@ -26,12 +29,12 @@ export const guardrailConfigSchema = z
       .default({ global: [], perCampaign: {}, perBlock: {} }),
     exclusions: z
       .object({
-        global: suppression.default({ visitorIds: [], emailHashes: [] }),
+        global: suppression.default({ visitorIds: [], visitorKeys: [], emailHashes: [] }),
         campaigns: z.record(name, suppression).default({}),
         /** Once a visitor converted on a campaign, its blocks are no longer shown to them. */
         excludeConvertedCampaigns: z.boolean().default(true),
       })
-      .default({ global: { visitorIds: [], emailHashes: [] }, campaigns: {}, excludeConvertedCampaigns: true }),
+      .default({ global: { visitorIds: [], visitorKeys: [], emailHashes: [] }, campaigns: {}, excludeConvertedCampaigns: true }),
     brand: z
       .object({
         /** A block with `blockTag` must not appear on pages tagged with any of `pageTags`. */

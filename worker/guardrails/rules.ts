@@ -9,12 +9,15 @@ import type { Signals } from "../ranking/signals.ts";
 import { MAX_MATCHED_PATH, matchesAnyPath } from "../patterns/url-pattern.ts";
 import { runCondition } from "./condition.ts";
 import type { GuardrailConfig } from "./config.ts";
+import { listNames } from "./suppression.ts";
 import { fail, PASS, type Exclusion, type RuleOutcome } from "./reasons.ts";
 
 /** What the request-level rules see. */
 export interface RuleContext {
   now: number;
   visitorId: string;
+  /** The visitor's pseudonymous key, when a suppression list holds keys (suppression.ts). */
+  visitorKey?: string;
   /** SHA-256 hex of the visitor's lower-cased email, when the site sends it. */
   emailHash?: string;
   consent: Record<string, boolean>;
@@ -36,7 +39,7 @@ export const STATIC_RULES: Record<string, Rule> = {
   suppression: (ctx, block) => {
     const lists = [ctx.config.exclusions.global, ctx.config.exclusions.campaigns[block.campaign]].filter((l) => l !== undefined);
     for (const list of lists) {
-      if (list.visitorIds.includes(ctx.visitorId)) return fail("excluded_visitor");
+      if (listNames(list, ctx.visitorId, ctx.visitorKey)) return fail("excluded_visitor");
       if (ctx.emailHash && list.emailHashes.includes(ctx.emailHash)) return fail("excluded_email");
     }
     return PASS;

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { lastGood } from "../config-health/last-good.ts";
 import { formatZodError } from "../errors/app-error.ts";
+import { keySuppressionLists } from "./suppression.ts";
 import { DEFAULT_GUARDRAILS, guardrailConfigSchema, type GuardrailConfig } from "./config.ts";
 
 /** How a version was made. */
@@ -107,7 +108,9 @@ export function d1GuardrailStore(db: D1Database, kv: KVNamespace, now: () => num
       const row = await db.prepare(`SELECT ${COLUMNS} FROM guardrail_versions WHERE version = ?`).bind(version).first<Row>();
       return row ? fromRow(row) : null;
     },
-    async save(config, author, at, options = {}) {
+    async save(given, author, at, options = {}) {
+      // No raw visitor id is ever saved: suppression lists hold keys (suppression.ts).
+      const config = await keySuppressionLists(given);
       const action = options.action ?? "put";
       const restoredFrom = options.restoredFrom ?? null;
       const expected = options.expectedVersion ?? null;
@@ -145,7 +148,8 @@ export function staticGuardrailStore(config: GuardrailConfig = DEFAULT_GUARDRAIL
     current: async () => newest(),
     latest: async () => newest(),
     get: async (v) => versions.find((x) => x.version === v) ?? null,
-    save: async (c, author, at, options = {}) => {
+    save: async (given, author, at, options = {}) => {
+      const c = await keySuppressionLists(given);
       if (options.expectedVersion !== undefined && options.expectedVersion !== newest().version) return null;
       const value: GuardrailVersion = { version: newest().version + 1, config: c, author, createdAt: at, action: options.action ?? "put", ...(options.restoredFrom !== undefined ? { restoredFrom: options.restoredFrom } : {}) };
       versions.push(value);

@@ -8,6 +8,8 @@ import { registryModelProvider } from "../models/runtime.ts";
 import type { Defer } from "../decide/run.ts";
 import { queueAuditSink, queueEventStore } from "../pipeline/producer.ts";
 import { logProducer } from "../pipeline/wire.ts";
+import { paramList } from "../decide/page-url.ts";
+import { writeLimitsFromEnv } from "../ratelimit/limits.ts";
 import type { AppEnv, Services } from "../services.ts";
 
 function rate(value: string | undefined, fallback: number): number {
@@ -34,6 +36,8 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     holdout: { rate: rate(env.HOLDOUT_RATE, 0.05), salt: env.HOLDOUT_SALT || "nextbest-ucg-v1" },
     epsilon: rate(env.EXPLORATION_EPSILON, 0.05),
     budgets: budgetOverridesFromEnv(env),
+    writeLimits: writeLimitsFromEnv(env),
+    pageUrlParams: paramList(env.PAGE_URL_PARAMS),
   };
 }
 

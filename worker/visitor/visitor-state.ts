@@ -24,7 +24,34 @@ export class VisitorState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+  }
+
+  /**
+   * Whether this visitor has state. Tables are created by the first write, never on reads or
+   * erasure: a request about a visitor with no state (a consent withdrawal for a new id, a
+   * conversion for an unknown decision) leaves no state behind.
+   */
+  private tablesReady?: boolean;
+  private hasTables(): boolean {
+    this.tablesReady ??= this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'exposures'").toArray().length > 0;
+    if (this.tablesReady) this.migrate();
+    return this.tablesReady;
+  }
+
+  /** Before any write. */
+  private ensureTables(): void {
+    if (this.hasTables()) return;
     this.createTables();
+    this.tablesReady = true;
+  }
+
+  private migrated = false;
+  /** Objects created before exposures carried their decision id get the column. */
+  private migrate(): void {
+    if (this.migrated) return;
+    this.migrated = true;
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(exposures)").toArray().map((c) => c.name);
+    if (!columns.includes("decision_id")) this.sql.exec("ALTER TABLE exposures ADD COLUMN decision_id TEXT");
   }
 
   private createTables(): void {
@@ -36,9 +63,7 @@ export class VisitorState extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS session_views (category TEXT PRIMARY KEY, count INTEGER NOT NULL);
     `);
-    // Objects created before exposures carried their decision id get the column.
-    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(exposures)").toArray().map((c) => c.name);
-    if (!columns.includes("decision_id")) this.sql.exec("ALTER TABLE exposures ADD COLUMN decision_id TEXT");
+    this.migrate();
   }
 
   private meta(key: string): number | undefined {
@@ -59,6 +84,8 @@ export class VisitorState extends DurableObject<Env> {
 
   private load(): VisitorHistory & { lastSeen?: number } {
     if (this.loaded) return this.loaded;
+    // No state yet: an empty history, in memory only (a write creates the tables).
+    if (!this.hasTables()) return (this.loaded = { recent: [], lifetime: {}, converted: [], sessionStart: 0 });
     const recent = this.sql
       .exec<{ at: number; block_id: string; campaign: string; personalized: number; decision_id: string | null }>("SELECT at, block_id, campaign, personalized, decision_id FROM exposures")
       .toArray()
@@ -74,6 +101,7 @@ export class VisitorState extends DurableObject<Env> {
 
   /** The history at `now`, starting a new session after `sessionTimeoutMs` of inactivity. */
   private history(now: number, sessionTimeoutMs: number): VisitorHistory {
+    this.ensureTables();
     const h = this.load();
     if (h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs) {
       h.sessionStart = now;
@@ -160,6 +188,7 @@ export class VisitorState extends DurableObject<Env> {
     if (h.recent.some((e) => e.decisionId === impression.decisionId)) return false;
     if (impression.at <= now - WINDOW_MS.week) return false; // outside every sliding window
     const exposure: Exposure = { at: impression.at, blockId: impression.blockId, campaign: impression.campaign, personalized: impression.personalized, decisionId: impression.decisionId };
+    this.ensureTables();
     addExposure(h, exposure);
     this.record([exposure]);
     return true;
@@ -177,6 +206,7 @@ export class VisitorState extends DurableObject<Env> {
 
   /** Remembers a conversion on a campaign (for the already-converted exclusion). */
   markConverted(campaign: string, at: number): void {
+    this.ensureTables();
     const h = this.load();
     if (!h.converted.includes(campaign)) h.converted.push(campaign);
     this.sql.exec("INSERT INTO converted (campaign, at) VALUES (?, ?) ON CONFLICT (campaign) DO NOTHING", campaign, at);
@@ -184,16 +214,20 @@ export class VisitorState extends DurableObject<Env> {
 
   /** Exposures currently remembered (for tests and the admin API). */
   exposureCount(): number {
+    if (!this.hasTables()) return 0;
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM exposures").one().n;
   }
 
   /** Deletes everything stored for this visitor; returns how many records were removed. */
   async erase(): Promise<{ records: number }> {
+    // Nothing stored: nothing to delete, and nothing created by looking.
+    if (!this.hasTables()) return { records: 0 };
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
     await this.ctx.storage.deleteAll();
     this.loaded = undefined;
-    this.createTables();
+    this.tablesReady = false;
+    this.migrated = false;
     return { records };
   }
 }
