@@ -18,7 +18,6 @@ export interface ErasureTargets {
 }
 
 /**
-/**
  * The production stores: D1 tables, the visitor-level aggregates (they go with the raw rows they
  * were folded from; counts report the raw rows), the visitor's Durable Object; the lake's copies
  * are queued for the cron's rewrite pass (worker/lake/erase.ts) and counted when it runs.
@@ -45,7 +44,11 @@ export function erasureTargets(env: Pick<Env, "DB" | "VISITOR">): ErasureTargets
  * others are done, so a retry finishes the job (each erase is idempotent).
  */
 export async function eraseVisitor(visitorId: string, targets: ErasureTargets): Promise<ErasureResult> {
-  const key = await visitorKey(visitorId);
+  return eraseVisitorKey(await visitorKey(visitorId), targets);
+}
+
+/** `eraseVisitor` by pseudonymous visitor key (identity erases every key linked to a customer). */
+export async function eraseVisitorKey(key: string, targets: ErasureTargets): Promise<ErasureResult> {
   const [events, decisions, visitorState] = await Promise.allSettled([targets.events(key), targets.decisions(key), targets.visitorState(key)]);
   const failed = [events, decisions, visitorState].find((r) => r.status === "rejected");
   if (failed) throw failed.reason;

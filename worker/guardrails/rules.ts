@@ -22,9 +22,26 @@ export interface RuleContext {
   /** ISO country from the request (`request.cf.country`). */
   country?: string;
   config: GuardrailConfig;
+  /**
+   * Traits of the identified customer (`profile`) and their account (`account`), worker/identity/:
+   * conditions read them as `{"var": "profile.plan"}`, `{"var": "account.tier"}`. Empty objects
+   * for an anonymous visitor.
+   */
+  profile?: Record<string, unknown>;
+  account?: Record<string, unknown>;
 }
 
 type Rule = (ctx: RuleContext, block: Block) => RuleOutcome;
+
+/** The data a condition reads: the signals, plus `profile` and `account` (identity traits). */
+export function conditionData(ctx: Pick<RuleContext, "signals" | "profile" | "account">): Record<string, unknown> {
+  return { ...ctx.signals, profile: ctx.profile ?? {}, account: ctx.account ?? {} };
+}
+
+/** True when a condition names identity traits, so a decide needs the visitor's profile. */
+export function readsProfile(rule: unknown): boolean {
+  return rule !== undefined && /"(profile|account)(\.[^"]*)?"/.test(JSON.stringify(rule));
+}
 
 const patternCache = new Map<string, URLPattern | null>();
 function pattern(p: string): URLPattern | null {
@@ -88,7 +105,7 @@ export const STATIC_RULES: Record<string, Rule> = {
   },
   condition: (ctx, block) => {
     const rule = block.rules?.condition;
-    return rule === undefined || evaluateCondition(rule, ctx.signals) ? PASS : fail("condition");
+    return rule === undefined || evaluateCondition(rule, conditionData(ctx)) ? PASS : fail("condition");
   },
   brand: (ctx, block) => {
     const pageTags = ctx.signals.pageTags ?? [];
