@@ -35,7 +35,9 @@ export const consentRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), li
   }
   for (const k of keys) {
     if (!consent.personalization) {
-      erased.visitorState += await targets.visitorState(k);
+      // The other devices keep only their link (their history is the customer's, erased above):
+      // it makes them serve the withdrawn customer's defaults.
+      if (k === key) erased.visitorState += await targets.visitorState(k);
       erased.decisions += await targets.decisions(k);
     }
     if (!consent.analytics) erased.events += await targets.events(k);
