@@ -75,6 +75,12 @@ export interface Nextbest {
   track(name: string, details?: TrackDetails): void;
   /** Starts measuring and listening (consent, friction, navigation) and runs the first decide. Once a page. */
   start(): Promise<Decision[]>;
+  /**
+   * Links this visitor to a customer (client/identify.ts): `identify(customerId, { token })` with
+   * a token signed by the site's backend. Set once the optional parts have loaded (the
+   * `nextbest:extras` event); only with personalization consent.
+   */
+  identify?(customerId: string | undefined, options?: import("./identify.ts").IdentifyOptions): Promise<import("./identify.ts").IdentifyAnswer>;
 }
 
 /** The consent in force for a stored answer: none without one, GPC applied. */
@@ -253,7 +259,7 @@ export function createNextbest({
     sendEvent(name === "purchase" ? { type: "conversion", value, currency } : { type: "custom", name, value, currency });
   }
 
-  return {
+  const api: Nextbest = {
     refresh,
     track,
     consent: (answer) => applyConsent(answer, "site"),
@@ -280,7 +286,8 @@ export function createNextbest({
       if (extras) {
         decided
           .then(extras)
-          .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf }) => {
+          .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, identify }) => {
+            if (identify) api.identify = (id, options) => identify(endpoint, whoIsIt, fetchImpl, id, options);
             measure = measureSlots(win, slotEvent, listen);
             // Slots decided before, and those the edge filled (not decided again), are measured too.
             doc.querySelectorAll("[data-nb-decision]").forEach(measure);
@@ -308,6 +315,7 @@ export function createNextbest({
       return decided;
     },
   };
+  return api;
 }
 
 /**

@@ -4,6 +4,7 @@
 // catches up with what happened before it loaded), so nb.js loads them as a second file,
 // nb-extras.js (built from nb-extras.ts), which keeps the script tag within its 5 KB budget.
 import type { watchFriction } from "./friction.ts";
+import type { identify } from "./identify.ts";
 import type { watchIntents } from "./intent.ts";
 import type { measureSlots } from "./measure.ts";
 import type { watchNavigation } from "./navigation.ts";
@@ -16,6 +17,8 @@ export interface Extras {
   watchNavigation: typeof watchNavigation;
   watchFriction: typeof watchFriction;
   listenTcf: typeof listenTcf;
+  /** `nextbest.identify` (worker/identity/): absent in extras made before it existed. */
+  identify?: typeof identify;
 }
 
 /** Dispatched on the document by nb-extras.js once it has run. */

@@ -6,6 +6,7 @@ import { watchIntents } from "./intent.ts";
 import { measureSlots } from "./measure.ts";
 import { watchNavigation } from "./navigation.ts";
 import { listenTcf } from "./tcf.ts";
+import { identify } from "./identify.ts";
 
 /** Every optional part: `createNextbest({ endpoint, extras: async () => ALL_EXTRAS })`. */
-export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf };
+export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, identify };
