@@ -7,7 +7,40 @@
  * - an account's object: `account_traits`, and the account-level exposures (account caps).
  * Synchronous SQLite calls only, so each method of the object stays atomic.
  */
+import type { VisitorHistory } from "../decide/select.ts";
+import type { Exposure } from "../guardrails/caps.ts";
 import type { AccountTraits, ProfileTraits } from "./schema.ts";
+
+/** A visitor's history as merged into its customer's object (identify). */
+export interface HistorySnapshot {
+  recent: Exposure[];
+  lifetime: Record<string, number>;
+  converted: string[];
+}
+
+/**
+ * Adds a visitor's history to the customer's (`h`, the object's in-memory copy, and its tables):
+ * exposures not already there (by decision id), lifetime counters added, conversions united.
+ */
+export function absorbHistory(sql: SqlStorage, h: VisitorHistory, snapshot: HistorySnapshot, now: number): void {
+  const known = new Set(h.recent.map((e) => e.decisionId).filter(Boolean));
+  const fresh = snapshot.recent.filter((e) => !e.decisionId || !known.has(e.decisionId));
+  if (fresh.length) {
+    h.recent.push(...fresh);
+    sql.exec(
+      `INSERT INTO exposures (at, block_id, campaign, personalized, decision_id) VALUES ${fresh.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
+      ...fresh.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]),
+    );
+  }
+  for (const [key, count] of Object.entries(snapshot.lifetime)) {
+    h.lifetime[key] = (h.lifetime[key] ?? 0) + count;
+    sql.exec("INSERT INTO lifetime (key, count) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET count = count + excluded.count", key, count);
+  }
+  for (const campaign of snapshot.converted) {
+    if (!h.converted.includes(campaign)) h.converted.push(campaign);
+    sql.exec("INSERT INTO converted (campaign, at) VALUES (?, ?) ON CONFLICT (campaign) DO NOTHING", campaign, now);
+  }
+}
 
 export function createIdentityTables(sql: SqlStorage): void {
   sql.exec(`

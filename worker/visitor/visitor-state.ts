@@ -1,15 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
-import { createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity } from "../identity/object-state.ts";
+import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
 
-/** A visitor's history as merged into its customer's object (identify). */
-export interface HistorySnapshot {
-  recent: Exposure[];
-  lifetime: Record<string, number>;
-  converted: string[];
-}
+export type { HistorySnapshot } from "../identity/object-state.ts";
 
 /** Options of one selection call. */
 export interface SelectOptions {
@@ -292,24 +287,7 @@ export class VisitorState extends DurableObject<Env> {
   absorb(visitorKey: string, snapshot: HistorySnapshot, now: number): boolean {
     writeIdentity(this.sql, "withdrawn", undefined); // identified again, with consent
     if (!markMerged(this.sql, visitorKey, now)) return false;
-    const h = this.load();
-    const known = new Set(h.recent.map((e) => e.decisionId).filter(Boolean));
-    const fresh = snapshot.recent.filter((e) => !e.decisionId || !known.has(e.decisionId));
-    if (fresh.length) {
-      h.recent.push(...fresh);
-      this.sql.exec(
-        `INSERT INTO exposures (at, block_id, campaign, personalized, decision_id) VALUES ${fresh.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
-        ...fresh.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]),
-      );
-    }
-    for (const [key, count] of Object.entries(snapshot.lifetime)) {
-      h.lifetime[key] = (h.lifetime[key] ?? 0) + count;
-      this.sql.exec("INSERT INTO lifetime (key, count) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET count = count + excluded.count", key, count);
-    }
-    for (const campaign of snapshot.converted) {
-      if (!h.converted.includes(campaign)) h.converted.push(campaign);
-      this.sql.exec("INSERT INTO converted (campaign, at) VALUES (?, ?) ON CONFLICT (campaign) DO NOTHING", campaign, now);
-    }
+    absorbHistory(this.sql, this.load(), snapshot, now);
     return true;
   }
 
