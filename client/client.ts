@@ -2,7 +2,7 @@
 // measurement together. The script-tag entry (nb.ts) creates one and starts it once the DOM is
 // parsed; tests create their own with injected fetch, store, clock and window.
 import type { UseStore } from "idb-keyval";
-import { consentText, NO_CONSENT, toConsent, withGpc, writeConsentCookie } from "./consent.ts";
+import { consentText, NO_CONSENT, readVisitorCookie, toConsent, withGpc, writeConsentCookie, writeVisitorCookie } from "./consent.ts";
 import { decide, DEFAULT_TIMEOUT_MS, findSlots, slotNames } from "./decide.ts";
 import { listen } from "./dom.ts";
 import { createEventQueue, postJson } from "./events.ts";
@@ -84,6 +84,12 @@ export interface Nextbest {
   track(name: string, details?: TrackDetails): void;
   /** Starts measuring and listening (consent, friction, navigation) and runs the first decide. Once a page. */
   start(): Promise<Decision[]>;
+  /**
+   * Links this visitor to a customer (client/identify.ts): `identify(customerId, { token })` with
+   * a token signed by the site's backend. Set once the optional parts have loaded (the
+   * `nextbest:extras` event); only with personalization consent.
+   */
+  identify?(customerId: string | undefined, options?: import("./identify.ts").IdentifyOptions): Promise<import("./identify.ts").IdentifyAnswer>;
 }
 
 /** The consent in force for a stored answer: none without one, GPC applied. */
@@ -142,7 +148,10 @@ export function createNextbest({
     const consent = inForce(await answer(), nav);
     // Overlapping decides share this read (whoIsIt), so the stored id is created once: two
     // creations would each store their own id and the first request would carry a lost one.
-    const visitorId = consent.personalization ? await ensureVisitorId(store, newId) : pageVisitorId;
+    // One id with the edge: nb_vid (set by the Worker in proxy mode, or by this script) is adopted,
+    // else the stored one is written into it. Never before personalization consent.
+    const visitorId = consent.personalization ? await ensureVisitorId(store, newId, readVisitorCookie(doc)) : pageVisitorId;
+    if (consent.personalization) writeVisitorCookie(visitorId, doc);
     return [consent, visitorId];
   }
 
@@ -240,7 +249,7 @@ export function createNextbest({
     }
     // A visitor id exists only with personalization consent; an answer that withholds
     // personalization or analytics from it is a withdrawal the Worker must hear about.
-    const erasedId = !(next.personalization && next.analytics) && (await readVisitorId(store));
+    const erasedId = !(next.personalization && next.analytics) && ((await readVisitorId(store)) || readVisitorCookie(doc));
     if (!next.analytics) events.clear();
     const keep = next.personalization || next.analytics || next.marketing;
     answered = Promise.resolve(record);
@@ -249,6 +258,7 @@ export function createNextbest({
     identity = saved.then(readIdentity); // events and session writes wait for the new answer
     await saved;
     writeConsentCookie(keep ? next : undefined, doc);
+    if (!next.personalization) writeVisitorCookie(undefined, doc);
     // Fire and forget: the Worker erases what it keeps for this visitor.
     if (erasedId) {
       postJson(fetchImpl, `${endpoint}/v1/consent`, { visitorId: erasedId, consent: next }).catch(() => undefined);
@@ -262,7 +272,7 @@ export function createNextbest({
     sendEvent(name === "purchase" ? { type: "conversion", value, currency } : { type: "custom", name, value, currency });
   }
 
-  return {
+  const api: Nextbest = {
     refresh,
     track,
     consent: (answer) => applyConsent(answer, "site"),
@@ -290,7 +300,8 @@ export function createNextbest({
       if (extras) {
         decided
           .then(extras)
-          .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf }) => {
+          .then(({ measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, identify }) => {
+            if (identify) api.identify = (id, options) => identify(endpoint, whoIsIt, fetchImpl, id, options);
             measure = measureSlots(win, slotEvent, listen);
             // Slots decided before, and those the edge filled (not decided again), are measured too.
             doc.querySelectorAll("[data-nb-decision]").forEach(measure);
@@ -318,6 +329,7 @@ export function createNextbest({
       return decided;
     },
   };
+  return api;
 }
 
 /**

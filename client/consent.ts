@@ -39,5 +39,33 @@ export function writeConsentCookie(answer: Consent | undefined, doc: Document = 
   }
 }
 
+/**
+ * Name of the first-party visitor id cookie, shared with the edge (worker/proxy/request-context.ts):
+ * one id per browser whether the Worker fills slots in the HTML or this script decides them.
+ */
+export const VISITOR_COOKIE = "nb_vid";
+
+/** The nb_vid cookie's value when well-formed (the edge's rule), else undefined. */
+export function readVisitorCookie(doc: Document = document): string | undefined {
+  try {
+    return /(?:^|;\s*)nb_vid=([\w-]{8,128})(?:;|$)/.exec(doc.cookie)?.[1];
+  } catch {
+    // cookies denied (a sandboxed iframe throws)
+  }
+}
+
+/**
+ * Writes the visitor id into nb_vid (only called with personalization consent), or deletes the
+ * cookie (`undefined`: consent withdrawn), so the edge and this script use one id and none
+ * outlives its consent.
+ */
+export function writeVisitorCookie(id: string | undefined, doc: Document = document): void {
+  try {
+    doc.cookie = `${VISITOR_COOKIE}=${id ?? ""}; Path=/; Max-Age=${id ? 34560000 : 0}; SameSite=Lax`;
+  } catch {
+    // cookies denied: the id stays in IndexedDB only
+  }
+}
+
 /** An answer as the cookie holds it: `personalization=1&analytics=0&marketing=0`. */
 export const consentText = (answer: Consent): string => `personalization=${+answer.personalization}&analytics=${+answer.analytics}&marketing=${+answer.marketing}`;

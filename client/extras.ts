@@ -6,6 +6,7 @@
 // file also carries the inert block parser (inert.ts, with the block HTML policy), which the first
 // render needs: nb.js starts loading it when it starts, beside the first decide.
 import type { watchFriction } from "./friction.ts";
+import type { identify } from "./identify.ts";
 import type { ParseBlock } from "./inert.ts";
 import type { watchIntents } from "./intent.ts";
 import type { measureSlots } from "./measure.ts";
@@ -24,6 +25,8 @@ export interface Extras {
   parseBlock: ParseBlock;
   /** Renders a preview link's answer (`?nb_preview=`) instead of deciding. */
   previewPage: typeof previewPage;
+  /** `nextbest.identify` (worker/identity/): absent in extras made before it existed. */
+  identify?: typeof identify;
 }
 
 /** Dispatched on the document by nb-extras.js once it has run. */

@@ -7,7 +7,8 @@ import { measureSlots } from "./measure.ts";
 import { watchNavigation } from "./navigation.ts";
 import { previewPage } from "./preview.ts";
 import { listenTcf } from "./tcf.ts";
+import { identify } from "./identify.ts";
 import { parseBlock } from "./inert.ts";
 
 /** Every optional part: `createNextbest({ endpoint, extras: async () => ALL_EXTRAS })`. */
-export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, parseBlock, previewPage };
+export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, parseBlock, previewPage, identify };

@@ -120,11 +120,13 @@ export async function readVisitorId(store: UseStore = defaultStore): Promise<str
 
 /**
  * The stored visitor id, created on first use. Only call with personalization consent.
+ * `preferred` (the edge's nb_vid cookie) wins over a stored id: the page and the edge then
+ * decide and measure for one visitor.
  */
-export async function ensureVisitorId(store: UseStore = defaultStore, newId: () => string = () => crypto.randomUUID()): Promise<string> {
+export async function ensureVisitorId(store: UseStore = defaultStore, newId: () => string = () => crypto.randomUUID(), preferred?: string): Promise<string> {
   const stored = await readVisitorId(store);
-  if (stored) return stored;
-  const visitorId = newId();
+  if (stored && (!preferred || stored === preferred)) return stored;
+  const visitorId = preferred ?? newId();
   await set(VISITOR_KEY, visitorId, store);
   return visitorId;
 }

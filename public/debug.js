@@ -84,13 +84,9 @@
     var held = slots.filter(function (s) { return s.getAttribute("data-nb-reason") === "holdout"; });
     if (held.length) {
       var note = line("");
-      if (held.some(function (s) { return s.getAttribute("data-nb-source") === "edge"; })) {
-        // nb_vid is HttpOnly: no script, ours included, can clear it.
-        note.textContent = "You are in the control group, chosen from your visitor id, which the edge keeps in an HttpOnly cookie (nb_vid). To try again as a new visitor, open this page in a private window or clear this site's cookies.";
-      } else {
-        note.textContent = "You are in the control group, chosen from the random visitor id this browser keeps. To try again as a new visitor: ";
-        note.appendChild(restartButton());
-      }
+      // One id for the edge and nb.js: the IndexedDB copy and the nb_vid cookie go together.
+      note.textContent = "You are in the control group, chosen from the random visitor id this browser keeps. To try again as a new visitor: ";
+      note.appendChild(restartButton());
       note.className = "nb-holdout-note";
       box.appendChild(note);
     }
@@ -100,10 +96,11 @@
 
   /**
    * Forgets this browser's visitor: the id, session and answer nb.js keeps in IndexedDB
-   * (idb-keyval's `keyval-store`) and the consent cookie; then reloads as a first visit.
+   * (idb-keyval's `keyval-store`), the visitor id cookie and the consent cookie; then reloads as a first visit.
    */
   function startOver() {
     document.cookie = "nb_consent=; Path=/; Max-Age=0; SameSite=Lax";
+    document.cookie = "nb_vid=; Path=/; Max-Age=0; SameSite=Lax";
     var reload = function () { window.location.reload(); };
     var open = indexedDB.open("keyval-store");
     open.onerror = reload;

@@ -8,13 +8,15 @@ import { catalogAdminRoute } from "./catalog-admin/route.ts";
 import { configHealthRoute } from "./config-health/route.ts";
 import { consentRoute } from "./consent/route.ts";
 import { decideRoute } from "./decide/route.ts";
-import { erasureRoute } from "./erasure/route.ts";
+import { customerErasureRoute, erasureRoute } from "./erasure/route.ts";
 import { notFound, onError } from "./errors/on-error.ts";
 import { evaluateRoute } from "./evaluation/route.ts";
 import { eventsRoute } from "./events/route.ts";
 import { exportRoute } from "./export/route.ts";
 import { guardrailsRoute } from "./guardrails/route.ts";
 import { healthRoute } from "./health/route.ts";
+import { profilesRoute } from "./identity/profiles-route.ts";
+import { identifyRoute } from "./identity/route.ts";
 import { methodNotAllowed } from "./http/methods.ts";
 import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
@@ -43,6 +45,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/events", eventsRoute);
   app.route("/v1/consent", consentRoute);
   app.route("/v1/preview", previewPublicRoute);
+  app.route("/v1/identify", identifyRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);
@@ -51,6 +54,8 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/reports", contentReportRoute);
   app.route("/admin/export", exportRoute);
   app.route("/admin/visitors", erasureRoute);
+  app.route("/admin/customers", customerErasureRoute);
+  app.route("/admin/profiles", profilesRoute);
   app.route("/admin/models", evaluateRoute);
   app.route("/admin/models", calibrationRoute);
   app.route("/admin/models", adaptiveRoute);

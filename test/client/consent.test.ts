@@ -14,6 +14,7 @@ beforeEach(() => {
   localStorage.clear();
   sessionStorage.clear();
   document.cookie = "nb_consent=; Path=/; Max-Age=0";
+  document.cookie = "nb_vid=; Path=/; Max-Age=0";
   setPage({ path: "/shoes.html", head: '<meta name="nb:category" content="shoes">', body: SLOTS_HTML });
 });
 
@@ -150,5 +151,35 @@ describe("refusing", () => {
     expect(await storedKeys()).toEqual([CONSENT_KEY]);
     expect(calls[0]!.body.consent).toEqual({ personalization: false, analytics: true, marketing: false });
     expect(calls[0]!.body.visitorId).toMatch(/^anon-/);
+  });
+});
+
+describe("one visitor id with the edge (the nb_vid cookie)", () => {
+  it("writes the stored id into nb_vid with personalization consent, and deletes it when withdrawn", async () => {
+    const { client, calls } = loadPage();
+    await client.consent({ personalization: true, analytics: true });
+    const visitorId = calls.at(-1)!.body.visitorId as string;
+    expect(document.cookie).toContain(`nb_vid=${visitorId}`);
+    expect((await storedValues())[VISITOR_KEY]).toBe(visitorId);
+    await client.consent({ personalization: false, analytics: true });
+    expect(document.cookie).not.toContain("nb_vid");
+  });
+
+  it("adopts the id the edge set (proxy mode) over a stored one, so edge and script decide for one visitor", async () => {
+    const first = loadPage();
+    await first.client.consent({ personalization: true, analytics: true });
+    document.cookie = "nb_vid=edge-set-visitor-1; Path=/";
+    const second = loadPage();
+    await second.client.refresh();
+    expect(second.calls.at(-1)!.body.visitorId).toBe("edge-set-visitor-1");
+    expect((await storedValues())[VISITOR_KEY]).toBe("edge-set-visitor-1");
+  });
+
+  it("never reads or writes nb_vid without personalization consent", async () => {
+    document.cookie = "nb_vid=edge-set-visitor-2; Path=/";
+    const { client, calls } = loadPage();
+    await client.consent({ personalization: false, analytics: true });
+    expect(calls.at(-1)!.body.visitorId).toMatch(/^anon-/);
+    expect(document.cookie).not.toContain("nb_vid");
   });
 });

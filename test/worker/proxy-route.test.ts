@@ -29,7 +29,7 @@ describe("proxy mode (PROXY_ORIGIN=assets, PROXY_PREFIX=/edge)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("private, no-store");
     expect(res.headers.get("vary")).toContain("Cookie");
-    expect(res.headers.get("set-cookie")).toMatch(/^nb_vid=[0-9a-f-]{36}; Path=\/; Max-Age=\d+; SameSite=Lax; HttpOnly$/);
+    expect(res.headers.get("set-cookie")).toMatch(/^nb_vid=[0-9a-f-]{36}; Path=\/; Max-Age=\d+; SameSite=Lax$/);
     const html = await res.text();
     expect(heroOf(html)?.[1]).toMatch(/ranked|holdout/);
     expect(html).toContain('<script type="application/json" id="nb-decisions">');
@@ -41,6 +41,12 @@ describe("proxy mode (PROXY_ORIGIN=assets, PROXY_PREFIX=/edge)", () => {
     const text = await proxied.text();
     expect(text).not.toContain("data-nb-decision");
     expect(text.replace(/(<a [^>]*href=")\/edge\//g, "$1/")).toBe(await page.text());
+  });
+
+  it("deletes the visitor id cookie on a page without personalisation consent (consent withdrawn)", async () => {
+    const res = await get("/edge/", "nb_consent=personalization%3D0%26analytics%3D1; nb_vid=withdrawn-visitor-1");
+    expect(res.headers.get("set-cookie")).toMatch(/^nb_vid=; Path=\/; Max-Age=0; SameSite=Lax$/);
+    expect(await res.text()).not.toContain("data-nb-decision");
   });
 
   it("passes non-HTML through byte for byte with its caching headers", async () => {

@@ -2,12 +2,15 @@
  * `POST /v1/consent`: the client script tells the Worker that the visitor revoked consent. What
  * the withdrawn purposes covered is erased at once: without `personalization`, the visitor's
  * Durable Object state (exposures, session) and decision audit rows; without `analytics`, their
- * events. Nothing is stored by this call, and a visitor with no state gets none (the Durable
- * Object creates its tables on its first write only). Rate limited (worker/ratelimit/).
+ * events. For a visitor linked to a customer (identify), withdrawing personalisation applies to the
+ * customer: their object is erased and serves defaults to every device, and the logs of every
+ * linked visitor are erased. Nothing is stored by this call, and a visitor with no state gets none
+ * (the Durable Object creates its tables on its first write only). Rate limited (worker/ratelimit/).
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { erasureTargets } from "../erasure/erase.ts";
+import { linkedCustomer } from "../identity/erase.ts";
 import { limitBody, parseJsonText, requireJsonOrText } from "../http/json-body.ts";
 import { checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
@@ -25,10 +28,22 @@ export const consentRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), li
   const key = await visitorKey(visitorId);
   const targets = erasureTargets(c.env);
   const erased = { visitorState: 0, decisions: 0, events: 0 };
-  if (!consent.personalization) {
-    erased.visitorState = await targets.visitorState(key);
-    erased.decisions = await targets.decisions(key);
+  // Consent follows identity: a withdrawal on one device of a customer applies to all of them.
+  const customer = await linkedCustomer(c.env, key);
+  let keys = [key];
+  if (customer && !consent.personalization) {
+    const { visitors, records } = await c.env.VISITOR.get(c.env.VISITOR.idFromName(customer)).withdraw();
+    erased.visitorState += records;
+    keys = [...new Set([key, ...visitors])];
   }
-  if (!consent.analytics) erased.events = await targets.events(key);
+  for (const k of keys) {
+    if (!consent.personalization) {
+      // The other devices keep only their link (their history is the customer's, erased above):
+      // it makes them serve the withdrawn customer's defaults.
+      if (k === key) erased.visitorState += await targets.visitorState(k);
+      erased.decisions += await targets.decisions(k);
+    }
+    if (!consent.analytics) erased.events += await targets.events(k);
+  }
   return c.json({ erased }, 202, { "cache-control": "no-store" });
 });

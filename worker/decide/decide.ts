@@ -8,8 +8,9 @@ import type { Catalog } from "../catalog/schema.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { GuardrailConfig } from "../guardrails/config.ts";
 import type { Exclusion } from "../guardrails/reasons.ts";
-import { evaluateStaticRules, type RuleResult } from "../guardrails/rules.ts";
+import { evaluateStaticRules, readsProfile, type RuleResult } from "../guardrails/rules.ts";
 import { hasKeyedLists } from "../guardrails/suppression.ts";
+import type { Profile } from "../identity/schema.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
 import { campaignHoldout, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
@@ -29,6 +30,8 @@ export interface VisitorStateClient {
   preview(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
   /** Counts a page view server-side (edge proxy mode) and returns the session signals. */
   pageView(category: string | undefined, options: { now: number; sessionTimeoutMs: number }): Promise<{ categoryViews: Record<string, number>; visitCount: number }>;
+  /** The identified customer's traits (`profile`, `account`); empty for an anonymous visitor. */
+  profile?(): Promise<Profile>;
 }
 
 /** What `decide` needs from the outside world; tests pass deterministic versions. */
@@ -48,6 +51,11 @@ export interface DecideDeps {
   country?: string;
   /** Per-campaign holdouts (their own salts, independent of the universal group). */
   campaignHoldouts?: CampaignHoldoutConfig;
+  /**
+   * The identified customer's traits (worker/identity/), asked only when a candidate's condition
+   * reads `profile` or `account`: decides that do not need them pay no extra call.
+   */
+  profile?: (visitorId: string) => Promise<Profile>;
   /** False: decide against the visitor's history without recording exposures (debug). Default true. */
   record?: boolean;
 }
@@ -132,7 +140,8 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   const wanted = new Set(request.slots);
   const candidates = catalog.blocks.filter((b) => b.slots.some((s) => wanted.has(s)));
   const keyed = hasKeyedLists(config) ? await visitorKey(request.visitorId) : undefined;
-  const ctx = { now, visitorId: request.visitorId, ...(keyed ? { visitorKey: keyed } : {}), emailHash: request.context.emailHash, consent: request.consent, signals: request.context.signals, url: request.context.url, country: deps.country, config };
+  const traits = deps.profile && candidates.some((b) => readsProfile(b.rules?.condition)) ? await deps.profile(request.visitorId).catch(() => undefined) : undefined;
+  const ctx = { now, visitorId: request.visitorId, ...(keyed ? { visitorKey: keyed } : {}), emailHash: request.context.emailHash, consent: request.consent, signals: request.context.signals, url: request.context.url, country: deps.country, config, ...(traits && { profile: traits.profile, account: traits.account }) };
   const ruleResults = new Map<string, RuleResult[]>();
   const staticExclusions = new Map<string, Exclusion>();
   const allowed = candidates.filter((block) => {

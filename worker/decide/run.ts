@@ -1,5 +1,6 @@
 import { auditRecords } from "../audit/from-decision.ts";
 import type { Services } from "../services.ts";
+import { EMPTY_PROFILE } from "../identity/schema.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { withBudgets } from "./budgets.ts";
 import { decide, type DecideResult } from "./decide.ts";
@@ -35,6 +36,7 @@ export async function decideWithServices(given: DecideRequest, services: Service
     guardrails: withBudgets(guardrails.config, services.budgets),
     models: (visitorId) => services.models.select(visitorId),
     visitorState: services.visitorState,
+    profile: async (visitorId) => (await services.visitorState(visitorId).profile?.()) ?? EMPTY_PROFILE,
     newId: services.newId,
     now: services.now,
     holdout: services.holdout,

@@ -63,12 +63,20 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
  * independently and all of them are attempted; what failed is reported with its reason.
  */
 export async function eraseVisitor(visitorId: string, targets: ErasureTargets): Promise<ErasureResult> {
-  const key = await visitorKey(visitorId);
+  return eraseVisitorKey(await visitorKey(visitorId), targets, visitorId);
+}
+
+/**
+ * `eraseVisitor` by pseudonymous visitor key (identity erases every key linked to a customer).
+ * Without the raw `visitorId`, guardrail versions are not searched for it (they hold keys since
+ * suppression lists were keyed).
+ */
+export async function eraseVisitorKey(key: string, targets: ErasureTargets, visitorId?: string): Promise<ErasureResult> {
   const [events, decisions, visitorState, guardrails] = await Promise.allSettled([
     targets.events(key),
     targets.decisions(key),
     targets.visitorState(key),
-    targets.guardrails ? targets.guardrails(visitorId, key) : Promise.resolve({ rewritten: 0, listedIn: [] }),
+    targets.guardrails && visitorId !== undefined ? targets.guardrails(visitorId, key) : Promise.resolve({ rewritten: 0, listedIn: [] }),
   ]);
   const notRemoved: NotRemoved[] = [];
   const count = (store: NotRemoved["store"], r: PromiseSettledResult<number>) => {

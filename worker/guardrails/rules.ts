@@ -26,9 +26,32 @@ export interface RuleContext {
   /** ISO country from the request (`request.cf.country`). */
   country?: string;
   config: GuardrailConfig;
+  /**
+   * Traits of the identified customer (`profile`) and their account (`account`), worker/identity/:
+   * conditions read them as `{"var": "profile.plan"}`, `{"var": "account.tier"}`. Empty objects
+   * for an anonymous visitor.
+   */
+  profile?: Record<string, unknown>;
+  account?: Record<string, unknown>;
 }
 
 type Rule = (ctx: RuleContext, block: Block) => RuleOutcome;
+
+/** The data a condition reads: the signals, plus `profile` and `account` (identity traits). */
+export function conditionData(ctx: Pick<RuleContext, "signals" | "profile" | "account">): Record<string, unknown> {
+  return { ...ctx.signals, profile: ctx.profile ?? {}, account: ctx.account ?? {} };
+}
+
+/** True when a condition names identity traits, so a decide needs the visitor's profile. */
+export function readsProfile(rule: unknown): boolean {
+  if (rule === undefined || rule === null || typeof rule !== "object") return false;
+  // Conditions belong to a catalog version, which lives as long as the isolate caches it: answer
+  // once per condition object, not per decide.
+  let reads = profileReaders.get(rule);
+  if (reads === undefined) profileReaders.set(rule, (reads = /"(profile|account)(\.[^"]*)?"/.test(JSON.stringify(rule))));
+  return reads;
+}
+const profileReaders = new WeakMap<object, boolean>();
 
 /** Each rule by name; the order is the order of evaluation and of the debug output. */
 export const STATIC_RULES: Record<string, Rule> = {
@@ -83,7 +106,7 @@ export const STATIC_RULES: Record<string, Rule> = {
   condition: (ctx, block) => {
     const rule = block.rules?.condition;
     if (rule === undefined) return PASS;
-    const outcome = runCondition(rule, ctx.signals);
+    const outcome = runCondition(rule, conditionData(ctx));
     return outcome === true ? PASS : outcome === "over_budget" ? fail("condition", "evaluation budget exceeded") : fail("condition");
   },
   brand: (ctx, block) => {

@@ -6,7 +6,13 @@ import type { Signals } from "../ranking/signals.ts";
 
 /** Consent cookie, written by the client script or the site's CMP: `personalization=1&analytics=0`. */
 export const CONSENT_COOKIE = "nb_consent";
-/** First-party visitor id cookie, set by the edge only with personalisation consent. */
+/**
+ * First-party visitor id cookie, set by the edge only with personalisation consent. The client
+ * script reads and writes it too (client/consent.ts), so a browser has one visitor id whether its
+ * slots were filled at the edge or by the script: events on edge-filled slots join their
+ * decisions. Not HttpOnly for that reason: it is a pseudonymous id, not a credential (a customer
+ * is only ever linked to it by a signed identify, worker/identity/).
+ */
 export const VISITOR_COOKIE = "nb_vid";
 const VISITOR_ID = /^[A-Za-z0-9_-]{8,128}$/;
 const MAX_AGE_SECONDS = 400 * 24 * 3600; // the longest lifetime browsers allow
@@ -43,9 +49,9 @@ export function visitorIdFromCookies(cookies: Map<string, string>): string | und
   return id && VISITOR_ID.test(id) ? id : undefined;
 }
 
-/** The Set-Cookie value for a new visitor id. */
-export function visitorCookie(id: string, secure: boolean): string {
-  return `${VISITOR_COOKIE}=${id}; Path=/; Max-Age=${MAX_AGE_SECONDS}; SameSite=Lax; HttpOnly${secure ? "; Secure" : ""}`;
+/** The Set-Cookie value for a new visitor id; without `id`, the one that deletes it (no consent). */
+export function visitorCookie(id: string | undefined, secure: boolean): string {
+  return `${VISITOR_COOKIE}=${id ?? ""}; Path=/; Max-Age=${id ? MAX_AGE_SECONDS : 0}; SameSite=Lax${secure ? "; Secure" : ""}`;
 }
 
 /** Device class from client hints or the user agent (tablets before phones: iPad UAs say Mobile). */

@@ -14,7 +14,7 @@ import { matchesAny, proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
 import { encodedPath, looselyUnderPrefix, normalisePath, underPrefix } from "./path.ts";
 import { originRequestHeaders, rewritableEncoding } from "./request-headers.ts";
 import { personalisedPageHeaders, proxiedHeaders, proxiedUrl, rewrittenPageHeaders, type UrlMap } from "./response-headers.ts";
-import { consentFromCookies, parseCookies, requestSignals, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
+import { consentFromCookies, parseCookies, requestSignals, VISITOR_COOKIE, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "./rewrite.ts";
 
 /** Where a request goes at the origin: always the configured origin, the path normalised once. */
@@ -122,6 +122,8 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   }
   const linkRewrite = links ? { origin: map.origin.origin, map: (u: string) => proxiedUrl(u, map) } : undefined;
+  // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
+  if (!personalised && cookies.has(VISITOR_COOKIE)) headers.append("set-cookie", visitorCookie(undefined, url.protocol === "https:"));
   const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   if (!personalised) {
     if (!linkRewrite) {

@@ -9,6 +9,7 @@
  * Deletes run in bounded chunks so no single statement holds the database for long and one run
  * stays within a Worker's limits however much has piled up.
  */
+import { pruneUsedTokens } from "../identity/replay.ts";
 import { foldPending } from "../aggregates/statements.ts";
 import { runLakeErasures, type LakeErasureResult } from "../lake/erase.ts";
 import { flushLake, type FlushResult } from "../lake/flush.ts";
@@ -110,5 +111,7 @@ export async function runRetention(
   } catch (err) {
     console.error("retention: lake pruning failed; the next run retries", err);
   }
+  // Ids of expired identify tokens: a replay would fail on `exp` anyway.
+  await pruneUsedTokens(env.DB, scheduledTime).catch((err) => console.error("retention: pruning used identify tokens failed", err));
   return { ...result, lake, lakeErasures, lakePruned };
 }

@@ -14,5 +14,8 @@ export function visitorStateClient(ns: DurableObjectNamespace<import("./visitor-
     async pageView(category, options) {
       return (await stub(visitorId)).pageView(category, options);
     },
+    async profile() {
+      return (await stub(visitorId)).profile();
+    },
   });
 }

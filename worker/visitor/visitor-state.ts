@@ -1,6 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
+import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
+import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
+
+export type { HistorySnapshot } from "../identity/object-state.ts";
 
 /** Options of one selection call. */
 export interface SelectOptions {
@@ -17,6 +21,11 @@ export interface SelectOptions {
  * `select` reads the history, runs the pure selection and records the served blocks with
  * synchronous SQLite calls and no await in between: the Durable Object runs it atomically, so
  * concurrent decides for one visitor cannot exceed a cap.
+ *
+ * Identity (worker/identity/): a visitor linked to a customer by identify forwards its state
+ * calls to the customer's object (same class, named `customer:<HMAC key>`), which holds the
+ * history of every device of the customer: caps, sessions and conversions hold across devices,
+ * and resolving visitor → customer costs no D1 read, only this hop for linked visitors.
  */
 export class VisitorState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -52,6 +61,27 @@ export class VisitorState extends DurableObject<Env> {
     this.migrated = true;
     const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(exposures)").toArray().map((c) => c.name);
     if (!columns.includes("decision_id")) this.sql.exec("ALTER TABLE exposures ADD COLUMN decision_id TEXT");
+    // Objects created before identity (worker/identity/) get its tables.
+    createIdentityTables(this.sql);
+  }
+
+  /** The customer object this visitor forwards to (cached: this instance is its only writer). */
+  private customer?: string | null;
+  private linking?: Promise<unknown>;
+
+  private linkedTo(): string | undefined {
+    if (this.customer === undefined) this.customer = this.hasTables() ? (readIdentity(this.sql, "customer") ?? null) : null;
+    return this.customer ?? undefined;
+  }
+
+  private object(name: string): DurableObjectStub<VisitorState> {
+    return this.env.VISITOR.get(this.env.VISITOR.idFromName(name)) as DurableObjectStub<VisitorState>;
+  }
+
+  /** The customer's object when this visitor is linked, else undefined (serve from here). */
+  private forward(): DurableObjectStub<VisitorState> | undefined {
+    const name = this.linkedTo();
+    return name ? this.object(name) : undefined;
   }
 
   private createTables(): void {
@@ -138,7 +168,11 @@ export class VisitorState extends DurableObject<Env> {
   }
 
   /** Applies caps and page rules, chooses per slot, records what is served. Atomic. */
-  select(input: SelectionInput, options: SelectOptions): SlotPick[] {
+  async select(input: SelectionInput, options: SelectOptions): Promise<SlotPick[]> {
+    const to = this.forward();
+    if (to) return (await to.select(input, options)) as SlotPick[];
+    // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
+    if (readIdentity(this.sql, "withdrawn")) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
     const history = this.history(options.now, options.sessionTimeoutMs);
     const before = history.recent.length;
     // selectSlots appends the served exposures and bumps the lifetime counters in memory.
@@ -157,7 +191,9 @@ export class VisitorState extends DurableObject<Env> {
    * The selection `select` would make now, recording nothing: no exposure, no session start, no
    * activity (debug decides must not consume the visitor's caps).
    */
-  preview(input: SelectionInput, options: SelectOptions): SlotPick[] {
+  async preview(input: SelectionInput, options: SelectOptions): Promise<SlotPick[]> {
+    const to = this.forward();
+    if (to) return (await to.preview(input, options)) as SlotPick[];
     const h = this.load();
     const copy: VisitorHistory = structuredClone({ recent: h.recent, lifetime: h.lifetime, converted: h.converted, sessionStart: h.sessionStart });
     if (h.lastSeen === undefined || options.now - h.lastSeen > options.sessionTimeoutMs) copy.sessionStart = options.now;
@@ -168,7 +204,9 @@ export class VisitorState extends DurableObject<Env> {
    * Counts a page view (edge proxy mode, where no client script keeps session signals) and
    * returns the session's page views per category and the visit count, as signals.
    */
-  pageView(category: string | undefined, options: SelectOptions): { categoryViews: Record<string, number>; visitCount: number } {
+  async pageView(category: string | undefined, options: SelectOptions): Promise<{ categoryViews: Record<string, number>; visitCount: number }> {
+    const to = this.forward();
+    if (to) return to.pageView(category, options);
     this.history(options.now, options.sessionTimeoutMs);
     if (category) {
       this.sql.exec("INSERT INTO session_views (category, count) VALUES (?, 1) ON CONFLICT (category) DO UPDATE SET count = count + 1", category);
@@ -183,7 +221,9 @@ export class VisitorState extends DurableObject<Env> {
    * not record (e.g. served while this object was unreachable) is counted now; one already
    * recorded is not counted twice. Returns whether an exposure was added.
    */
-  recordImpression(impression: { decisionId: string; blockId: string; campaign: string; personalized: boolean; at: number }, now: number): boolean {
+  async recordImpression(impression: { decisionId: string; blockId: string; campaign: string; personalized: boolean; at: number }, now: number): Promise<boolean> {
+    const to = this.forward();
+    if (to) return to.recordImpression(impression, now);
     const h = this.load();
     if (h.recent.some((e) => e.decisionId === impression.decisionId)) return false;
     if (impression.at <= now - WINDOW_MS.week) return false; // outside every sliding window
@@ -199,13 +239,17 @@ export class VisitorState extends DurableObject<Env> {
    * decision id for a week), or null. Lets a conversion find its campaign without the audit log,
    * which the log pipeline fills a moment after the answer.
    */
-  campaignOfDecision(decisionId: string): string | null {
+  async campaignOfDecision(decisionId: string): Promise<string | null> {
+    const to = this.forward();
+    if (to) return to.campaignOfDecision(decisionId);
     const exposure = this.load().recent.find((e) => e.decisionId === decisionId);
     return exposure?.campaign ? exposure.campaign : null;
   }
 
   /** Remembers a conversion on a campaign (for the already-converted exclusion). */
-  markConverted(campaign: string, at: number): void {
+  async markConverted(campaign: string, at: number): Promise<void> {
+    const to = this.forward();
+    if (to) return to.markConverted(campaign, at);
     this.ensureTables();
     const h = this.load();
     if (!h.converted.includes(campaign)) h.converted.push(campaign);
@@ -228,6 +272,107 @@ export class VisitorState extends DurableObject<Env> {
     this.loaded = undefined;
     this.tablesReady = false;
     this.migrated = false;
+    this.customer = undefined;
     return { records };
+  }
+
+  /**
+   * Links this visitor to a customer's object and moves its anonymous history there, once:
+   * the link is written first (synchronously: decides forward from then on), then the history
+   * is merged by the customer's object, which merges each visitor key once. Concurrent calls for
+   * the same customer wait for the first. A visitor already linked to another customer (a shared
+   * device) is relinked without moving anything (its history is the other customer's).
+   */
+  async link(customer: string, selfKey: string, now: number): Promise<{ merged: boolean }> {
+    this.ensureTables();
+    const previous = this.linkedTo();
+    if (previous === customer) {
+      await this.linking;
+      return { merged: false };
+    }
+    const h = this.load();
+    const snapshot: HistorySnapshot = previous ? { recent: [], lifetime: {}, converted: [] } : { recent: h.recent, lifetime: h.lifetime, converted: h.converted };
+    writeIdentity(this.sql, "customer", customer);
+    this.customer = customer;
+    const run = (async () => {
+      try {
+        const merged = await this.object(customer).absorb(selfKey, snapshot, now);
+        // Moved: the customer's object holds it now.
+        if (!previous) this.sql.exec("DELETE FROM exposures; DELETE FROM lifetime; DELETE FROM converted; DELETE FROM session_views");
+        this.loaded = undefined;
+        return merged;
+      } catch (err) {
+        writeIdentity(this.sql, "customer", previous);
+        this.customer = previous ?? null;
+        throw err;
+      }
+    })();
+    this.linking = run.catch(() => undefined);
+    return { merged: await run };
+  }
+
+  /** The customer object this visitor is linked to, if any (erasure follows it). */
+  linkedCustomer(): string | null {
+    return this.linkedTo() ?? null;
+  }
+
+  /**
+   * (Customer object) Merges a visitor's history, once per visitor key: exposures not already
+   * here (by decision id), lifetime counters added, conversions united. Atomic.
+   */
+  absorb(visitorKey: string, snapshot: HistorySnapshot, now: number): boolean {
+    this.ensureTables();
+    writeIdentity(this.sql, "withdrawn", undefined); // identified again, with consent
+    if (!markMerged(this.sql, visitorKey, now)) return false;
+    absorbHistory(this.sql, this.load(), snapshot, now);
+    return true;
+  }
+
+  /** (Customer object) Visitor keys merged into this customer. */
+  linkedVisitors(): string[] {
+    return this.hasTables() ? mergedVisitors(this.sql) : [];
+  }
+
+  /** (Customer object) Merges traits and sets the account object; returns the traits. */
+  setProfile(traits: ProfileTraits | undefined, account: string | undefined): ProfileTraits {
+    this.ensureTables();
+    if (account) writeIdentity(this.sql, "account", account);
+    return traits ? mergeTraits(this.sql, "traits", traits) : (JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits);
+  }
+
+  /** (Account object) Merges account traits. */
+  setAccountTraits(traits: AccountTraits): AccountTraits {
+    this.ensureTables();
+    return mergeTraits(this.sql, "account_traits", traits);
+  }
+
+  /** (Account object) The account's traits. */
+  accountTraits(): AccountTraits {
+    if (!this.hasTables()) return {};
+    return JSON.parse(readIdentity(this.sql, "account_traits") ?? "{}") as AccountTraits;
+  }
+
+  /** The traits decides see (`profile`, `account`): the customer's, through the link. */
+  async profile(): Promise<Profile> {
+    const to = this.forward();
+    if (to) return to.profile();
+    if (!this.hasTables()) return EMPTY_PROFILE;
+    const traits = readIdentity(this.sql, "traits");
+    const account = readIdentity(this.sql, "account");
+    if (!traits && !account) return EMPTY_PROFILE;
+    return { profile: JSON.parse(traits ?? "{}") as ProfileTraits, account: account ? await this.object(account).accountTraits() : {} };
+  }
+
+  /**
+   * (Customer object) Consent withdrawn on one of the customer's devices: erases this object's
+   * state and serves defaults to every device, recording nothing, until an identify with consent.
+   * Returns the visitor keys that were linked (their logs are erased by the caller).
+   */
+  async withdraw(): Promise<{ visitors: string[]; records: number }> {
+    const visitors = this.linkedVisitors();
+    const { records } = await this.erase();
+    this.ensureTables();
+    writeIdentity(this.sql, "withdrawn", "1");
+    return { visitors, records };
   }
 }

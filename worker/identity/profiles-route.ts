@@ -1,0 +1,65 @@
+/**
+ * `POST /admin/profiles`: bulk profile upload for CRM syncs, NDJSON (one JSON object a line):
+ *   {"customerId": "c-1", "traits": {"plan": "pro"}, "accountId": "acme"}
+ *   {"accountId": "acme", "accountTraits": {"tier": "enterprise", "employees": 1200}}
+ * Traits merge over the stored ones, so uploading a file again changes nothing (idempotent). Each
+ * line is validated on its own: good lines are applied, bad ones listed with their 1-based line
+ * number and the error (the answer is 200 with both).
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError, formatZodError } from "../errors/app-error.ts";
+import { limitBody } from "../http/json-body.ts";
+import type { AppEnv } from "../services.ts";
+import { applyAccountTraits, applyIdentification } from "./identify.ts";
+import type { IdentityEnv } from "./keys.ts";
+import { accountIdSchema, accountTraitsSchema, customerIdSchema, profileTraitsSchema } from "./schema.ts";
+
+export const PROFILES_MAX_BYTES = 1024 * 1024;
+export const PROFILES_MAX_LINES = 5000;
+
+const lineSchema = z.union([
+  z.object({ customerId: customerIdSchema, traits: profileTraitsSchema.optional(), accountId: accountIdSchema.optional(), accountTraits: accountTraitsSchema.optional() }).strict(),
+  z.object({ accountId: accountIdSchema, accountTraits: accountTraitsSchema }).strict(),
+]);
+
+interface LineError {
+  line: number;
+  error: { code: "invalid_json" | "invalid_request"; message: string };
+}
+
+export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX_BYTES), async (c) => {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/(x-)?ndjson\b|^application\/jsonl\b/i.test(type)) throw new AppError("unsupported_media_type", "content-type: application/x-ndjson (one JSON object a line)");
+  const lines = (await c.req.text()).split("\n");
+  if (lines.length > PROFILES_MAX_LINES + 1) throw new AppError("payload_too_large", `at most ${PROFILES_MAX_LINES} lines`);
+  const env = c.env as Env & IdentityEnv;
+  const now = c.get("services").now();
+  const rejected: LineError[] = [];
+  let customers = 0;
+  let accounts = 0;
+  for (const [i, text] of lines.entries()) {
+    if (!text.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      rejected.push({ line: i + 1, error: { code: "invalid_json", message: "not a JSON value" } });
+      continue;
+    }
+    const parsed = lineSchema.safeParse(value);
+    if (!parsed.success) {
+      rejected.push({ line: i + 1, error: { code: "invalid_request", message: formatZodError(parsed.error, "line") } });
+      continue;
+    }
+    const line = parsed.data;
+    if ("customerId" in line) {
+      await applyIdentification(env, line, now);
+      customers++;
+    } else {
+      await applyAccountTraits(env, line.accountId, line.accountTraits);
+      accounts++;
+    }
+  }
+  return c.json({ accepted: customers + accounts, customers, accounts, rejected }, 200, { "cache-control": "no-store" });
+});
