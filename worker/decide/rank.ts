@@ -48,10 +48,14 @@ export async function withinBudget<T>(work: () => Promise<T>, ms: number, now: (
   }
 }
 
-/** Scores the blocks with the model; probability models are arbitrated by probability × value. */
-export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[]): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
+/**
+ * Scores the blocks with the model; probability models are arbitrated by probability × value.
+ * `now` (the decision's clock, ms) feeds time-based declared features.
+ */
+export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[], now = Date.now()): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
   const width = scorer.manifest.features.length;
-  const matrix = buildFeatureMatrix(scorer.manifest.features, signals, blocks);
+  // The manifest itself is the cache key: its declarations are compiled once per model version.
+  const matrix = buildFeatureMatrix(scorer.manifest, signals, blocks, now);
   const scores = blocks.length ? await scorer.score(matrix, blocks.length) : new Float32Array(0);
   const byProbability = scorer.manifest.output === "probability";
   const ranked = new Map<string, Ranked>();
