@@ -51,7 +51,7 @@ See models/README.md, "Training a model".`;
 export function readDeclarations(path: string): Declarations {
   const json = JSON.parse(readFileSync(path, "utf8")) as { declarations?: unknown };
   const parsed = declarationsSchema.safeParse(json && typeof json === "object" && "declarations" in json ? json.declarations : json);
-  if (!parsed.success) throw new Error(`--declarations ${path}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "declarations"}: ${i.message}`).join("; ")}`);
+  if (!parsed.success) throw new Error(`--declarations ${path}: ${parsed.error.issues.map((i) => `${["declarations", ...i.path].join(".")}: ${i.message}`).join("; ")}`);
   return parsed.data;
 }
 

@@ -4,6 +4,7 @@
  *   per-slot selection (caps, page rules, one block per page, exploration) in the visitor's
  *   Durable Object, atomically → decisions, plus a trace of everything for audit and debug.
  */
+import { needsArbitration, rankWithArbitration } from "../arbitration/rank.ts";
 import type { Catalog } from "../catalog/schema.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { GuardrailConfig } from "../guardrails/config.ts";
@@ -130,7 +131,10 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   let reason: DecisionReason = "ranked";
   try {
     selection = await withinBudget(() => deps.models(request.visitorId), config.coldStartBudgetMs, deps.now, "model loading");
-    ({ ranked, run } = await withinBudget(() => rankByModel(selection!.serving, request.context.signals, allowed, now), config.latencyBudgetMs, deps.now, "ranking"));
+    const rank = needsArbitration(config.arbitration, selection)
+      ? () => rankWithArbitration(selection!, config.arbitration, request.context.signals, allowed, now)
+      : () => rankByModel(selection!.serving, request.context.signals, allowed, now);
+    ({ ranked, run } = await withinBudget(rank, config.latencyBudgetMs, deps.now, "ranking"));
   } catch (err) {
     // A valid request never fails: without a model the rules still give an answer.
     console.warn("ranking failed, serving the rule-based fallback:", err instanceof Error ? err.message : err);

@@ -3,6 +3,7 @@
  * budget) or, when the model, its loading or the budget fails, by the rules (the page's
  * category first, then priority × value).
  */
+import type { ArbitrationFactors } from "../arbitration/arbitrate.ts";
 import type { Block } from "../catalog/schema.ts";
 import { buildFeatureMatrix } from "../ranking/features.ts";
 import type { Scorer } from "../ranking/scorer.ts";
@@ -18,6 +19,8 @@ export interface Ranked {
    * the page's category in tier 1, so a degraded answer still fits the page it is shown on.
    */
   tier?: number;
+  /** Every factor of `rank` when configured arbitration ranked (worker/arbitration/). */
+  arbitration?: ArbitrationFactors;
 }
 
 /** What the model saw and said, for the audit trail and debug output. */
@@ -29,6 +32,10 @@ export interface ModelRun {
   /** One row per ranked block, in `blocks` order. */
   features: number[][];
   scores: number[];
+  /** The other outcomes' models and their scores (row order), when several outcomes serve. */
+  outcomes?: Array<{ outcome: string; version: string; scores: number[] }>;
+  /** The arbitration formula and each row's factors, when configured arbitration ranked. */
+  arbitration?: { formula: string; factors: ArbitrationFactors[] };
 }
 
 /** Rejects when `work` takes longer than `ms` (timer) or the injected clock says it did. */
