@@ -5,7 +5,7 @@ const COLUMNS = [
   "decision_id", "time", "visitor_key", "slot", "page", "reason", "consent_personalization", "consent_analytics",
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
-  "arm", "shadows", "latency_ms", "hash_version",
+  "arm", "shadows", "latency_ms", "hash_version", "arbitration",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -38,6 +38,8 @@ export interface DecisionRow {
   shadows: string;
   latency_ms: number;
   hash_version: string;
+  /** JSON of the record's `arbitration`, or NULL (migrations/0010). */
+  arbitration?: string | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -48,6 +50,7 @@ function bind(r: AuditRecord): unknown[] {
     JSON.stringify(r.scores), r.chosenBlockId, r.propensity ?? null, flag(r.explored), flag(r.holdout),
     r.holdoutScope ?? (r.holdout ? "universal" : null), r.counterfactualBlockId ?? null, r.counterfactualCampaign ?? null,
     r.campaign ?? null, r.modelVersion ?? null, r.arm, JSON.stringify(r.shadows), r.latencyMs, r.hashVersion,
+    r.arbitration ? JSON.stringify(r.arbitration) : null,
   ];
 }
 
@@ -79,6 +82,7 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     shadows: JSON.parse(row.shadows),
     latencyMs: row.latency_ms,
     hashVersion: row.hash_version,
+    ...(row.arbitration ? { arbitration: JSON.parse(row.arbitration) } : {}),
   };
 }
 

@@ -54,6 +54,18 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       shadows: t.shadows.map((s) => ({ modelVersion: s.version, chosenBlockId: s.chosenBlockId ?? null, scores: t.pool.map((id) => s.scores[id] ?? 0) })),
       latencyMs,
       hashVersion: HASH_VERSION,
+      ...(withModel && run.arbitration
+        ? {
+            arbitration: {
+              formula: run.arbitration.formula,
+              outcomes: (run.outcomes ?? []).map((o) => ({ outcome: o.outcome, modelVersion: o.version })),
+              factors: rows.map((r) => {
+                const { formula: _, ...f } = run.arbitration!.factors[r!]!;
+                return f;
+              }),
+            },
+          }
+        : {}),
     };
   });
 }
