@@ -103,3 +103,18 @@ describe("npm run train on declared features", () => {
     await expect(main(["--data", data, "--out", join(dir, "never.onnx"), "--folds", "0", ...args])).rejects.toThrow(message);
   });
 });
+
+describe("the demo churn model", () => {
+  it("is rebuilt byte for byte by npm run model:churn, passes the upload checks and predicts churn from declared features", async () => {
+    const { buildChurnModel } = await import("../../models/build-churn-model.ts");
+    const bytes = buildChurnModel();
+    expect(Buffer.from(bytes).equals(readFileSync(new URL("../../models/churn-demo.onnx", import.meta.url)))).toBe(true);
+    expect(uploadChecks(bytes).reasons).toEqual([]);
+    const manifest = readManifest(bytes);
+    expect(manifest.outcome).toBe("churn");
+    const day = 86_400_000;
+    const m = buildFeatureMatrix(manifest, { lastOrderAt: NOW - 180 * day, ordersCount: 1 }, BLOCKS.slice(0, 1), NOW);
+    const [p] = await runOnnx(bytes, [Array.from(m)]);
+    expect(p).toBeCloseTo(1 / (1 + Math.exp(-(-2.5 + 0.03 * 180 - 0.8 * Math.log1p(1)))), 5);
+  });
+});
