@@ -33,8 +33,9 @@ interface DebugDecide {
   debug: { slots: Record<string, Candidate[]> };
 }
 
+/** Decides with `debug: true` and `record: true` (a debug decide is audited only when asked). */
 async function decideDebug(visitorId: string, signals: Record<string, unknown>): Promise<DebugDecide> {
-  const res = await postDecide({ visitorId, slots: ["hero"], consent: { personalization: true, analytics: true }, context: { signals: { pageCategory: "shoes", ...signals } }, debug: true }, AUTH);
+  const res = await postDecide({ visitorId, slots: ["hero"], consent: { personalization: true, analytics: true }, context: { signals: { pageCategory: "shoes", ...signals } }, debug: true, record: true }, AUTH);
   if (res.status !== 200) throw new Error(`decide answered ${res.status}: ${await res.text()}`);
   return res.json();
 }
