@@ -5,9 +5,11 @@
  * log-loss against the constant, warnings) and, on stderr, the weights as a table with every
  * warning explained (models/diagnostics.ts). `--help` prints the usage.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { declarationsSchema, type Declarations } from "../worker/ranking/declared.ts";
+import { outcomeSchema } from "../worker/ranking/manifest.ts";
 import { formatReport } from "./diagnostics.ts";
 import { readExport } from "./export-format.ts";
 import { DEFAULT_TRAINER_OPTIONS, trainFromExport, type TrainerOptions } from "./trainer.ts";
@@ -16,6 +18,8 @@ const USAGE = `usage: npm run train -- --data FILE.jsonl --out MODEL.onnx
   [--label click|conversion]   what a positive is (default click)
   [--ips] [--max-weight N]     weight rows by 1/propensity, capped at N (default 100)
   [--features a,b,c]           model features in order (default: the export's featureNames)
+  [--declarations FILE.json]   declared features the model uses (docs/features.md), copied into its manifest
+  [--outcome NAME]             what the model predicts (manifest outcome; default click)
   [--name NAME]                manifest name (default nextbest-trained)
   [--l2 X]                     L2 penalty on standardised weights (default 1e-4)
   [--folds K]                  K-fold cross-validated log-loss against the constant (default 5; 0: none)
@@ -40,6 +44,17 @@ The manifest records the export's time range (training.from/to, epoch ms): off-p
 evaluation (POST /admin/models/:id/evaluate) warns when its window overlaps it.
 See models/README.md, "Training a model".`;
 
+/**
+ * Reads a declarations file: either the manifest's `declarations` object or a whole manifest
+ * carrying one. Validated by the Worker's schema (worker/ranking/declared.ts): one grammar.
+ */
+export function readDeclarations(path: string): Declarations {
+  const json = JSON.parse(readFileSync(path, "utf8")) as { declarations?: unknown };
+  const parsed = declarationsSchema.safeParse(json && typeof json === "object" && "declarations" in json ? json.declarations : json);
+  if (!parsed.success) throw new Error(`--declarations ${path}: ${parsed.error.issues.map((i) => `${["declarations", ...i.path].join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}
+
 /** Parses the command line into trainer options. */
 export function parseTrainArgs(argv: string[]): { help?: true; data: string; out: string; options: Partial<TrainerOptions> } {
   const { values } = parseArgs({
@@ -51,6 +66,8 @@ export function parseTrainArgs(argv: string[]): { help?: true; data: string; out
       ips: { type: "boolean" },
       "max-weight": { type: "string" },
       features: { type: "string" },
+      declarations: { type: "string" },
+      outcome: { type: "string" },
       name: { type: "string" },
       l2: { type: "string" },
       folds: { type: "string" },
@@ -81,6 +98,8 @@ export function parseTrainArgs(argv: string[]): { help?: true; data: string; out
       ips: values.ips ?? false,
       maxWeight: num(values["max-weight"], "max-weight", DEFAULT_TRAINER_OPTIONS.maxWeight),
       ...(values.features ? { features: values.features.split(",").map((f) => f.trim()) } : {}),
+      ...(values.declarations ? { declarations: readDeclarations(values.declarations) } : {}),
+      ...(values.outcome ? { outcome: outcomeSchema.parse(values.outcome) } : {}),
       name: values.name ?? DEFAULT_TRAINER_OPTIONS.name,
       l2: num(values.l2, "l2", DEFAULT_TRAINER_OPTIONS.l2),
       folds,

@@ -6,8 +6,9 @@
  * describes all candidates rather than the ones the logging policy liked.
  */
 import { unitHash } from "../worker/holdout/hash.ts";
+import { declaredColumns, type Declarations } from "../worker/ranking/declared.ts";
 import { CATALOG_FEATURE_NAMES } from "../worker/ranking/features.ts";
-import type { ModelManifest } from "../worker/ranking/manifest.ts";
+import { manifestSchema, type ModelManifest } from "../worker/ranking/manifest.ts";
 import { trainingWarnings, weightReport, type TrainingWarning, type WeightReport } from "./diagnostics.ts";
 import type { ExportLine } from "./export-format.ts";
 import { fitLogistic, type FittedModel, type TrainingSet } from "./logistic-regression.ts";
@@ -33,6 +34,13 @@ export interface TrainerOptions {
   /** Keep decisions with no recorded impression (the block may never have been seen). */
   includeUnseen: boolean;
   solver: "newton" | "gd";
+  /**
+   * Declared features (docs/features.md) the model uses, written into its manifest so serving
+   * computes them exactly as the logging model did; validated by the Worker's own schema.
+   */
+  declarations?: Declarations;
+  /** What the model predicts (manifest `outcome`); absent: click. */
+  outcome?: string;
 }
 
 export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
@@ -169,8 +177,9 @@ function crossValidate(all: Example[], features: string[], o: TrainerOptions): C
 export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>, options: Partial<TrainerOptions> = {}): Promise<TrainResult> {
   const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
   const { features, examples: all, skipped, timeRange } = await examples(lines, o);
-  const unknown = features.filter((f) => !CATALOG_FEATURE_NAMES.includes(f));
-  if (unknown.length) throw new Error(`features not in the feature catalog (models/README.md), so the model could not be uploaded: ${unknown.join(", ")}`);
+  const declared = new Set(Object.entries(o.declarations ?? {}).flatMap(([n, d]) => declaredColumns(n, d)));
+  const unknown = features.filter((f) => !CATALOG_FEATURE_NAMES.includes(f) && !declared.has(f));
+  if (unknown.length) throw new Error(`features neither in the feature catalog (models/README.md) nor declared (--declarations, docs/features.md), so the model could not be uploaded: ${unknown.join(", ")}`);
   if (all.length === 0) throw new Error(`no usable training rows (skipped: ${JSON.stringify(skipped)})`);
   const fit = fitRows(all, features, o);
   const round = (v: number) => Math.round(v * 1e6) / 1e6;
@@ -178,10 +187,15 @@ export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterabl
     version: 1,
     name: o.name,
     features,
+    ...(o.declarations ? { declarations: pickDeclarations(o.declarations, features) } : {}),
+    ...(o.outcome ? { outcome: o.outcome } : {}),
     output: "probability",
     baseline: { mean: fit.baseline.mean.map(round), std: fit.baseline.std.map(round) },
     training: { from: timeRange.from, to: timeRange.to, rows: all.length },
   };
+  // The Worker's own manifest schema: what it refuses at upload is refused here, before writing.
+  const checked = manifestSchema.safeParse(manifest);
+  if (!checked.success) throw new Error(`the manifest would be refused at upload: ${checked.error.issues.map((i) => `manifest.${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const positives = all.filter((e) => e.label).length;
   const model = writeLinearModel({
     weights: fit.weights,
@@ -204,4 +218,10 @@ export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterabl
     warnings: trainingWarnings(report, rows, crossValidation),
     timeRange,
   };
+}
+
+/** The declarations a feature list uses (a one-hot is kept whole: its columns share one definition). */
+function pickDeclarations(declarations: Declarations, features: string[]): Declarations {
+  const used = new Set(features.map((f) => f.split("=")[0]!));
+  return Object.fromEntries(Object.entries(declarations).filter(([n]) => used.has(n)));
 }

@@ -46,7 +46,8 @@ describe("decide()", () => {
     ]);
     expect(decisions.map((d) => d.decisionId)).toEqual(["id-0", "id-1"]);
     expect(run?.featureNames).toEqual(manifest.features);
-    expect(run?.features).toHaveLength(catalog.blocks.length);
+    // Every block the rules allow: the win-back offer needs a past order (`ordersCount` ≥ 1).
+    expect(run?.features).toHaveLength(catalog.blocks.filter((b) => !b.rules?.condition).length);
   });
 
   it("falls back to priority × value when the model fails", async () => {

@@ -6,7 +6,7 @@ const COLUMNS = [
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
-  "exposure_ordinal",
+  "exposure_ordinal", "arbitration",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -40,6 +40,8 @@ export interface DecisionRow {
   latency_ms: number;
   hash_version: string;
   exposure_ordinal?: number | null;
+  /** JSON of the record's `arbitration`, or NULL (migrations/0010). */
+  arbitration?: string | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -51,6 +53,7 @@ function bind(r: AuditRecord): unknown[] {
     r.holdoutScope ?? (r.holdout ? "universal" : null), r.counterfactualBlockId ?? null, r.counterfactualCampaign ?? null,
     r.campaign ?? null, r.modelVersion ?? null, r.arm, JSON.stringify(r.shadows), r.latencyMs, r.hashVersion,
     r.exposureOrdinal ?? null,
+    r.arbitration ? JSON.stringify(r.arbitration) : null,
   ];
 }
 
@@ -83,6 +86,7 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     latencyMs: row.latency_ms,
     hashVersion: row.hash_version,
     ...(row.exposure_ordinal ? { exposureOrdinal: row.exposure_ordinal } : {}),
+    ...(row.arbitration ? { arbitration: JSON.parse(row.arbitration) } : {}),
   };
 }
 

@@ -55,6 +55,18 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       latencyMs,
       hashVersion: HASH_VERSION,
       ...(t.exposure ? { exposureOrdinal: t.exposure } : {}),
+      ...(withModel && run.arbitration
+        ? {
+            arbitration: {
+              formula: run.arbitration.formula,
+              outcomes: (run.outcomes ?? []).map((o) => ({ outcome: o.outcome, modelVersion: o.version })),
+              factors: rows.map((r) => {
+                const { formula: _, ...f } = run.arbitration!.factors[r!]!;
+                return f;
+              }),
+            },
+          }
+        : {}),
     };
   });
 }

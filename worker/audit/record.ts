@@ -62,6 +62,27 @@ export const auditRecordSchema = z.object({
    * visitor's Durable Object; absent when unknown (holdouts, fallback without visitor state).
    */
   exposureOrdinal: z.number().int().min(1).nullable().optional(),
+  /**
+   * Configured arbitration (worker/arbitration/): the formula, the other outcomes' models and,
+   * aligned with `candidates`, every factor of each priority. Absent when one model ranked by
+   * p × value (the default).
+   */
+  arbitration: z
+    .object({
+      formula: z.string(),
+      outcomes: z.array(z.object({ outcome: z.string(), modelVersion: z.string() })),
+      factors: z.array(
+        z.object({
+          propensities: z.record(z.string(), z.number()),
+          weights: z.record(z.string(), z.number()),
+          value: z.number(),
+          contextWeight: z.number(),
+          lever: z.number(),
+          priority: z.number(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** One slot decision as the decide route writes it. */

@@ -72,6 +72,14 @@ export const blockContentSchema = z.object({
   value: z.number().min(0),
   html: z.string().max(20_000),
   rules: blockRulesSchema.optional(),
+  /**
+   * Custom attributes (e.g. `{ "tier": "gold", "margin": 0.3 }`) that declared model features
+   * compare signals with (`block_match` on `attributes.<key>`, docs/features.md).
+   */
+  attributes: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ (max 64)"), z.union([z.string().max(200), z.number(), z.boolean()]))
+    .refine((a) => Object.keys(a).length <= 32, "at most 32 attributes")
+    .optional(),
 });
 
 /** A block with its review state (worker/catalog-admin/workflow.ts). */

@@ -2,6 +2,7 @@
  * Turns the per-slot picks into the answer (decisions), the trace the audit log stores, and the
  * debug explanation. Pure.
  */
+import type { ArbitrationFactors } from "../arbitration/arbitrate.ts";
 import type { Block, Catalog } from "../catalog/schema.ts";
 import type { Exclusion } from "../guardrails/reasons.ts";
 import type { RuleResult } from "../guardrails/rules.ts";
@@ -38,6 +39,8 @@ export interface CandidateDebug {
   rules: RuleResult[];
   score?: number;
   rank?: number;
+  /** The formula and every factor of `rank`, when configured arbitration ranked. */
+  arbitration?: ArbitrationFactors;
   excluded?: Exclusion;
 }
 
@@ -112,7 +115,7 @@ export function assemble(input: AssemblyInput): { decisions: Decision[]; traces:
     debug[slot] = slotCandidates.map((b) => {
       const r = input.ranked.get(b.id);
       const ex = excluded.find((e) => e.blockId === b.id);
-      return { blockId: b.id, rules: input.ruleResults.get(b.id) ?? [], ...(r?.score !== undefined ? { score: r.score } : {}), ...(r ? { rank: r.rank } : {}), ...(ex ? { excluded: ex } : {}) };
+      return { blockId: b.id, rules: input.ruleResults.get(b.id) ?? [], ...(r?.score !== undefined ? { score: r.score } : {}), ...(r ? { rank: r.rank } : {}), ...(r?.arbitration ? { arbitration: r.arbitration } : {}), ...(ex ? { excluded: ex } : {}) };
     });
   });
   return { decisions, traces, debug };

@@ -4,6 +4,7 @@
  *   per-slot selection (caps, page rules, one block per page, exploration) in the visitor's
  *   Durable Object, atomically → decisions, plus a trace of everything for audit and debug.
  */
+import { needsArbitration, rankWithArbitration } from "../arbitration/rank.ts";
 import type { Catalog } from "../catalog/schema.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { GuardrailConfig } from "../guardrails/config.ts";
@@ -157,7 +158,10 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   let reason: DecisionReason = "ranked";
   try {
     selection = await withinBudget(() => deps.models(request.visitorId), config.coldStartBudgetMs, deps.now, "model loading");
-    ({ ranked, run } = await withinBudget(() => rankByModel(selection!.serving, request.context.signals, allowed, ids[0]), config.latencyBudgetMs, deps.now, "ranking"));
+    const rank = needsArbitration(config.arbitration, selection)
+      ? () => rankWithArbitration(selection!, config.arbitration, request.context.signals, allowed, now)
+      : () => rankByModel(selection!.serving, request.context.signals, allowed, now, ids[0]);
+    ({ ranked, run } = await withinBudget(rank, config.latencyBudgetMs, deps.now, "ranking"));
   } catch (err) {
     // A valid request never fails: without a model the rules still give an answer.
     console.warn("ranking failed, serving the rule-based fallback:", err instanceof Error ? err.message : err);
@@ -172,7 +176,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   for (const b of allowed) if (heldOutCampaigns.has(b.campaign)) requestExclusions.set(b.id, { blockId: b.id, reason: "campaign_holdout", detail: b.campaign });
   const allOptions = request.slots.map((slot) => options(catalog, config, slot, ranked));
   const slotRequests = request.slots.map((slot, i) => ({ slot, decisionId: ids[i]!, options: allOptions[i]!.filter((o) => !heldOutCampaigns.has(o.campaign)) }));
-  const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options)) : [];
+  const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options), now) : [];
 
   // What the model would serve with no control group (caps ignored: nothing is recorded).
   const modelChoices = () => selectSlots(selectionInput(deps, slotRequests.map((s, i) => ({ ...s, options: allOptions[i]! })), 0), noHistory(now), now).map(withoutExposure);

@@ -5,6 +5,7 @@
  */
 import { isThompsonScorer } from "../adaptive/serving.ts";
 import { thompsonDraw, thompsonPropensity, type Arm } from "../adaptive/thompson.ts";
+import type { ArbitrationFactors } from "../arbitration/arbitrate.ts";
 import type { Block } from "../catalog/schema.ts";
 import { buildFeatureMatrix } from "../ranking/features.ts";
 import type { Scorer } from "../ranking/scorer.ts";
@@ -20,6 +21,8 @@ export interface Ranked {
    * the page's category in tier 1, so a degraded answer still fits the page it is shown on.
    */
   tier?: number;
+  /** Every factor of `rank` when configured arbitration ranked (worker/arbitration/). */
+  arbitration?: ArbitrationFactors;
 }
 
 /** What the model saw and said, for the audit trail and debug output. */
@@ -41,6 +44,10 @@ export interface ModelRun {
     propensity(allowed: readonly string[], chosen: string, decisionId: string): number;
     greedy(allowed: readonly string[]): string | undefined;
   };
+  /** The other outcomes' models and their scores (row order), when several outcomes serve. */
+  outcomes?: Array<{ outcome: string; version: string; scores: number[] }>;
+  /** The arbitration formula and each row's factors, when configured arbitration ranked. */
+  arbitration?: { formula: string; factors: ArbitrationFactors[] };
 }
 
 /** Rejects when `work` takes longer than `ms` (timer) or the injected clock says it did. */
@@ -62,12 +69,14 @@ export async function withinBudget<T>(work: () => Promise<T>, ms: number, now: (
 
 /**
  * Scores the blocks with the model; probability models are arbitrated by probability × value.
- * `seed` (the request's first decision id) makes a Thompson-sampling model draw its scores;
- * without it such a model scores its posterior mean (shadows).
+ * `now` (the decision's clock, ms) feeds time-based declared features. `seed` (the request's
+ * first decision id) makes a Thompson-sampling model draw its scores; without it such a model
+ * scores its posterior mean (shadows).
  */
-export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[], seed?: string): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
+export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[], now = Date.now(), seed?: string): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
   const width = scorer.manifest.features.length;
-  const matrix = buildFeatureMatrix(scorer.manifest.features, signals, blocks);
+  // The manifest itself is the cache key: its declarations are compiled once per model version.
+  const matrix = buildFeatureMatrix(scorer.manifest, signals, blocks, now);
   const byProbability = scorer.manifest.output === "probability";
   const blockIds = blocks.map((b) => b.id);
   let scores: Float32Array;

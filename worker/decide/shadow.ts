@@ -18,11 +18,11 @@ export interface ShadowChoice {
 }
 
 /** Per shadow, its choice for each slot (same order as `slotOptions`). A failing shadow is skipped. */
-export async function shadowChoices(shadows: Scorer[], signals: Signals, allowed: Block[], slotOptions: RankedOption[][]): Promise<ShadowChoice[][]> {
+export async function shadowChoices(shadows: Scorer[], signals: Signals, allowed: Block[], slotOptions: RankedOption[][], now = Date.now()): Promise<ShadowChoice[][]> {
   const perShadow: ShadowChoice[][] = [];
   for (const shadow of shadows) {
     try {
-      const { ranked, run } = await rankByModel(shadow, signals, allowed);
+      const { ranked, run } = await rankByModel(shadow, signals, allowed, now);
       const scores = Object.fromEntries(allowed.map((b, i) => [b.id, run.scores[i]!]));
       const used = new Set<string>();
       perShadow.push(

@@ -3,6 +3,7 @@
  * the catalog). JSON, validated by zod, versioned in D1 with who/when (see store.ts).
  */
 import { z } from "zod";
+import { arbitrationSchema } from "../arbitration/config.ts";
 import { capSchema } from "./caps.ts";
 
 const name = z.string().min(1).max(64);
@@ -68,6 +69,8 @@ export const guardrailConfigSchema = z
     coldStartBudgetMs: z.number().min(1).max(30_000).default(1_000),
     /** Inactivity that ends a session (for `session` cap windows). */
     sessionTimeoutMinutes: z.number().min(1).max(24 * 60).default(30),
+    /** How outcome propensities, value, context weight and levers make a priority (worker/arbitration/); absent: p(click) × value. */
+    arbitration: arbitrationSchema.optional(),
   })
   .strict();
 

@@ -44,7 +44,7 @@ interface Column<R> {
 const string = (name: string, rep: Repetition = "REQUIRED"): SchemaElement[] => [
   { name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: rep },
 ];
-const json = (name: string): SchemaElement[] => [{ name, type: "BYTE_ARRAY", converted_type: "JSON", repetition_type: "REQUIRED" }];
+const json = (name: string, rep: Repetition = "REQUIRED"): SchemaElement[] => [{ name, type: "BYTE_ARRAY", converted_type: "JSON", repetition_type: rep }];
 const double = (name: string, rep: Repetition = "REQUIRED"): SchemaElement[] => [{ name, type: "DOUBLE", repetition_type: rep }];
 const bool = (name: string): SchemaElement[] => [{ name, type: "BOOLEAN", repetition_type: "REQUIRED" }];
 const int32 = (name: string): SchemaElement[] => [{ name, type: "INT32", repetition_type: "REQUIRED" }];
@@ -97,6 +97,8 @@ export const DECISION_COLUMNS: Column<DecisionRow>[] = [
   { name: "shadows", elements: json("shadows"), value: (r) => r.shadows },
   { name: "latency_ms", elements: double("latency_ms"), value: (r) => r.latency_ms },
   { name: "hash_version", elements: string("hash_version"), value: (r) => r.hash_version },
+  // Added after version 1 (an addition at the end, so the version stays 1; docs/lake.md).
+  { name: "arbitration", elements: json("arbitration", "OPTIONAL"), value: (r) => r.arbitration ?? null },
 ];
 
 /** Columns of `lake/events/…` files, in file order. */

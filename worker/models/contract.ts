@@ -4,7 +4,6 @@
  * shapes that do not fit are refused with the export option that fixes them.
  */
 import { formatZodError } from "../errors/app-error.ts";
-import { CATALOG_FEATURE_NAMES } from "../ranking/features.ts";
 import { MANIFEST_KEY, manifestSchema, type ModelManifest } from "../ranking/manifest.ts";
 import type { OnnxSummary } from "./onnx-inspect.ts";
 import { FLOAT32, INT64, describeType, type Dim, type ValueInfo } from "./onnx-types.ts";
@@ -22,17 +21,19 @@ export function checkManifest(summary: OnnxSummary): { manifest?: ModelManifest;
   } catch {
     return { reasons: [{ code: "invalid_manifest", message: `"${MANIFEST_KEY}" is not JSON; ${MANIFEST_HOWTO}` }] };
   }
-  const features = (json as { features?: unknown })?.features;
-  if (Array.isArray(features)) {
-    const unknown = features.filter((f) => typeof f === "string" && !(CATALOG_FEATURE_NAMES as readonly string[]).includes(f));
-    if (unknown.length) {
-      return {
-        reasons: [{ code: "unknown_feature", message: `features not in the feature catalog: ${unknown.slice(0, 10).join(", ")}; the catalog is in models/README.md` }],
-      };
-    }
-  }
   const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) return { reasons: [{ code: "invalid_manifest", message: formatZodError(parsed.error, "manifest") }] };
+  if (!parsed.success) {
+    // Unknown feature names get their own code (the most common mistake); paths name the manifest.
+    const prefixed = parsed.error.issues.map((i) => ({ ...i, path: ["manifest", ...i.path] }));
+    const unknown = prefixed.filter((i) => i.path[1] === "features" && i.message.startsWith("unknown feature"));
+    const other = prefixed.filter((i) => !unknown.includes(i));
+    return {
+      reasons: [
+        ...(unknown.length ? [{ code: "unknown_feature" as const, message: formatZodError({ issues: unknown }) }] : []),
+        ...(other.length ? [{ code: "invalid_manifest" as const, message: formatZodError({ issues: other }) }] : []),
+      ],
+    };
+  }
   const m = parsed.data;
   const reasons: Reason[] = [];
   if (new Set(m.features).size !== m.features.length) reasons.push({ code: "invalid_manifest", message: "manifest.features: a feature is listed twice" });

@@ -9,6 +9,7 @@ import { z, type ZodType } from "zod";
 import { AppError, formatZodError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
+import { outcomeSchema } from "../ranking/manifest.ts";
 import { limitsFromEnv } from "./limits.ts";
 import { d1ModelRegistry, r2ModelFiles } from "./registry.ts";
 import { isolateModelRuntime } from "./runtime.ts";
@@ -36,6 +37,9 @@ const actorHeader = validated(
       .optional(),
   }),
 );
+
+/** `?outcome=churn`: which outcome's deployment a rollback changes (default click). */
+const outcomeQuery = validated("query", z.object({ outcome: outcomeSchema.default("click") }));
 
 const listQuery = validated("query", z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }));
 
@@ -80,7 +84,7 @@ export const modelsRoute = new Hono<AppEnv>()
   .get("/uploads/:sha256", shaParam, async (c) => uploadStatus(c, c.req.valid("param").sha256))
   .get("/", listQuery, async (c) => c.json(await admin(c).list(c.req.valid("query").limit)))
   .get("/deployment", async (c) => c.json(await admin(c).deployment()))
-  .post("/rollback", actorHeader, async (c) => c.json(await admin(c).change({ type: "rollback" }, actor(c))))
+  .post("/rollback", actorHeader, outcomeQuery, async (c) => c.json(await admin(c).change({ type: "rollback", outcome: c.req.valid("query").outcome }, actor(c))))
   .get("/:id", idParam, async (c) => c.json(await admin(c).get(c.req.valid("param").id)))
   .post("/:id/activate", actorHeader, idParam, async (c) =>
     c.json(await admin(c).change({ type: "activate", id: c.req.valid("param").id }, actor(c))),

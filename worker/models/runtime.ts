@@ -15,7 +15,7 @@ import { calibratedScorer, isolateCalibrations, type CalibrationReader } from ".
 import { activeCalibrations } from "../calibration/store.ts";
 import { reportHealth } from "../config-health/last-good.ts";
 import { formatZodError } from "../errors/app-error.ts";
-import type { ModelSelection, ScorerProvider } from "../ranking/active-model.ts";
+import type { ModelSelection, OutcomeModel, ScorerProvider } from "../ranking/active-model.ts";
 import { builtinBytes, builtinId } from "./builtin.ts";
 import { inChallenger, initialDeployment, modelsInUse, type DeploymentState } from "./deployment.ts";
 import { DEPLOYMENT_TTL_MS, SESSION_CACHE_SIZE } from "./limits.ts";
@@ -71,6 +71,17 @@ const deploymentStateSchema = z.object({
   history: z.array(modelId),
   challenger: z.object({ id: modelId, percent: z.number().min(0).max(100) }).nullable(),
   shadows: z.array(modelId),
+  outcomes: z
+    .record(
+      z.string(),
+      z.object({
+        champion: modelId.nullable(),
+        history: z.array(modelId),
+        challenger: z.object({ id: modelId, percent: z.number().min(0).max(100) }).nullable(),
+        shadows: z.array(modelId),
+      }),
+    )
+    .optional(),
 });
 
 /** Creates a runtime; production uses one per isolate (`isolateModelRuntime`). */
@@ -166,8 +177,29 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
           }
           // A champion that cannot load rejects: the decide core answers with the rule-based fallback.
           selection ??= { serving: await calibrated(source, state.champion, await scorer(source, state.champion, pinned)), arm: "champion" };
-          const shadows = await Promise.allSettled(state.shadows.map(async (id) => calibrated(source, id, await scorer(source, id, pinned))));
-          return { ...selection, shadows: shadows.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])) };
+          const others = Object.entries(state.outcomes ?? {});
+          const shadowIds = others.length ? [...state.shadows, ...others.flatMap(([, d]) => d.shadows)] : state.shadows;
+          const shadows = await Promise.allSettled(shadowIds.map(async (id) => calibrated(source, id, await scorer(source, id, pinned))));
+          const served = { ...selection, shadows: shadows.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])) };
+          if (!others.length) return served;
+          // Each other outcome: its challenger for its share of visitors, else its champion. One
+          // that cannot load is left out of arbitration rather than failing the decision.
+          const outcomes = await Promise.allSettled(
+            others
+              .filter(([, d]) => d.champion !== null)
+              .map(async ([outcome, d]): Promise<OutcomeModel> => {
+                if (d.challenger && inChallenger(d.challenger, visitorId)) {
+                  try {
+                    return { outcome, serving: await calibrated(source, d.challenger.id, await scorer(source, d.challenger.id, pinned)), arm: "challenger" };
+                  } catch (err) {
+                    console.warn(`${outcome} challenger unavailable, serving its champion:`, err instanceof Error ? err.message : err);
+                  }
+                }
+                return { outcome, serving: await calibrated(source, d.champion!, await scorer(source, d.champion!, pinned)), arm: "champion" };
+              }),
+          );
+          for (const o of outcomes) if (o.status === "rejected") console.warn("an outcome model is unavailable:", o.reason instanceof Error ? o.reason.message : o.reason);
+          return { ...served, outcomes: outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : [])) };
         },
       };
     },

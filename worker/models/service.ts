@@ -5,7 +5,8 @@
 import { AppError } from "../errors/app-error.ts";
 import { ADAPTIVE_NAME, adaptiveId, adaptiveManifest, adaptiveReport, adaptiveVersion } from "../adaptive/model.ts";
 import { BUILTIN_ACTOR, builtinBytes, builtinId } from "./builtin.ts";
-import { applyAction, initialDeployment, roleOf, type DeploymentAction, type DeploymentState } from "./deployment.ts";
+import { outcomeOf } from "../ranking/manifest.ts";
+import { applyAction, initialDeployment, PRIMARY_OUTCOME, roleOf, type DeploymentAction, type DeploymentState, type OutcomeDeployment } from "./deployment.ts";
 import type { DeploymentRevision, ModelFiles, ModelRecord, ModelRegistry } from "./registry.ts";
 import type { ValidationReport } from "./report.ts";
 import { sha256Hex } from "./scorer.ts";
@@ -31,6 +32,8 @@ export interface ModelView {
   sizeBytes: number;
   features: number;
   output: string;
+  /** What it predicts (manifest `outcome`, default click): it serves in that outcome's deployment. */
+  outcome: string;
   uploadedBy: string;
   uploadedAt: number;
 }
@@ -45,6 +48,16 @@ export interface DeploymentView {
   previousChampions: Array<{ id: string; version: string }>;
   updatedBy: string | null;
   updatedAt: number | null;
+  /** The other outcomes' deployments (present once a non-click model was deployed). */
+  outcomes?: Record<string, OutcomeView>;
+}
+
+/** One non-click outcome's deployment, as answered. */
+export interface OutcomeView {
+  champion: { id: string; version: string } | null;
+  challenger: { id: string; version: string; percent: number } | null;
+  shadows: Array<{ id: string; version: string }>;
+  previousChampions: Array<{ id: string; version: string }>;
 }
 
 /** A refused upload: the report carries every reason. */
@@ -65,6 +78,7 @@ function view(m: ModelRecord, state: DeploymentState): ModelView {
     sizeBytes: m.sizeBytes,
     features: m.manifest.features.length,
     output: m.manifest.output,
+    outcome: outcomeOf(m.manifest),
     uploadedBy: m.uploadedBy,
     uploadedAt: m.uploadedAt,
   };
@@ -110,6 +124,16 @@ export function modelAdmin(deps: ModelAdminDeps) {
       previousChampions: await Promise.all([...state.history].reverse().map(versionOf)),
       updatedBy: latest?.actor ?? null,
       updatedAt: latest?.at ?? null,
+      ...(state.outcomes ? { outcomes: Object.fromEntries(await Promise.all(Object.entries(state.outcomes).map(async ([o, d]) => [o, await outcomeView(d)] as const))) } : {}),
+    };
+  }
+
+  async function outcomeView(d: OutcomeDeployment): Promise<OutcomeView> {
+    return {
+      champion: d.champion ? await versionOf(d.champion) : null,
+      challenger: d.challenger ? { ...(await versionOf(d.challenger.id)), percent: d.challenger.percent } : null,
+      shadows: await Promise.all(d.shadows.map(versionOf)),
+      previousChampions: await Promise.all([...d.history].reverse().map(versionOf)),
     };
   }
 
@@ -175,14 +199,17 @@ export function modelAdmin(deps: ModelAdminDeps) {
 
     /** Applies a deployment change; a change that changes nothing writes no revision. */
     async change(action: DeploymentAction, actor: string): Promise<{ changed: boolean; deployment: DeploymentView }> {
-      const resolved = "id" in action ? { ...action, id: (await resolve(action.id)).id } : action;
+      // A model serves in the deployment of the outcome its manifest names.
+      const model = "id" in action ? await resolve(action.id) : undefined;
+      const outcome = model ? outcomeOf(model.manifest) : (action.outcome ?? PRIMARY_OUTCOME);
+      const resolved: DeploymentAction = "id" in action ? { ...action, id: model!.id, outcome } : { ...action, outcome };
       const { latest, state } = await current();
       const next = applyAction(state, resolved);
       if (next === state) return { changed: false, deployment: await deploymentView(latest, state) };
       const revision: DeploymentRevision = {
         revision: (latest?.revision ?? 0) + 1,
         action: resolved.type,
-        modelId: "id" in resolved ? resolved.id : next.champion,
+        modelId: "id" in resolved ? resolved.id : outcome === PRIMARY_OUTCOME ? next.champion : (next.outcomes?.[outcome]?.champion ?? null),
         state: next,
         actor,
         at: deps.now(),

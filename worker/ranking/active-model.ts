@@ -9,6 +9,19 @@ export interface ModelSelection {
   arm: "champion" | "challenger";
   /** Models scored on every decision, their choice logged, never served. */
   shadows: Scorer[];
+  /**
+   * The serving models of the other outcomes (conversion, churn, …), one per outcome, whose
+   * propensities arbitration combines with the serving model's (worker/arbitration/). Absent
+   * or empty when only a click model serves.
+   */
+  outcomes?: OutcomeModel[];
+}
+
+/** The model serving one non-click outcome for this visitor. */
+export interface OutcomeModel {
+  outcome: string;
+  serving: Scorer;
+  arm: "champion" | "challenger";
 }
 
 /** Supplies the models for a visitor's decision. */

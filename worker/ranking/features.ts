@@ -4,6 +4,7 @@
  * names are a contract: add features, never change what an existing name means.
  */
 import type { Block } from "../catalog/schema.ts";
+import { compileDeclarations, type Declarations, type DeclaredInput } from "./declared.ts";
 import { readSignal, type Signals } from "./signals.ts";
 
 /** What a feature sees: the visitor's signals and one candidate block. */
@@ -104,19 +105,48 @@ export const CATALOG_ADDITIONS = {
 export const CATALOG_FEATURES: Record<string, (input: FeatureInput) => number> = { ...FEATURES, ...CATALOG_ADDITIONS };
 export const CATALOG_FEATURE_NAMES = Object.keys(CATALOG_FEATURES);
 
+/** A manifest's view for feature building: its ordered names and its declarations. */
+export interface FeatureSpec {
+  features: readonly string[];
+  declarations?: Declarations;
+}
+
+type CellFn = (input: DeclaredInput) => number;
+
+// Compiled once per manifest object: a scorer keeps its manifest for the life of the model
+// version, so declarations are compiled once per version, never per request.
+const compiled = new WeakMap<FeatureSpec, CellFn[]>();
+
 /**
- * Builds the model input: one row per block, columns in the manifest's order, row-major
- * float32 — the `[N, F]` tensor the model contract fixes.
+ * The column functions of a manifest, in its order: catalog features and declared columns
+ * (worker/ranking/declared.ts). Throws for a name that is neither (a manifest that passed upload
+ * never has one).
  */
-export function buildFeatureMatrix(names: readonly string[], signals: Signals, blocks: readonly Block[]): Float32Array {
-  const fns = names.map((n) => {
-    const fn = Object.hasOwn(CATALOG_FEATURES, n) ? CATALOG_FEATURES[n] : undefined;
+export function compileFeatures(spec: FeatureSpec): CellFn[] {
+  const hit = compiled.get(spec);
+  if (hit) return hit;
+  const declared = compileDeclarations(spec.declarations);
+  const fns = spec.features.map((n) => {
+    const fn = declared.get(n) ?? (Object.hasOwn(CATALOG_FEATURES, n) ? CATALOG_FEATURES[n] : undefined);
     if (!fn) throw new Error(`unknown feature "${n}"`);
     return fn;
   });
+  compiled.set(spec, fns);
+  return fns;
+}
+
+/**
+ * Builds the model input: one row per block, columns in the manifest's order, row-major
+ * float32 — the `[N, F]` tensor the model contract fixes. `names` is either a list of catalog
+ * names (compiled on each call) or a manifest (`FeatureSpec`, compiled once and cached).
+ * `now` (ms since the epoch) feeds the time-based declarations (hour of week, recency).
+ * Non-finite values become 0.
+ */
+export function buildFeatureMatrix(names: readonly string[] | FeatureSpec, signals: Signals, blocks: readonly Block[], now = 0): Float32Array {
+  const fns = isSpec(names) ? compileFeatures(names) : compileFeatures({ features: names });
   const out = new Float32Array(blocks.length * fns.length);
   blocks.forEach((block, row) => {
-    const input = { signals, block };
+    const input = { signals, block, now };
     fns.forEach((fn, col) => {
       const v = fn(input);
       out[row * fns.length + col] = Number.isFinite(v) ? v : 0;
@@ -124,3 +154,5 @@ export function buildFeatureMatrix(names: readonly string[], signals: Signals, b
   });
   return out;
 }
+
+const isSpec = (v: readonly string[] | FeatureSpec): v is FeatureSpec => !Array.isArray(v);
