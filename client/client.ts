@@ -9,6 +9,7 @@ import { createEventQueue, postJson } from "./events.ts";
 import type { Extras } from "./extras.ts";
 import type { FrictionKind } from "./friction.ts";
 import type { ParseBlock } from "./inert.ts";
+import type { OfflineEvents } from "./offline.ts";
 import type { SlotEventType } from "./measure.ts";
 import { where } from "./navigation.ts";
 import { renderDecisions } from "./render.ts";
@@ -58,6 +59,12 @@ export interface NextbestOptions {
    * to load, slots keep their default content.
    */
   parse?: () => Promise<ParseBlock>;
+  /**
+   * The offline event queue in the client's store (offline.ts). Default: the one `extras` hands
+   * over; the ESM entry (index.ts) passes the bundled one. Without either, events that cannot be
+   * sent are lost.
+   */
+  offline?: (store: UseStore) => Promise<OfflineEvents>;
   fetchImpl?: typeof fetch;
   now?: () => number;
   newId?: () => string;
@@ -110,6 +117,7 @@ export function createNextbest({
   exists = databaseExists,
   extras,
   parse = extras && (() => extras().then((loaded) => loaded.parseBlock)),
+  offline = extras && ((store) => extras().then((loaded) => loaded.offlineEvents(store))),
   fetchImpl = fetch,
   now = Date.now,
   newId = () => crypto.randomUUID(),
@@ -120,7 +128,7 @@ export function createNextbest({
   // reads as empty and forgets writes from then on: the page works without stored state, with
   // the answers given on it kept in memory.
   const store = safeStore(givenStore, exists, storageTimeoutMs);
-  const events = createEventQueue(endpoint, win, store, fetchImpl);
+  const events = createEventQueue(endpoint, win, offline && (() => offline(store)), fetchImpl);
   // Without personalization consent the Worker still needs a visitor id; this one lives only
   // as long as the page and is never stored.
   const pageVisitorId = `anon-${newId()}`;

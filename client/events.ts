@@ -5,9 +5,8 @@
 // offline, goes to IndexedDB and is sent a moment later, on the next page load or when the browser
 // is back online. Every event has an `eventId` chosen once, so an event sent twice is counted once.
 // The caller only queues events with analytics consent.
-import type { UseStore } from "idb-keyval";
 import { MAX_EVENTS_PER_BATCH, splitBatches } from "../worker/events/limits.ts";
-import { defaultStore, queueEvents, readQueue, unqueueEvents } from "./storage.ts";
+import type { OfflineEvents } from "./offline.ts";
 import type { NextbestEvent } from "./types.ts";
 
 /** How long after the browser refused a batch the stored events are sent again, ms. */
@@ -34,15 +33,16 @@ export async function postJson(fetchImpl: typeof fetch, url: string, body: unkno
 }
 
 /**
- * Creates the page's event queue for `{endpoint}/v1/events`. `store` should not reject (the
- * client's forgives unavailable storage): a failed write of the offline queue is not retried.
+ * Creates the page's event queue for `{endpoint}/v1/events`. `stored` gives the offline queue
+ * (offline.ts; nb.js gets it from nb-extras.js); without it, events that cannot leave are lost. A
+ * failed write of the offline queue is not retried.
  */
-export function createEventQueue(endpoint: string, win: Window = window, store: UseStore = defaultStore, fetchImpl: typeof fetch = fetch): EventQueue {
+export function createEventQueue(endpoint: string, win: Window = window, stored?: () => Promise<OfflineEvents>, fetchImpl: typeof fetch = fetch): EventQueue {
   const url = `${endpoint}/v1/events`;
   const nav = win.navigator;
   const offline = () => nav.onLine === false;
   const batch = (events: NextbestEvent[]) => ({ events, consent: { analytics: true } });
-  const keep = (events: NextbestEvent[]) => queueEvents(events, store);
+  const keep = (events: NextbestEvent[]) => (stored ? stored().then((queue) => queue.keep(events)) : Promise.resolve()).catch(() => undefined);
   let waiting: NextbestEvent[] = [];
   let draining: Promise<void> | undefined;
 
@@ -57,10 +57,11 @@ export function createEventQueue(endpoint: string, win: Window = window, store: 
 
   async function sendQueued(): Promise<void> {
     try {
-      for (const events of splitBatches(await readQueue(store))) {
+      const queue = await stored?.();
+      for (const events of splitBatches((await queue?.read()) ?? [])) {
         // A 4xx will not get better by resending; a 5xx might.
         if (offline() || (await postJson(fetchImpl, url, batch(events))).status > 499) return;
-        await unqueueEvents(events, store);
+        await queue!.remove(events);
       }
     } catch {
       // Still offline, or storage unavailable: they stay queued.

@@ -11,6 +11,7 @@ import type { ParseBlock } from "./inert.ts";
 import type { watchIntents } from "./intent.ts";
 import type { measureSlots } from "./measure.ts";
 import type { watchNavigation } from "./navigation.ts";
+import type { offlineEvents } from "./offline.ts";
 import type { previewPage } from "./preview.ts";
 import type { listenTcf } from "./tcf.ts";
 
@@ -25,6 +26,8 @@ export interface Extras {
   parseBlock: ParseBlock;
   /** Renders a preview link's answer (`?nb_preview=`) instead of deciding. */
   previewPage: typeof previewPage;
+  /** The offline event queue (offline.ts): events that could not leave wait in IndexedDB. */
+  offlineEvents: typeof offlineEvents;
   /** `nextbest.identify` (worker/identity/): absent in extras made before it existed. */
   identify?: typeof identify;
 }

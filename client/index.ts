@@ -1,11 +1,16 @@
 // The ESM entry: the building blocks of the script-tag client, for bundlers and tests.
 import { createNextbest as createClient, type Nextbest, type NextbestOptions } from "./client.ts";
 import { parseBlock } from "./inert.ts";
+import { offlineEvents } from "./offline.ts";
 
 export { resolveEndpoint, STORAGE_TIMEOUT_MS, writeConsentCookie, CONSENT_COOKIE, NO_CONSENT, DECISIONS_EVENT, type Nextbest, type NextbestOptions } from "./client.ts";
 
-/** createNextbest (client.ts) with the inert block parser bundled: it renders without nb-extras.js. */
-export const createNextbest = (options: NextbestOptions): Nextbest => createClient({ parse: async () => parseBlock, ...options });
+/**
+ * createNextbest (client.ts) with the inert block parser and the offline event queue bundled: it
+ * renders and keeps unsent events without nb-extras.js.
+ */
+export const createNextbest = (options: NextbestOptions): Nextbest => createClient({ parse: async () => parseBlock, offline: async (store) => offlineEvents(store), ...options });
+export { offlineEvents, type OfflineEvents } from "./offline.ts";
 export { toConsent, withGpc } from "./consent.ts";
 export { consentFromTcf, findTcfApi, listenTcf, TCF_LOCATOR, type TcData, type TcfApi, type TcfCallback } from "./tcf.ts";
 export { loadExtras, EXTRAS_EVENT, type Extras } from "./extras.ts";

@@ -9,6 +9,7 @@ import { previewPage } from "./preview.ts";
 import { listenTcf } from "./tcf.ts";
 import { identify } from "./identify.ts";
 import { parseBlock } from "./inert.ts";
+import { offlineEvents } from "./offline.ts";
 
 /** Every optional part: `createNextbest({ endpoint, extras: async () => ALL_EXTRAS })`. */
-export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, parseBlock, previewPage, identify };
+export const ALL_EXTRAS: Extras = { measureSlots, watchIntents, watchNavigation, watchFriction, listenTcf, parseBlock, previewPage, identify, offlineEvents };

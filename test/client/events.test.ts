@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { get, keys, set } from "idb-keyval";
 import {
-  createEventQueue, splitBatches, DROPPED_EVENT, EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, MAX_QUEUED_EVENTS, QUEUE_KEY, RETRY_MS,
+  createEventQueue, offlineEvents, splitBatches, DROPPED_EVENT, EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH, MAX_QUEUED_EVENTS, QUEUE_KEY, RETRY_MS,
   type NextbestEvent,
 } from "../../client/index.ts";
 import { EVENTS_MAX_BYTES as WORKER_MAX_BYTES } from "../../worker/events/limits.ts"; // what route.ts enforces
@@ -111,19 +111,19 @@ describe("offline", () => {
     { status: 503, kept: true }, // the Worker may be back later
   ])("after a $status answer the queue is kept: $kept", async ({ status, kept }) => {
     const store = freshStore();
-    const queue = createEventQueue("https://edge.example", { navigator: { onLine: false } } as unknown as Window, store);
+    const queue = createEventQueue("https://edge.example", { navigator: { onLine: false } } as unknown as Window, async () => offlineEvents(store));
     queue.push(event(1));
     await settle();
     let answered = 0;
     const fetchImpl = (async () => (answered++, new Response(null, { status }))) as unknown as typeof fetch;
-    await createEventQueue("https://edge.example", { navigator: { onLine: true } } as unknown as Window, store, fetchImpl).drain();
+    await createEventQueue("https://edge.example", { navigator: { onLine: true } } as unknown as Window, async () => offlineEvents(store), fetchImpl).drain();
     expect(answered).toBe(1);
     expect((await keys(store)).includes(QUEUE_KEY)).toBe(kept);
   });
 
   it(`keeps at most ${MAX_QUEUED_EVENTS} events, the newest, and counts the dropped ones in an event sent with them`, async () => {
     const store = freshStore();
-    const queue = createEventQueue("https://edge.example", { navigator: { onLine: false } } as unknown as Window, store);
+    const queue = createEventQueue("https://edge.example", { navigator: { onLine: false } } as unknown as Window, async () => offlineEvents(store));
     await set(QUEUE_KEY, Array.from({ length: MAX_QUEUED_EVENTS }, (_, n) => event(n + 1)), store); // full (one write, not 500)
     for (let n = MAX_QUEUED_EVENTS + 1; n <= MAX_QUEUED_EVENTS + 30; n++) queue.push(event(n));
     await settle();
@@ -143,7 +143,7 @@ describe("offline", () => {
 
     const posts: NextbestEvent[][] = [];
     const fetchImpl = (async (_url: string, init: RequestInit) => (posts.push(JSON.parse(String(init.body)).events), new Response(null, { status: 202 }))) as unknown as typeof fetch;
-    await createEventQueue("https://edge.example", { navigator: { onLine: true } } as unknown as Window, store, fetchImpl).drain();
+    await createEventQueue("https://edge.example", { navigator: { onLine: true } } as unknown as Window, async () => offlineEvents(store), fetchImpl).drain();
     expect(posts.map((p) => p.length)).toEqual([100, 100, 100, 100, 100]);
     expect(posts[0]![0]).toMatchObject({ type: "custom", name: DROPPED_EVENT, value: 41 }); // the Worker hears of the loss
     expect(await keys(store)).not.toContain(QUEUE_KEY);

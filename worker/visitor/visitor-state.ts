@@ -74,6 +74,13 @@ export class VisitorState extends DurableObject<Env> {
     return this.customer ?? undefined;
   }
 
+  /** Whether the customer withdrew consent on one of their devices (cached like the link). */
+  private withdrawn?: boolean;
+  private hasWithdrawn(): boolean {
+    this.withdrawn ??= this.hasTables() && readIdentity(this.sql, "withdrawn") !== undefined;
+    return this.withdrawn;
+  }
+
   private object(name: string): DurableObjectStub<VisitorState> {
     return this.env.VISITOR.get(this.env.VISITOR.idFromName(name)) as DurableObjectStub<VisitorState>;
   }
@@ -172,7 +179,7 @@ export class VisitorState extends DurableObject<Env> {
     const to = this.forward();
     if (to) return (await to.select(input, options)) as SlotPick[];
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
-    if (readIdentity(this.sql, "withdrawn")) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
+    if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
     const history = this.history(options.now, options.sessionTimeoutMs);
     const before = history.recent.length;
     // selectSlots appends the served exposures and bumps the lifetime counters in memory.
@@ -273,6 +280,7 @@ export class VisitorState extends DurableObject<Env> {
     this.tablesReady = false;
     this.migrated = false;
     this.customer = undefined;
+    this.withdrawn = undefined;
     return { records };
   }
 
@@ -323,6 +331,7 @@ export class VisitorState extends DurableObject<Env> {
   absorb(visitorKey: string, snapshot: HistorySnapshot, now: number): boolean {
     this.ensureTables();
     writeIdentity(this.sql, "withdrawn", undefined); // identified again, with consent
+    this.withdrawn = false;
     if (!markMerged(this.sql, visitorKey, now)) return false;
     absorbHistory(this.sql, this.load(), snapshot, now);
     return true;
@@ -373,6 +382,7 @@ export class VisitorState extends DurableObject<Env> {
     const { records } = await this.erase();
     this.ensureTables();
     writeIdentity(this.sql, "withdrawn", "1");
+    this.withdrawn = true;
     return { visitors, records };
   }
 }
