@@ -33,7 +33,9 @@ export const CONSENT_COOKIE = "nb_consent";
 export function writeConsentCookie(answer: Consent | undefined, doc: Document = document): void {
   try {
     // 400 days, the most browsers keep
-    doc.cookie = `${CONSENT_COOKIE}=${answer ? consentText(answer) : ""}; Path=/; Max-Age=${answer ? 34560000 : 0}; SameSite=Lax`;
+    // Deleting: a negative Max-Age expires at once (RFC 6265 §5.2.2); 0 may still read for the
+    // rest of the millisecond in some cookie jars.
+    doc.cookie = `${CONSENT_COOKIE}=${answer ? consentText(answer) : ""}; Path=/; Max-Age=${answer ? 34560000 : -1}; SameSite=Lax`;
   } catch {
     // storage unavailable: the answer lives in memory only
   }
@@ -61,7 +63,7 @@ export function readVisitorCookie(doc: Document = document): string | undefined 
  */
 export function writeVisitorCookie(id: string | undefined, doc: Document = document): void {
   try {
-    doc.cookie = `${VISITOR_COOKIE}=${id ?? ""}; Path=/; Max-Age=${id ? 34560000 : 0}; SameSite=Lax`;
+    doc.cookie = `${VISITOR_COOKIE}=${id ?? ""}; Path=/; Max-Age=${id ? 34560000 : -1}; SameSite=Lax`;
   } catch {
     // cookies denied: the id stays in IndexedDB only
   }

@@ -2,6 +2,7 @@
 // what the Worker's preview answers for the link's described visitor instead of deciding — no
 // decide, no events, nothing stored — and marks the page with a banner saying so. Lives in
 // nb-extras.js: a preview is rare, so nb.js only carries the hand-off.
+import { parseBlock } from "./inert.ts";
 import { findSlots, slotNames } from "./decide.ts";
 import { renderDecisions } from "./render.ts";
 import type { Decision } from "./types.ts";
@@ -38,7 +39,7 @@ export async function previewPage(token: string, endpoint: string, doc: Document
     const body = await res.json();
     if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
     const answer = body as PreviewAnswer;
-    renderDecisions(answer.decisions, slots);
+    renderDecisions(answer.decisions, slots, parseBlock);
     const lines = answer.decisions.map((d) => {
       const slot = answer.slots.find((s) => s.slot === d.slot);
       const left = slot?.candidates.filter((c) => c.excluded).map((c) => `${c.blockId} (${c.excluded!.reason})`) ?? [];

@@ -35,14 +35,15 @@ describe("history navigation", () => {
 
   it("replaceState to a new query and popstate are new pages", async () => {
     const page = await openPage({ url: "https://shop.example/search" });
-    page.win.history.replaceState({}, "", "/search?q=boots");
+    // utm_* parameters are the ones the page URL keeps by default (worker/decide/page-url.ts).
+    page.win.history.replaceState({}, "", "/search?utm_term=boots");
     await settle();
-    expect(page.decides.map((call) => call.body.context.url)).toEqual(["https://shop.example/search", "https://shop.example/search?q=boots"]);
-    page.win.history.pushState({}, "", "/search?q=bags");
+    expect(page.decides.map((call) => call.body.context.url)).toEqual(["https://shop.example/search", "https://shop.example/search?utm_term=boots"]);
+    page.win.history.pushState({}, "", "/search?utm_term=bags");
     await settle();
     page.win.history.back();
     await settle();
-    expect(page.decides.at(-1)!.body.context.url).toBe("https://shop.example/search?q=boots");
+    expect(page.decides.at(-1)!.body.context.url).toBe("https://shop.example/search?utm_term=boots");
   });
 
   it("a navigation during a decide wins: the older answer is not rendered", async () => {

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app.ts";
 import type { Block } from "../../worker/catalog/schema.ts";
+import { DEMO_CATALOG } from "../../worker/catalog/store.ts";
 import { sanitizeBlockHtml } from "../../worker/sanitize/sanitize.ts";
 import { XSS_PAYLOADS } from "../fixtures/xss-payloads.ts";
 import { ADMIN, type ErrorBody, get, heroBlock, newest, resetCatalog, type Saved, send } from "./catalog-helpers.ts";
@@ -81,7 +82,7 @@ describe("blocks: create, update, approve, publish, archive, restore", () => {
     const drafts = await (await get("/blocks?status=draft")).json<{ blocks: Block[] }>();
     expect(drafts.blocks.map((b) => b.id)).toEqual(["hero-draft"]);
     const all = await (await get("/blocks")).json<{ blocks: Block[] }>();
-    expect(all.blocks).toHaveLength(11);
+    expect(all.blocks).toHaveLength(DEMO_CATALOG.blocks.length + 1);
     const one = await get("/blocks/hero-draft");
     expect(one.headers.get("etag")).toBe(`"${(await one.json<Block>()).review!.revision}"`);
     expect((await get("/blocks/nope")).status).toBe(404);

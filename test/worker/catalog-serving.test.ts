@@ -12,11 +12,14 @@ import type { DecideResponse } from "../../worker/decide/schema.ts";
 import { type ErrorBody, get, heroBlock, newest, resetCatalog, type Saved, send } from "./catalog-helpers.ts";
 import { TREATED, call } from "./helpers.ts";
 
-/** Another isolate: its own catalog cache and its own clock (ms), so time passes without sleeping. */
-function otherIsolate() {
+/**
+ * Another isolate: its own catalog cache and its own clock (ms), so time passes without sleeping.
+ * `kv` plays its location's copy of KV (default: the same as everyone's).
+ */
+function otherIsolate(kv: KVNamespace = env.CONFIG) {
   const clock = { now: 1_000_000 };
   const cache = catalogCacheOf(); // one per isolate, as the module-level one is
-  const app = createApp(() => ({ catalog: kvCatalogStore(env.CONFIG, () => clock.now, cache) }));
+  const app = createApp(() => ({ catalog: kvCatalogStore(kv, () => clock.now, cache, env.DB) }));
   async function served(visitorId: string): Promise<string> {
     const ctx = createExecutionContext();
     const req = new Request("http://nextbest.test/v1/decide", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ visitorId, slots: ["sale"], consent: { personalization: true } }) });
@@ -119,5 +122,21 @@ describe("concurrent edits of the same block", () => {
     const { version, catalog } = await newest();
     expect(version).toBe(before + 3);
     expect(["hero-a", "hero-b", "hero-race"].map((id) => catalog.blocks.find((b) => b.id === id)!.value)).toEqual([11, 12, 13]);
+  });
+});
+
+describe("a location whose KV copy lags behind", () => {
+  it("serves the newest version from D1 within CATALOG_TTL_MS", async () => {
+    // KV takes up to a minute to reach other locations: this one keeps answering the old catalog.
+    const stale = await env.CONFIG.get("catalog");
+    const lagging = { ...env.CONFIG, get: async (key: string, type?: unknown) => (key === "catalog" ? (type === "json" ? JSON.parse(stale!) : stale) : env.CONFIG.get(key)) } as unknown as KVNamespace;
+    const b = otherIsolate(lagging);
+    const block = { ...FLASH, id: "sale-lagging", value: 20_000, priority: 100 };
+    expect(await b.served(TREATED[2]!)).not.toBe("sale-lagging");
+    const created = await send("POST", "/blocks", block);
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect((await send("POST", "/blocks/sale-lagging/approve", undefined, {}, "ben")).status).toBe(200);
+    b.clock.now += CATALOG_TTL_MS;
+    expect(await b.served(TREATED[2]!)).toBe("sale-lagging");
   });
 });

@@ -47,21 +47,39 @@ export function catalogCacheOf(ttlMs: number = CATALOG_TTL_MS): LastGood<Catalog
 export const catalogCache = catalogCacheOf();
 
 /**
- * Reads the serving catalog from KV, seeding it from the demo catalog in the repo on first use.
- * Cached per isolate for CATALOG_TTL_MS: KV is read-mostly and the decide path must stay fast.
- * Never rejects: an unreadable or invalid stored catalog leaves the last valid one in service.
+ * Reads the serving catalog, seeding KV from the demo catalog in the repo on first use. Cached per
+ * isolate for CATALOG_TTL_MS: the decide path must stay fast. KV is the fast copy, but a write
+ * can take up to a minute to reach other locations
+ * (https://developers.cloudflare.com/kv/concepts/how-kv-works/), so when `db` is given the
+ * catalog admin's newest version number is read from D1 (one small query per isolate per TTL)
+ * and, when KV is behind it, that version is read from D1: a published change serves everywhere
+ * within CATALOG_TTL_MS. Never rejects: an unreadable or invalid stored catalog leaves the last
+ * valid one in service.
  */
-export function kvCatalogStore(kv: KVNamespace, now: () => number = Date.now, cache: LastGood<Catalog> = catalogCache): CatalogStore {
+export function kvCatalogStore(kv: KVNamespace, now: () => number = Date.now, cache: LastGood<Catalog> = catalogCache, db?: D1Database): CatalogStore {
   return {
     get() {
       return cache.get(async () => {
-        const raw = await kv.get(CATALOG_KEY, "json");
+        const [raw, newest] = await Promise.all([kv.get<{ version?: unknown }>(CATALOG_KEY, "json"), db ? newestVersion(db) : null]);
+        if (newest !== null && (raw === null || typeof raw.version !== "number" || raw.version < newest)) {
+          const row = await db!.prepare("SELECT catalog FROM catalog_versions WHERE version = ?").bind(newest).first<{ catalog: string }>();
+          if (row) return JSON.parse(row.catalog);
+        }
         if (raw !== null) return raw;
         await kv.put(CATALOG_KEY, JSON.stringify(demoCatalog));
         return demoCatalog;
       }, now());
     },
   };
+}
+
+/** The newest version the catalog admin saved (migrations/0008), or null before its first save or on error. */
+async function newestVersion(db: D1Database): Promise<number | null> {
+  try {
+    return (await db.prepare("SELECT MAX(version) AS v FROM catalog_versions").first<number | null>("v")) ?? null;
+  } catch {
+    return null; // D1 unreachable: KV's copy serves
+  }
 }
 
 /** A fixed catalog, for unit tests. */

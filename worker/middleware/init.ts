@@ -24,7 +24,7 @@ function rate(value: string | undefined, fallback: number): number {
 export function servicesFromEnv(env: Env, defer: Defer): Services {
   const log = logProducer(env);
   return {
-    catalog: kvCatalogStore(env.CONFIG),
+    catalog: kvCatalogStore(env.CONFIG, Date.now, undefined, env.DB),
     models: registryModelProvider(env),
     guardrails: d1GuardrailStore(env.DB, env.CONFIG),
     campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG),
