@@ -10,6 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import demoCatalog from "../worker/catalog/demo-catalog.json" with { type: "json" };
+import { evaluateCondition } from "../worker/guardrails/condition.ts";
 import { catalogSchema } from "../worker/catalog/schema.ts";
 import { buildFeatureMatrix, FEATURE_NAMES } from "../worker/ranking/features.ts";
 import type { Signals } from "../worker/ranking/signals.ts";
@@ -66,7 +67,9 @@ export function simulateDemoTraffic(rows = 12_000, seed = 20261125): string {
   for (let i = 0; i < rows; i++) {
     const signals = visitor(rand);
     const slot = slots[Math.floor(rand() * slots.length)]!;
-    const eligible = catalog.blocks.filter((b) => b.slots.includes(slot));
+    // Blocks whose condition the visitor fails are never shown (the win-back offer needs a past
+    // order; the simulated visitors have none), as the guardrails would have it.
+    const eligible = catalog.blocks.filter((b) => b.slots.includes(slot) && (!b.rules?.condition || evaluateCondition(b.rules.condition, signals as Record<string, unknown>)));
     const block = eligible[Math.floor(rand() * eligible.length)]!;
     const x = buildFeatureMatrix(FEATURE_NAMES, signals, [block]);
     let logit = TRUTH_BIAS;

@@ -82,10 +82,7 @@ export async function answerOf(exchange: EventsExchange): Promise<EventsAnswer> 
   return { status: response!.status(), body: await response!.json() };
 }
 
-/**
- * Sends events again, from the test, as the client would: the Worker answers how many it had
- * already (`duplicates`), which proves they arrived and were kept exactly once.
- */
+/** Sends events again, from the test, as the client would; the Worker's answer. */
 export async function resend(base: string, events: SentEvent[]): Promise<EventsAnswer> {
   const response = await fetch(`${base}/v1/events`, {
     method: "POST",
@@ -93,6 +90,24 @@ export async function resend(base: string, events: SentEvent[]): Promise<EventsA
     body: JSON.stringify({ events, consent: { analytics: true } }),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/**
+ * Proves events were kept exactly once: sends them again and returns how many copies the log
+ * consumer then found already stored (`duplicates` in GET /admin/pipeline; it stores none of
+ * them). The Worker reads nothing on the request path, so it answers the copies as accepted.
+ */
+export async function resendFindsStored(base: string, token: string, events: SentEvent[], timeoutMs = 30_000): Promise<number> {
+  const duplicates = async () => ((await (await fetch(`${base}/admin/pipeline`, { headers: { authorization: `Bearer ${token}` } })).json()) as { duplicates: { events: number } }).duplicates.events;
+  const before = await duplicates();
+  const answer = await resend(base, events);
+  if (answer.status !== 202) throw new Error(`resend answered ${answer.status}`);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await duplicates()) - before;
+    if (found >= events.length || Date.now() > until) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Events the log consumer has stored so far (`GET /admin/pipeline`). */

