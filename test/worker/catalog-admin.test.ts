@@ -92,6 +92,7 @@ describe("blocks: create, update, approve, publish, archive, restore", () => {
 describe("refusals change nothing", () => {
   it.each([
     { name: "approving your own block (four eyes)", setup: () => send("POST", "/blocks", heroBlock("hero-new")), run: () => send("POST", "/blocks/hero-new/approve", undefined, {}, "ana"), status: 403, code: "forbidden", message: 'last edited by "ana"' },
+    { name: "approving your own block under another case (four eyes)", setup: () => send("POST", "/blocks", heroBlock("hero-new")), run: () => send("POST", "/blocks/hero-new/approve", undefined, {}, "ANA"), status: 403, code: "forbidden", message: "four eyes" },
     { name: "four eyes: the default actor approving the default actor's block", setup: () => send("POST", "/blocks", heroBlock("hero-new"), {}, ""), run: () => send("POST", "/blocks/hero-new/approve", undefined, {}, ""), status: 403, code: "forbidden", message: '"admin"' },
     { name: "publishing a draft", setup: () => send("POST", "/blocks", heroBlock("hero-new")), run: () => send("POST", "/blocks/hero-new/publish", undefined, {}, "ben"), status: 409, code: "conflict", message: "approve it first" },
     { name: "approving an archived block", setup: async () => (await approvedBlock("hero-new"), send("POST", "/blocks/hero-new/archive")), run: () => send("POST", "/blocks/hero-new/approve", undefined, {}, "ben"), status: 409, code: "conflict", message: "restore it first" },

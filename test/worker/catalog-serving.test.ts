@@ -140,3 +140,19 @@ describe("a location whose KV copy lags behind", () => {
     expect(await b.served(TREATED[2]!)).toBe("sale-lagging");
   });
 });
+
+describe("block ids and campaigns named like Object.prototype's members", () => {
+  it.each([
+    { id: "constructor", campaign: "__proto__" },
+    { id: "tostring", campaign: "constructor" },
+  ])("a block $id of campaign $campaign serves, and decide never answers 500", async ({ id, campaign }) => {
+    const b = otherIsolate();
+    const block = { ...FLASH, id, campaign, value: 30_000, priority: 100 };
+    const created = await send("POST", "/blocks", block);
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect((await send("POST", `/blocks/${id}/approve`, undefined, {}, "ben")).status).toBe(200);
+    b.clock.now += CATALOG_TTL_MS;
+    expect(await b.served(TREATED[0]!)).toBe(id);
+    expect((await send("POST", `/blocks/${id}/archive`)).status).toBe(200);
+  });
+});

@@ -69,10 +69,13 @@ describe("POST /v1/identify: signed tokens", () => {
     expect(pii.status).toBe(400);
   });
 
-  it("without personalisation consent nothing is linked", async () => {
-    const res = await call("/v1/identify", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ visitorId: "noconsent-1", token: await token({ sub: "cust-noconsent" }) }) });
+  it("without personalisation consent nothing is linked, and the token is not used up", async () => {
+    const t = await token({ sub: "cust-noconsent" });
+    const res = await call("/v1/identify", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ visitorId: "noconsent-1", token: t }) });
     expect(await res.json()).toEqual({ linked: false, reason: "no_consent" });
     expect(await (await visitor("noconsent-1")).linkedCustomer()).toBeNull();
+    // The visitor consents: the same token links.
+    expect((await identify({ visitorId: "noconsent-1", token: t })).status).toBe(200);
   });
 
   it("never stores the customer id: objects know its HMAC key", async () => {

@@ -20,6 +20,7 @@ describe("pageUrl", () => {
     ["https://s.example/a?email=x#frag", [], "https://s.example/a"],
     ["https://s.example/a#?utm_source=hidden", [], "https://s.example/a"],
     ["https://s.example/a?UTM_x=1&utm_=2", [], "https://s.example/a?utm_=2"],
+    ["https://user:pa55@s.example/a?x=1", [], "https://s.example/a"],
     ["not a url", [], ""],
   ])("%s keeping %j → %s", (href, keep, want) => {
     expect(pageUrl(href, keep)).toBe(want);

@@ -74,7 +74,9 @@ function sortKeys(value: unknown): unknown {
 const draft = (content: BlockInput, ctx: ChangeContext): Block => ({ ...content, status: "draft", review: { revision: ctx.version, editedBy: ctx.actor, editedAt: ctx.at } });
 
 function checkFourEyes(block: Block, author: string, ctx: ChangeContext): void {
-  if (ctx.requireFourEyes && ctx.actor === author) {
+  // Actors are labels (an e-mail address, a name): "Ana" and "ana " are the same person.
+  const same = (a: string) => a.trim().toLowerCase();
+  if (ctx.requireFourEyes && same(ctx.actor) === same(author)) {
     throw new AppError("forbidden", `four eyes: block "${block.id}" was last edited by "${ctx.actor}"; another actor (X-Nextbest-Actor) must approve it`);
   }
 }

@@ -21,6 +21,7 @@ import { byRank, rankByModel, rankByRules, withinBudget, type ModelRun, type Ran
 import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
 import { selectSlots, type RankedOption, type SelectionInput, type SlotPick, type VisitorHistory } from "./select.ts";
 import { shadowChoices } from "./shadow.ts";
+import { own } from "../guardrails/own.ts";
 
 export type { CandidateDebug, SlotTrace } from "./assemble.ts";
 
@@ -91,7 +92,7 @@ function options(catalog: Catalog, config: GuardrailConfig, slot: string, ranked
       blockId: block.id,
       campaign: block.campaign,
       tags: block.tags,
-      caps: [...(block.rules?.caps ?? []), ...(config.frequencyCaps.perBlock[block.id] ?? [])],
+      caps: [...(block.rules?.caps ?? []), ...(own(config.frequencyCaps.perBlock, block.id) ?? [])],
       rank,
       ...(score !== undefined ? { score } : {}),
       personalized: block.id !== fallbackId,
@@ -197,7 +198,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
       // Without the visitor's history caps cannot be checked: capped blocks are left out.
       console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);
       reason = "fallback";
-      const uncapped = slotRequests.map((s) => ({ ...s, options: s.options.filter((o) => o.caps.length === 0 && !input.campaignCaps[o.campaign]?.length && !(o.personalized && input.globalCaps.length)) }));
+      const uncapped = slotRequests.map((s) => ({ ...s, options: s.options.filter((o) => o.caps.length === 0 && !own(input.campaignCaps, o.campaign)?.length && !(o.personalized && input.globalCaps.length)) }));
       picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, noHistory(now), now).map(withoutExposure);
       picks.forEach((p, i) => {
         const kept = new Set(uncapped[i]!.options.map((o) => o.blockId));

@@ -7,11 +7,11 @@
  * search terms and session ids. What is left is what the audit log may keep.
  */
 
-/** The URL without fragment and with only `utm_*` and `keep` query parameters; "" if not a URL. */
+/** The URL without fragment or credentials and with only `utm_*` and `keep` query parameters; "" if not a URL. */
 export function pageUrl(href: string, keep: readonly string[] = []): string {
   try {
     const url = new URL(href);
-    url.hash = "";
+    url.hash = url.username = url.password = "";
     for (const name of [...url.searchParams.keys()]) if (!name.startsWith("utm_") && !keep.includes(name)) url.searchParams.delete(name);
     return url.href;
   } catch {

@@ -8,6 +8,7 @@
 import { unitHash } from "../holdout/hash.ts";
 import { addExposure, capReached, lifetimeKey, type Cap, type CapScope, type CapState } from "../guardrails/caps.ts";
 import type { Exclusion, ReasonCode } from "../guardrails/reasons.ts";
+import { own } from "../guardrails/own.ts";
 
 /** An allowed block for a slot, with what arbitration ranked it by. */
 export interface RankedOption {
@@ -79,7 +80,7 @@ export function choose<T>(options: T[], decisionId: string, epsilon: number): { 
 function capExclusion(history: CapState, option: RankedOption, input: SelectionInput, now: number): ReasonCode | undefined {
   const checks: Array<[CapScope, Cap[], ReasonCode]> = [
     [{ kind: "block", blockId: option.blockId }, option.caps, "cap_block"],
-    [{ kind: "campaign", campaign: option.campaign }, input.campaignCaps[option.campaign] ?? [], "cap_campaign"],
+    [{ kind: "campaign", campaign: option.campaign }, own(input.campaignCaps, option.campaign) ?? [], "cap_campaign"],
     [{ kind: "global" }, option.personalized ? input.globalCaps : [], "cap_global"],
   ];
   for (const [scope, caps, reason] of checks) {

@@ -11,6 +11,7 @@ import { runCondition } from "./condition.ts";
 import type { GuardrailConfig } from "./config.ts";
 import { listNames } from "./suppression.ts";
 import { fail, PASS, type Exclusion, type RuleOutcome } from "./reasons.ts";
+import { own } from "./own.ts";
 
 /** What the request-level rules see. */
 export interface RuleContext {
@@ -60,7 +61,7 @@ export const STATIC_RULES: Record<string, Rule> = {
     return missing.length ? fail("consent", missing.join(",")) : PASS;
   },
   suppression: (ctx, block) => {
-    const lists = [ctx.config.exclusions.global, ctx.config.exclusions.campaigns[block.campaign]].filter((l) => l !== undefined);
+    const lists = [ctx.config.exclusions.global, own(ctx.config.exclusions.campaigns, block.campaign)].filter((l) => l !== undefined);
     for (const list of lists) {
       if (listNames(list, ctx.visitorId, ctx.visitorKey)) return fail("excluded_visitor");
       if (ctx.emailHash && list.emailHashes.includes(ctx.emailHash)) return fail("excluded_email");

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { lastGood } from "../config-health/last-good.ts";
 import { formatZodError } from "../errors/app-error.ts";
 import { unitHash } from "./hash.ts";
+import { own } from "../guardrails/own.ts";
 
 /**
  * Per-campaign holdouts: for each campaign, a share of visitors who never get that campaign's
@@ -32,7 +33,7 @@ export type CampaignHoldoutConfig = z.infer<typeof campaignHoldoutConfigSchema>;
  * campaign report is u + c − u·c (universal rate u, campaign rate c), see `controlShare`.
  */
 export function campaignHoldout(visitorId: string, campaign: string, config: CampaignHoldoutConfig): boolean {
-  const entry = config.campaigns[campaign];
+  const entry = own(config.campaigns, campaign);
   if (!entry || entry.rate <= 0) return false;
   return unitHash(`campaign:${campaign}:${entry.salt}`, visitorId) < entry.rate;
 }

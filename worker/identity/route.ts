@@ -35,14 +35,15 @@ export const identifyRequestSchema = z
 type IdentifyRequest = z.infer<typeof identifyRequestSchema>;
 
 /** The trusted identification of a request, from its token or (unsigned mode) its body. */
-async function identification(env: Env & IdentityEnv, body: IdentifyRequest, now: number): Promise<Identification> {
+async function identification(env: Env & IdentityEnv, body: IdentifyRequest, now: number, use = true): Promise<Identification> {
   if (body.token) {
     if (!env.IDENTIFY_SECRET) throw new AppError("invalid_config", "signed identify is not configured: set the IDENTIFY_SECRET Worker secret");
     if (body.traits || body.accountId || body.accountTraits) throw new AppError("invalid_request", "with a token, traits and account come from its claims, not the body");
     const claims = await verifyIdentifyToken(body.token, env.IDENTIFY_SECRET, now);
     if (body.customerId !== undefined && body.customerId !== claims.sub) throw new AppError("unauthorized", "customerId: not the token's subject");
     if (claims.vid !== undefined && claims.vid !== body.visitorId) throw new AppError("unauthorized", "token: made for another visitor (vid)");
-    await useTokenOnce(env.DB, claims.jti, claims.exp * 1000);
+    // Used up only when it links: refused for lack of consent, nothing is stored, not even its id.
+    if (use) await useTokenOnce(env.DB, claims.jti, claims.exp * 1000);
     return { visitorId: body.visitorId, customerId: claims.sub, ...(claims.traits && { traits: claims.traits }), ...(claims.accountId && { accountId: claims.accountId }), ...(claims.accountTraits && { accountTraits: claims.accountTraits }) };
   }
   if (env.IDENTIFY_UNSIGNED !== "true") throw new AppError("unauthorized", "token: required (unsigned identify is off: IDENTIFY_UNSIGNED)");
@@ -55,7 +56,7 @@ export const identifyRoute = new Hono<AppEnv>().post("/", requireJson(), limitBo
   const now = c.get("services").now();
   const env = c.env as Env & IdentityEnv;
   // Checked even without consent, so a bad token is a clear 4xx whatever the consent.
-  const who = await identification(env, body, now);
+  const who = await identification(env, body, now, body.consent.personalization);
   if (!body.consent.personalization) return c.json({ linked: false, reason: "no_consent" }, 200, { "cache-control": "no-store" });
   const result = await applyIdentification(env, who, now);
   return c.json({ linked: true, ...result }, 200, { "cache-control": "no-store" });
