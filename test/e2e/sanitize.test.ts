@@ -146,7 +146,7 @@ describe.each(["proxy", "client", "unsanitised"] as const)("%s mode in Chromium:
     // Time for whatever loads, errors or animates (onerror, onload, ontoggle, autofocus) to fire.
     await page.waitForTimeout(1_500);
     await page.click("#control");
-    await expect.poll(() => pwned.includes("control-click")).toBe(true);
+    await expect.poll(() => pwned.includes("control-click"), { timeout: 30_000 }).toBe(true);
 
     // Click everything a visitor could click in each block; a click that navigates reloads the page.
     for (const { payload, slot } of groups[g]!) {
