@@ -20,6 +20,7 @@
 import { DAY_MS, GROUP_OF, NEW_DECISION, UNIVERSAL_CONTROL, dayOf, dayStartOf, idsIn } from "./sql.ts";
 import { CONTENT_ATTRIBUTION_SQL, CONTENT_DECISION_SQL } from "./content.ts";
 import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
+import { CALIBRATION_ATTRIBUTION_SQL, DRIFT_BIN_SQL, driftBinnings, driftBinRows, type DriftBinnings } from "./drift-bins.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
 export interface AggregateIds {
@@ -30,6 +31,11 @@ export interface AggregateIds {
    * JavaScript (worker/aggregates/drift.ts). Required when `decisionIds` is not empty.
    */
   decisions?: DriftSource[];
+  /**
+   * How each model version's features and scores are binned for drift (./drift-bins.ts,
+   * `driftBinnings`); versions not in it use the default grid.
+   */
+  binnings?: DriftBinnings;
 }
 
 const NEW_EVENT = (e: string) => `${e}.agg_applied = 0 AND ${e}.id IN ${idsIn(1)}`;
@@ -137,6 +143,7 @@ const ATTRIBUTION_SQL = [
    WHERE ${PENDING_EVENT("e")} AND e.type = 'conversion' GROUP BY 1, 2, 3, 4, 5, 6, 7
    ON CONFLICT DO UPDATE SET conversions = conversions + excluded.conversions, value = value + excluded.value, value_sq = value_sq + excluded.value_sq`,
   ...CONTENT_ATTRIBUTION_SQL,
+  CALIBRATION_ATTRIBUTION_SQL,
   `UPDATE events SET agg_attributed = 1
    WHERE agg_attributed = 0 AND (id IN ${idsIn(1)} OR decision_id IN ${idsIn(2)})
      AND EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = events.decision_id)`,
@@ -168,6 +175,9 @@ export function aggregateStatements(db: D1Database, ids: AggregateIds): D1Prepar
     const drift = driftRows(ids.decisions.filter((d) => wanted.has(d.decisionId)));
     if (drift.scores.length) out.push(prepare(DRIFT_SQL.scores, decisions, JSON.stringify(drift.scores)));
     if (drift.features.length) out.push(prepare(DRIFT_SQL.features, decisions, JSON.stringify(drift.features)));
+    const bins = driftBinRows(ids.decisions.filter((d) => wanted.has(d.decisionId)), ids.binnings);
+    if (bins.features.length) out.push(prepare(DRIFT_BIN_SQL.features, decisions, JSON.stringify(bins.features)));
+    if (bins.scores.length) out.push(prepare(DRIFT_BIN_SQL.scores, decisions, JSON.stringify(bins.scores)));
   }
   if (ids.eventIds.length || ids.decisionIds.length) out.push(...ATTRIBUTION_SQL.map((sql) => prepare(sql, events, decisions)));
   if (ids.decisionIds.length) out.push(prepare(MARK_DECISIONS, decisions));
@@ -194,7 +204,7 @@ export async function foldPending(db: D1Database, limit = 500): Promise<{ decisi
     scores: JSON.parse(r.scores),
     shadows: JSON.parse(r.shadows),
   }));
-  const ids = { decisionIds: decisions.map((r) => r.decisionId), eventIds: e!.results.map((r) => r.id), decisions };
+  const ids = { decisionIds: decisions.map((r) => r.decisionId), eventIds: e!.results.map((r) => r.id), decisions, binnings: await driftBinnings(db, decisions) };
   const statements = aggregateStatements(db, ids);
   if (statements.length) await db.batch(statements);
   return { decisions: ids.decisionIds.length, events: ids.eventIds.length };

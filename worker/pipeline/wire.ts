@@ -4,6 +4,7 @@
  */
 import { adaptiveId } from "../adaptive/model.ts";
 import { learnAdaptiveQuietly } from "../adaptive/store.ts";
+import { driftBinnings } from "../aggregates/drift-bins.ts";
 import { aggregateStatements } from "../aggregates/statements.ts";
 import { lakeFlushDue, lakeFlushIntervalMs, type FlushCadence } from "../lake/cadence.ts";
 import { flushLake } from "../lake/flush.ts";
@@ -31,7 +32,8 @@ export function logProducer(env: Pick<Env, "LOG_QUEUE" | "DB">, now: () => numbe
 export function consumerDeps(env: Env, now: () => number = Date.now, cadence: FlushCadence = isolateCadence): ConsumerDeps {
   const intervalMs = lakeFlushIntervalMs(env.LAKE_FLUSH_SECONDS);
   return { db: env.DB, deadLetters: env.DEAD_LETTERS, now,
-    extraStatements: aggregateStatements,
+    // Drift histograms bin by each model's manifest baseline (cached per isolate).
+    extraStatements: async (db, ids) => aggregateStatements(db, { ...ids, binnings: await driftBinnings(db, ids.decisions) }),
     afterCommit: async ({ now, rows }) => {
       if (!lakeFlushDue(cadence, rows, now, intervalMs)) return;
       // On the same cadence the adaptive model learns from the committed log (its labels wait

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { featureHistogramSchema, numericHistogramSchema } from "../drift/baseline.ts";
 import { declarationsSchema, declaredColumns } from "./declared.ts";
 import { CATALOG_FEATURE_NAMES } from "./features.ts";
 import { readMetadataProps } from "./onnx-metadata.ts";
@@ -24,8 +25,20 @@ export const manifestSchema = z.object({
   outcome: outcomeSchema.optional(),
   /** `probability`: the output is a click/conversion probability in [0, 1]. */
   output: z.enum(["probability", "score"]),
-  /** Training baseline per feature, for drift checks. */
-  baseline: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }).optional(),
+  /**
+   * Training baseline, for drift checks (worker/drift/): per feature mean and std (in feature
+   * order); optionally per feature name the training histogram and the training score
+   * distribution (worker/drift/baseline.ts). Without histograms drift compares against the
+   * model's first day of serving.
+   */
+  baseline: z
+    .object({
+      mean: z.array(z.number()),
+      std: z.array(z.number()),
+      histograms: z.record(z.string(), featureHistogramSchema).optional(),
+      scores: numericHistogramSchema.optional(),
+    })
+    .optional(),
   /**
    * The training data (written by `npm run train`): the time range of the export it read (epoch
    * ms, inclusive, the `time` of the first and last decision) and the rows it fitted on.
@@ -38,6 +51,9 @@ export const manifestSchema = z.object({
   const declared = new Set(Object.entries(m.declarations ?? {}).flatMap(([n, d]) => declaredColumns(n, d)));
   for (const n of Object.keys(m.declarations ?? {})) {
     if (CATALOG_FEATURE_NAMES.includes(n)) ctx.addIssue({ code: "custom", path: ["declarations", n], message: `"${n}" is a catalog feature; declare it under another name` });
+  }
+  for (const n of Object.keys(m.baseline?.histograms ?? {})) {
+    if (!m.features.includes(n)) ctx.addIssue({ code: "custom", path: ["baseline", "histograms", n], message: `a histogram for "${n}", which is not one of the manifest's features` });
   }
   m.features.forEach((f, i) => {
     if (!CATALOG_FEATURE_NAMES.includes(f) && !declared.has(f)) {
