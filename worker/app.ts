@@ -8,6 +8,7 @@ import { catalogAdminRoute } from "./catalog-admin/route.ts";
 import { configHealthRoute } from "./config-health/route.ts";
 import { consentRoute } from "./consent/route.ts";
 import { decideRoute } from "./decide/route.ts";
+import { driftRoute } from "./drift/route.ts";
 import { customerErasureRoute, erasureRoute } from "./erasure/route.ts";
 import { notFound, onError } from "./errors/on-error.ts";
 import { evaluateRoute } from "./evaluation/route.ts";
@@ -62,6 +63,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/guardrails", guardrailsRoute);
   app.route("/admin/catalog", catalogAdminRoute);
   app.route("/admin/pipeline", pipelineRoute);
+  app.route("/admin/drift", driftRoute);
   app.route("/admin/config", configHealthRoute);
   app.route("/admin/lake", lakeRoute);
   app.route("/admin/preview", previewAdminRoute);
