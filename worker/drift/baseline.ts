@@ -22,7 +22,7 @@ const proportions = z.array(z.number().min(0).max(1)).min(1).max(MAX_BINS);
 
 function checkSum(p: number[], ctx: z.RefinementCtx) {
   const sum = p.reduce((a, b) => a + b, 0);
-  if (Math.abs(sum - 1) > SUM_TOLERANCE) ctx.addIssue({ code: "custom", path: ["proportions"], message: `proportions sum to ${sum}; they must sum to 1` });
+  if (Math.abs(sum - 1) > SUM_TOLERANCE) ctx.addIssue({ code: "custom", path: ["proportions"], message: `proportions sum to ${Number(sum.toPrecision(6))}; they must sum to 1` });
 }
 
 type Numeric = { edges: number[]; proportions: number[] };
