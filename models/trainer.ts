@@ -6,6 +6,7 @@
  * describes all candidates rather than the ones the logging policy liked.
  */
 import { unitHash } from "../worker/holdout/hash.ts";
+import { histogramOf, scoreHistogramOf } from "../worker/drift/baseline.ts";
 import { declaredColumns, type Declarations } from "../worker/ranking/declared.ts";
 import { CATALOG_FEATURE_NAMES } from "../worker/ranking/features.ts";
 import { manifestSchema, type ModelManifest } from "../worker/ranking/manifest.ts";
@@ -99,6 +100,9 @@ export function predict(fit: Pick<FittedModel, "weights" | "bias">, row: readonl
   return 1 / (1 + Math.exp(-s));
 }
 
+/** Candidate rows kept for the drift baseline (the first ones of the export; bounds memory). */
+const MAX_POPULATION = 200_000;
+
 interface Example {
   row: number[];
   label: number;
@@ -114,10 +118,21 @@ async function examples(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>,
   const skip = (why: string) => (skipped[why] = (skipped[why] ?? 0) + 1);
   let from = Infinity;
   let to = -Infinity;
+  // Every scored candidate's row (holdouts and unseen decisions too): the population the drift
+  // histograms describe, as the serving aggregates count it (worker/aggregates/drift-bins.ts).
+  const population: number[][] = [];
   for await (const line of lines) {
     // The export's range, every line counted: whatever the trainer saw is training data.
     from = Math.min(from, line.time);
     to = Math.max(to, line.time);
+    const names = features ?? line.featureNames;
+    const cols = names.map((f) => line.featureNames.indexOf(f));
+    if (names.length && cols.every((c) => c >= 0)) {
+      for (const c of line.candidates) {
+        if (population.length >= MAX_POPULATION) break;
+        if (c.features.length === line.featureNames.length) population.push(cols.map((i) => c.features[i]!));
+      }
+    }
     if (line.holdout) { skip("holdout (default block, no model)"); continue; }
     if (!o.includeUnseen && !line.outcomes.impression) { skip("no impression recorded"); continue; }
     const chosen = line.candidates.find((c) => c.blockId === line.chosenBlockId);
@@ -133,7 +148,7 @@ async function examples(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>,
       fold: o.folds > 1 ? Math.floor(unitHash(FOLD_SALT, line.decisionId) * o.folds) : 0,
     });
   }
-  return { features: features ?? [], examples: out, skipped, timeRange: { from, to } };
+  return { features: features ?? [], examples: out, skipped, timeRange: { from, to }, population };
 }
 
 function fitRows(rows: Example[], features: string[], o: TrainerOptions): FittedModel {
@@ -173,10 +188,21 @@ function crossValidate(all: Example[], features: string[], o: TrainerOptions): C
   };
 }
 
+/**
+ * The drift baseline (worker/drift/baseline.ts): each feature's histogram and the fitted model's
+ * score distribution over every scored candidate of the export, as serving counts them.
+ */
+function driftBaseline(features: string[], population: number[][], fit: Pick<FittedModel, "weights" | "bias">) {
+  // Features whose column was never logged (declared after the export) get no histogram.
+  if (!population.length || population[0]!.length !== features.length) return {};
+  const histograms = Object.fromEntries(features.map((f, j) => [f, histogramOf(population.map((r) => r[j]!))]));
+  return { histograms, scores: scoreHistogramOf(population.map((r) => predict(fit, r))) };
+}
+
 /** Trains on export lines and serialises the model. */
 export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterable<ExportLine>, options: Partial<TrainerOptions> = {}): Promise<TrainResult> {
   const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
-  const { features, examples: all, skipped, timeRange } = await examples(lines, o);
+  const { features, examples: all, skipped, timeRange, population } = await examples(lines, o);
   const declared = new Set(Object.entries(o.declarations ?? {}).flatMap(([n, d]) => declaredColumns(n, d)));
   const unknown = features.filter((f) => !CATALOG_FEATURE_NAMES.includes(f) && !declared.has(f));
   if (unknown.length) throw new Error(`features neither in the feature catalog (models/README.md) nor declared (--declarations, docs/features.md), so the model could not be uploaded: ${unknown.join(", ")}`);
@@ -190,7 +216,7 @@ export async function trainFromExport(lines: AsyncIterable<ExportLine> | Iterabl
     ...(o.declarations ? { declarations: pickDeclarations(o.declarations, features) } : {}),
     ...(o.outcome ? { outcome: o.outcome } : {}),
     output: "probability",
-    baseline: { mean: fit.baseline.mean.map(round), std: fit.baseline.std.map(round) },
+    baseline: { mean: fit.baseline.mean.map(round), std: fit.baseline.std.map(round), ...driftBaseline(features, population, fit) },
     training: { from: timeRange.from, to: timeRange.to, rows: all.length },
   };
   // The Worker's own manifest schema: what it refuses at upload is refused here, before writing.

@@ -83,6 +83,13 @@ describe("the reference trainer", () => {
     const manifest = readManifest(bytes);
     expect(manifest).toMatchObject({ version: 1, name: "synthetic", features: FEATURES, output: "probability" });
     expect(manifest.baseline!.mean).toHaveLength(3);
+    // Drift baselines over every scored candidate: flags are categorical, the 0.01 grid deciles.
+    const h = manifest.baseline!.histograms!;
+    expect(h.page_category_match).toMatchObject({ kind: "categorical", values: [0, 1] });
+    expect(h.page_category_match!.proportions[1]).toBeCloseTo(0.3, 1);
+    expect(h[FEATURES[1]!]).toMatchObject({ kind: "numeric" });
+    expect((h[FEATURES[1]!] as { edges: number[] }).edges).toHaveLength(11);
+    expect(manifest.baseline!.scores!.proportions.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     expect(uploadChecks(bytes).reasons).toEqual([]);
 
     // onnxruntime computes what the fitted weights say.
