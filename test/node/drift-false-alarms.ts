@@ -64,6 +64,9 @@ export interface FalseAlarmReport {
   /** Checks judged (feature/score PSI and click rate per day) and those that warned. */
   checks: number;
   warnChecks: number;
+  /** Warned (or alerted) checks per kind, and alerted ones. */
+  warnByKind: Record<string, number>;
+  alertByKind: Record<string, number>;
 }
 
 /** Simulates `seeds` runs of `days` days with no shift (see the module comment). */
@@ -73,34 +76,36 @@ export function falseAlarms({ seeds = 200, days = 30, decisionsPerDay = 1000 } =
   let alertRuns = 0;
   let checks = 0;
   let warnChecks = 0;
+  const warnByKind: Record<string, number> = { feature: 0, score: 0, outcome: 0 };
+  const alertByKind: Record<string, number> = { feature: 0, score: 0, outcome: 0 };
   for (let seed = 1; seed <= seeds; seed++) {
     const u = mulberry32(seed * 7919);
     const series = Array.from({ length: days }, () => day(u, decisionsPerDay));
     const first = series[0]!;
     let warned = false;
     let alerted = false;
-    const judge = (s: DriftStatus) => {
+    const judge = (s: DriftStatus, kind: "feature" | "score" | "outcome") => {
       if (s === "insufficient") return;
       checks++;
-      if (s === "warn" || s === "alert") (warnChecks++, (warned = true));
-      if (s === "alert") alerted = true;
+      if (s === "warn" || s === "alert") (warnChecks++, warnByKind[kind]!++, (warned = true));
+      if (s === "alert") (alertByKind[kind]!++, (alerted = true));
     };
     series.forEach((d, k) => {
       if (k === 0) return;
       const n = decisionsPerDay * CANDIDATES;
-      d.features.forEach((h, j) => judge(psiStatus(psi(first.features[j]!, h), n, t)));
-      judge(psiStatus(psi(first.scores, d.scores), n, t));
+      d.features.forEach((h, j) => judge(psiStatus(psi(first.features[j]!, h), n, t), "feature"));
+      judge(psiStatus(psi(first.scores, d.scores), n, t), "score");
       const trailing = series.slice(Math.max(0, k - t.trailingDays), k);
       if (trailing.length >= t.minTrailingDays) {
         const p0 = trailing.reduce((a, x) => a + x.clicks, 0) / (trailing.length * decisionsPerDay);
         const p = binomialTest(d.clicks, decisionsPerDay, p0);
-        judge(outcomeStatus(p, d.clicks / decisionsPerDay / p0 - 1, t));
+        judge(outcomeStatus(p, d.clicks / decisionsPerDay / p0 - 1, t), "outcome");
       }
     });
     if (warned) warnRuns++;
     if (alerted) alertRuns++;
   }
-  return { seeds, days, decisionsPerDay, warnRuns, warnRate: warnRuns / seeds, alertRuns, alertRate: alertRuns / seeds, checks, warnChecks };
+  return { seeds, days, decisionsPerDay, warnRuns, warnRate: warnRuns / seeds, alertRuns, alertRate: alertRuns / seeds, checks, warnChecks, warnByKind, alertByKind };
 }
 
 if (process.argv[1]?.endsWith("drift-false-alarms.ts")) {

@@ -128,6 +128,36 @@ describe("a simulated shift through the consumer", () => {
   });
 });
 
+describe("the calibration fold", () => {
+  it("counts a served block's impression and click once, in its score's bin, even when the events come before the decision", async () => {
+    const MODEL = "drift-cal@cccccccccccc";
+    const day0 = Date.UTC(2031, 8, 1);
+    await db.prepare("DELETE FROM agg_calibration WHERE model = ?").bind(MODEL).run();
+    const { decisions, events } = await simulateDay({ prefix: "driftcal", model: MODEL, day0, perDay: 40, seed: 77 });
+    await deliver([], events, day0 + DAY_MS);
+    await deliver(decisions, [], day0 + DAY_MS);
+    await deliver(decisions, events, day0 + DAY_MS); // redelivered: nothing changes
+    const { results } = await db.prepare("SELECT bin, impressions, sum_p, clicks, conversions FROM agg_calibration WHERE model = ? ORDER BY bin").bind(MODEL).all<{ bin: number; impressions: number; sum_p: number; clicks: number; conversions: number }>();
+    // Reference from the records themselves.
+    const expected = new Map<number, { impressions: number; sumP: number; clicks: number }>();
+    for (const d of decisions) {
+      const p = d.scores[d.candidates.indexOf(d.chosenBlockId)]!;
+      const bin = Math.min(9, Math.floor(p * 10));
+      const e = expected.get(bin) ?? { impressions: 0, sumP: 0, clicks: 0 };
+      e.impressions++;
+      e.sumP += p;
+      e.clicks += events.filter((x) => x.decisionId === d.decisionId && x.type === "click").length;
+      expected.set(bin, e);
+    }
+    expect(results.map((r) => r.bin)).toEqual([...expected.keys()].sort((a, b) => a - b));
+    for (const r of results) {
+      const e = expected.get(r.bin)!;
+      expect({ bin: r.bin, impressions: r.impressions, clicks: r.clicks, conversions: r.conversions }).toEqual({ bin: r.bin, impressions: e.impressions, clicks: e.clicks, conversions: 0 });
+      expect(r.sum_p).toBeCloseTo(e.sumP, 9);
+    }
+  });
+});
+
 describe("no shift over 30 days", () => {
   it("gives no alert (first-day baseline, as the series says)", async () => {
     const series = await readSeries(db, { from: utcDay(STEADY_DAY0), to: utcDay(STEADY_DAY0 + 40 * DAY_MS), model: STEADY });
