@@ -37,7 +37,7 @@ export function eligibility(day: string, eligible: number, excluded: Record<stri
 
 /** `control` and `treatment` visitors exposed in an experiment on one day. */
 export async function exposures(day: string, experiment: string, treatment: number, control: number) {
-  const rows = [...Array(treatment).keys()].map((i) => [`t${i}`, 0] as const).concat([...Array(control).keys()].map((i) => [`c${i}`, 1] as const));
+  const rows: Array<[string, number]> = [...[...Array(treatment).keys()].map((i): [string, number] => [`t${i}`, 0]), ...[...Array(control).keys()].map((i): [string, number] => [`c${i}`, 1])];
   for (let i = 0; i < rows.length; i += 50)
     await db.batch(
       rows.slice(i, i + 50).map(([v, c]) => db.prepare("INSERT INTO agg_exposures (experiment, day, visitor_key, slot, model, first_time, decisions, control) VALUES (?, ?, ?, 'hero', '', 0, 1, ?)").bind(experiment, day, `${experiment}-${v}`, c)),

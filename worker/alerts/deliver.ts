@@ -10,8 +10,9 @@
  *   or per severity `ALERT_WEBHOOK_WARN_FORMAT` / `ALERT_WEBHOOK_ALERT_FORMAT`.
  *
  * Retries: any answer other than 2xx (or a failed request, or none within 10 s) is retried after
- * 30 s × 2^(attempt−1) — 30 s, 1, 2, 4, 8 min — in practice at the next five-minute cron after
- * that, up to 6 attempts; then the delivery is `failed`.
+ * base × 2^(attempt−1) — with the default base of 30 s (`ALERT_RETRY_BASE_SECONDS`): 30 s, 1, 2,
+ * 4, 8 min — in practice at the next five-minute cron after that, up to 6 attempts; then the
+ * delivery is `failed`.
  */
 import type { IncidentChange } from "../incidents/store.ts";
 import { alertBody, type AlertFormat } from "./payload.ts";
@@ -58,13 +59,20 @@ export async function queueAlerts(db: D1Database, changes: IncidentChange[], web
 }
 
 /** Delay before attempt `attempt + 1` after `attempt` failed, ms. */
-export const retryDelay = (attempt: number) => RETRY_BASE_MS * 2 ** (attempt - 1);
+export const retryDelay = (attempt: number, baseMs = RETRY_BASE_MS) => baseMs * 2 ** (attempt - 1);
+
+/** ALERT_RETRY_BASE_SECONDS (≥ 0), else the default 30 s; in ms. */
+export function retryBaseFromEnv(env: object): number {
+  const raw = (env as Record<string, unknown>).ALERT_RETRY_BASE_SECONDS;
+  const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+  return Number.isFinite(n) && n >= 0 && n <= 86_400 ? n * 1000 : RETRY_BASE_MS;
+}
 
 /**
  * Sends every pending delivery that is due (`next_at <= now`), oldest first, at most `limit`;
  * records each attempt. Returns counts of this pass.
  */
-export async function deliverDue(db: D1Database, now: number, send: Send = fetch, limit = 50): Promise<{ delivered: number; retrying: number; failed: number }> {
+export async function deliverDue(db: D1Database, now: number, send: Send = fetch, limit = 50, retryBaseMs = RETRY_BASE_MS): Promise<{ delivered: number; retrying: number; failed: number }> {
   const { results } = await db
     .prepare("SELECT id, url, format, body, attempts FROM alert_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?")
     .bind(now, limit)
@@ -87,7 +95,7 @@ export async function deliverDue(db: D1Database, now: number, send: Send = fetch
     counts[ok ? "delivered" : next === "failed" ? "failed" : "retrying"]++;
     await db.batch([
       db.prepare("INSERT OR IGNORE INTO alert_attempts (delivery_id, attempt, status_code, error, at) VALUES (?, ?, ?, ?, ?)").bind(d.id, attempt, status, error, now),
-      db.prepare("UPDATE alert_deliveries SET status = ?, attempts = ?, next_at = ? WHERE id = ?").bind(next, attempt, ok ? now : now + retryDelay(attempt), d.id),
+      db.prepare("UPDATE alert_deliveries SET status = ?, attempts = ?, next_at = ? WHERE id = ?").bind(next, attempt, ok ? now : now + retryDelay(attempt, retryBaseMs), d.id),
     ]);
   }
   return counts;

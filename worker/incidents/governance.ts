@@ -4,7 +4,7 @@
  * worker/drift/), reconciles them with the incidents (./store.ts), applies the auto-rollback
  * policy (./protect.ts), queues one alert per change and delivers what is due (worker/alerts/).
  */
-import { deliverDue, queueAlerts, webhooksFromEnv, type Send } from "../alerts/deliver.ts";
+import { deliverDue, queueAlerts, retryBaseFromEnv, webhooksFromEnv, type Send } from "../alerts/deliver.ts";
 import { readKillSwitch } from "../kill-switch/store.ts";
 import { operationalFindings } from "./checks.ts";
 import { governanceConfig } from "./config.ts";
@@ -62,6 +62,6 @@ export async function runGovernance(env: Env, now: number, sources: FindingSourc
   const changes = await reconcile(env.DB, report, now);
   const rollbacks = governanceConfig(env).autoRollback ? await autoProtect(env, changes, now) : [];
   const alertsQueued = await queueAlerts(env.DB, changes, webhooksFromEnv(env), now);
-  const deliveries = await deliverDue(env.DB, now, send);
+  const deliveries = await deliverDue(env.DB, now, send, 50, retryBaseFromEnv(env));
   return { kinds: report.kinds, findings: report.findings.length, changes, rollbacks, alertsQueued, deliveries };
 }

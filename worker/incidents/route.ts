@@ -5,7 +5,9 @@
  *   (every attempt's status code), plus `ratePerWeek` (incidents opened per week, 8 weeks);
  * - `POST /:id {action: "acknowledge" | "resolve", note?}`: the change, by `X-Nextbest-Actor`
  *   (else "admin"); its alert is queued and the cron delivers it. 404 unknown id, 409 when the
- *   incident's state does not allow the action.
+ *   incident's state does not allow the action;
+ * - `POST /run`: runs the governance checks now (what the five-minute cron does) after the answer
+ *   (202): for operators who want a verdict at once, and for the end-to-end alert test.
  */
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
@@ -15,6 +17,7 @@ import { AppError, formatZodError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import { actorHeader } from "../kill-switch/route.ts";
 import type { AppEnv } from "../services.ts";
+import { runGovernance } from "./governance.ts";
 import { act, incidentRate, listIncidents } from "./store.ts";
 
 const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).or(z.string().date())]).transform((v) => (typeof v === "number" ? v : Date.parse(v)));
@@ -46,6 +49,11 @@ export const incidentsRoute = new Hono<AppEnv>()
     const deliveries = await deliveriesOf(c.env.DB, incidents.map((i) => i.id));
     const ratePerWeek = await incidentRate(c.env.DB, c.get("services").now());
     return c.json({ incidents: incidents.map((i) => ({ ...i, alerts: deliveries.get(i.id) ?? [] })), ratePerWeek }, 200, { "cache-control": "no-store" });
+  })
+  .post("/run", async (c) => {
+    const now = c.get("services").now();
+    c.executionCtx.waitUntil(runGovernance(c.env, now).catch((err) => console.error("governance run failed:", err instanceof Error ? err.message : err)));
+    return c.json({ started: now }, 202);
   })
   .post("/:id", idParam, actorHeader, requireJson(), limitBody(4096), jsonBody(actionBody), async (c) => {
     const { action, note } = c.req.valid("json");
