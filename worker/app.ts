@@ -16,6 +16,9 @@ import { eventsRoute } from "./events/route.ts";
 import { exportRoute } from "./export/route.ts";
 import { guardrailsRoute } from "./guardrails/route.ts";
 import { healthRoute } from "./health/route.ts";
+import { adminHealthRoute } from "./health/admin-route.ts";
+import { incidentsRoute } from "./incidents/route.ts";
+import { killSwitchRoute } from "./kill-switch/route.ts";
 import { profilesRoute } from "./identity/profiles-route.ts";
 import { identifyRoute } from "./identity/route.ts";
 import { methodNotAllowed } from "./http/methods.ts";
@@ -67,6 +70,9 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/config", configHealthRoute);
   app.route("/admin/lake", lakeRoute);
   app.route("/admin/preview", previewAdminRoute);
+  app.route("/admin/incidents", incidentsRoute);
+  app.route("/admin/kill-switch", killSwitchRoute);
+  app.route("/admin/health", adminHealthRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);

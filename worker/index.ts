@@ -3,6 +3,7 @@ import { learnAdaptiveQuietly } from "./adaptive/store.ts";
 import { createApp } from "./app.ts";
 import { LAKE_FLUSH_CRON } from "./lake/cadence.ts";
 import { flushLake } from "./lake/flush.ts";
+import { EXTRA_SOURCES, runGovernance } from "./incidents/governance.ts";
 import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
 
@@ -14,10 +15,13 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   // Cron triggers (wrangler.toml [triggers]): the daily retention of audit rows and events, and
-  // the lake flush every five minutes.
+  // every five minutes the lake flush and the governance run.
   scheduled(controller, env, ctx) {
     ctx.waitUntil(controller.cron === LAKE_FLUSH_CRON ? flushLake(env.DB, env.LAKE, { now: controller.scheduledTime }) : runRetention(env, controller.scheduledTime));
     // Labels wait LABEL_DELAY_MS: the cron lets the adaptive model learn when no batch arrives.
+    // Governance (worker/incidents/): checks and drift (worker/drift/), incidents, auto-protection and
+    // alerts, every five minutes.
+    if (controller.cron === LAKE_FLUSH_CRON) ctx.waitUntil(runGovernance(env, controller.scheduledTime, EXTRA_SOURCES).catch((err) => console.error("governance run failed:", err instanceof Error ? err.message : err)));
     ctx.waitUntil(adaptiveId().then((id) => learnAdaptiveQuietly(env.DB, id, controller.scheduledTime)));
   },
   // Queue consumers (wrangler.toml [[queues.consumers]]): the log pipeline and its dead letters.

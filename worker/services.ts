@@ -30,6 +30,8 @@ export interface Services {
   budgets?: BudgetOverrides;
   /** Query parameters page URLs keep besides `utm_*` (PAGE_URL_PARAMS; worker/decide/page-url.ts). */
   pageUrlParams?: string[];
+  /** The kill switch as this isolate serves it (worker/kill-switch/store.ts): on = no personalisation. */
+  killSwitch?: () => Promise<{ on: boolean }>;
   /** Rate limits of the public write routes (worker/ratelimit/). */
   writeLimits?: WriteLimits;
 }

@@ -6,10 +6,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, utcDay } from "../../worker/aggregates/sql.ts";
 import { histogramOf, scoreHistogramOf } from "../../worker/drift/baseline.ts";
 import { computeDrift } from "../../worker/drift/compute.ts";
-import { driftFindings } from "../../worker/drift/findings.ts";
+import { driftFindings, driftSource } from "../../worker/drift/findings.ts";
 import { readSeries } from "../../worker/drift/series.ts";
 import { DEFAULT_DRIFT_THRESHOLDS } from "../../worker/drift/thresholds.ts";
-import type { Finding } from "../../worker/drift/finding.ts";
+import type { Finding } from "../../worker/incidents/finding.ts";
+import { runGovernance } from "../../worker/incidents/governance.ts";
+import { receiver } from "./incidents-helpers.ts";
 import { ADMIN } from "./audit-fixtures.ts";
 import { deliver, FEATURES, simulateDay, trainingSample } from "./drift-sim.ts";
 import { call } from "./helpers.ts";
@@ -125,6 +127,28 @@ describe("a simulated shift through the consumer", () => {
     const before = await readSeries(db, { from: utcDay(SHIFT_DAY0), to: utcDay(SHIFT_DAY0 + 20 * DAY_MS), model: SHIFTED });
     await computeDrift(db, noon(SHIFT_DAY0, SHIFT_DAYS - 1), { from: utcDay(SHIFT_DAY0) });
     expect(await readSeries(db, { from: utcDay(SHIFT_DAY0), to: utcDay(SHIFT_DAY0 + 20 * DAY_MS), model: SHIFTED })).toEqual(before);
+  });
+});
+
+describe("drift in the governance run", () => {
+  it("the shift opens drift incidents on the right subjects, one webhook per change, none when nothing changes", async () => {
+    await db.batch(["incidents", "incident_changes", "alert_deliveries", "alert_attempts"].map((t) => db.prepare(`DELETE FROM ${t}`)));
+    const hook = receiver();
+    const withHook = { ...env, ALERT_WEBHOOK_ALERT: "http://127.0.0.1:9911/alert", ALERT_WEBHOOK_ALERT_FORMAT: "generic" } as Env;
+    const now = SHIFT_DAY0 + SHIFT_DAYS * DAY_MS - 60_000;
+    const drift = (await runGovernance(withHook, now, [driftSource], hook.send)).changes.filter((c) => c.incident.kind.startsWith("drift.") && c.incident.subject.startsWith(SHIFTED));
+    expect(drift.map((c) => [c.incident.kind, c.incident.subject, c.incident.severity]).sort()).toEqual(
+      [
+        ["drift.calibration", `${SHIFTED}/click`, "alert"],
+        ["drift.feature", `${SHIFTED}/scroll_depth`, "alert"],
+        ["drift.outcome", `${SHIFTED}/click`, "alert"],
+      ].concat(drift.some((c) => c.incident.kind === "drift.score") ? [["drift.score", SHIFTED, expect.any(String)]] : []).sort(),
+    );
+    const alerts = () => hook.received.filter((r) => (r.body as { incident: { kind: string } }).incident.kind.startsWith("drift."));
+    expect(alerts()).toHaveLength(drift.length);
+    // The next run finds the same: no new change, no new webhook.
+    await runGovernance(withHook, now + 300_000, [driftSource], hook.send);
+    expect(alerts()).toHaveLength(drift.length);
   });
 });
 

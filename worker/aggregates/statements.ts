@@ -21,6 +21,7 @@ import { DAY_MS, GROUP_OF, NEW_DECISION, UNIVERSAL_CONTROL, dayOf, dayStartOf, i
 import { CONTENT_ATTRIBUTION_SQL, CONTENT_DECISION_SQL } from "./content.ts";
 import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
 import { CALIBRATION_ATTRIBUTION_SQL, DRIFT_BIN_SQL, driftBinnings, driftBinRows, type DriftBinnings } from "./drift-bins.ts";
+import { HEALTH_DECISION_SQL } from "./health.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
 export interface AggregateIds {
@@ -125,6 +126,7 @@ const DECISION_SQL = [
    ON CONFLICT DO UPDATE SET decisions = decisions + excluded.decisions`,
   ...EXPOSURE_SQL,
   ...CONTENT_DECISION_SQL,
+  ...HEALTH_DECISION_SQL,
 ];
 
 const PENDING_EVENT = (e: string) => `${e}.agg_attributed = 0 AND (${e}.id IN ${idsIn(1)} OR ${e}.decision_id IN ${idsIn(2)})`;

@@ -53,6 +53,7 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       arm: result.arm ?? "champion",
       shadows: t.shadows.map((s) => ({ modelVersion: s.version, chosenBlockId: s.chosenBlockId ?? null, scores: t.pool.map((id) => s.scores[id] ?? 0) })),
       latencyMs,
+      ...(result.fallbackCause && t.reason === "fallback" ? { fallbackCause: result.fallbackCause } : {}),
       hashVersion: HASH_VERSION,
       ...(t.exposure ? { exposureOrdinal: t.exposure } : {}),
       ...(withModel && run.arbitration

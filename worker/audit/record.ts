@@ -53,6 +53,8 @@ export const auditRecordSchema = z.object({
   arm: z.enum(["champion", "challenger"]),
   /** Shadow models: scored on the same candidates, their choice logged, never served. */
   shadows: z.array(z.object({ modelVersion: z.string(), chosenBlockId: z.string().nullable(), scores: z.array(z.number()) })),
+  /** Why a `fallback` decision fell back (worker/decide/decide.ts FallbackCause); absent otherwise. */
+  fallbackCause: z.enum(["model_load", "cold_start_budget", "latency_budget", "ranking_error", "visitor_state"]).nullable().optional(),
   /** Time spent deciding the request, ms. */
   latencyMs: z.number().nonnegative(),
   /** Version of the hashing used for holdout and exploration (holdout/hash.ts HASH_VERSION). */

@@ -69,6 +69,8 @@ export interface DecideResult {
   run?: ModelRun;
   arm?: ModelSelection["arm"];
   debug: Record<string, CandidateDebug[]>;
+  /** Why the answer fell back to the rules (absent when it did not). */
+  fallbackCause?: FallbackCause;
 }
 
 function defaultBlock(catalog: Catalog, slot: string) {
@@ -157,8 +159,11 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   let run: ModelRun | undefined;
   let selection: ModelSelection | undefined;
   let reason: DecisionReason = "ranked";
+  let fallbackCause: FallbackCause | undefined;
+  let stage: "loading" | "ranking" = "loading";
   try {
     selection = await withinBudget(() => deps.models(request.visitorId), config.coldStartBudgetMs, deps.now, "model loading");
+    stage = "ranking";
     const rank = needsArbitration(config.arbitration, selection)
       ? () => rankWithArbitration(selection!, config.arbitration, request.context.signals, allowed, now)
       : () => rankByModel(selection!.serving, request.context.signals, allowed, now, ids[0]);
@@ -169,6 +174,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
     ranked = rankByRules(allowed, request.context.signals);
     run = undefined;
     reason = "fallback";
+    fallbackCause = fallbackCauseOf(stage, err);
   }
   // Campaign holdouts: their blocks are ranked (to log what the model would have served) but
   // never served to the held-out visitor.
@@ -198,6 +204,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
       // Without the visitor's history caps cannot be checked: capped blocks are left out.
       console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);
       reason = "fallback";
+      fallbackCause ??= "visitor_state";
       const uncapped = slotRequests.map((s) => ({ ...s, options: s.options.filter((o) => o.caps.length === 0 && !own(input.campaignCaps, o.campaign)?.length && !(o.personalized && input.globalCaps.length)) }));
       picks = selectSlots({ ...input, slots: uncapped, epsilon: 0 }, noHistory(now), now).map(withoutExposure);
       picks.forEach((p, i) => {
@@ -225,5 +232,19 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
     modelVersion: reason === "ranked" ? run!.version : null,
     shadows,
   });
-  return { decisions, traces, ...(run ? { run } : {}), ...(selection ? { arm: selection.arm } : {}), debug };
+  return { decisions, traces, ...(run ? { run } : {}), ...(selection ? { arm: selection.arm } : {}), ...(fallbackCause ? { fallbackCause } : {}), debug };
+}
+
+/**
+ * Why a decide fell back to the rules (audit `fallbackCause`, read by the operational checks of
+ * worker/incidents/): the model could not be loaded (`model_load`) or not within the cold-start
+ * budget (`cold_start_budget`), ranking missed the latency budget (`latency_budget`) or failed
+ * (`ranking_error`), or the visitor's state was unavailable (`visitor_state`).
+ */
+export type FallbackCause = "model_load" | "cold_start_budget" | "latency_budget" | "ranking_error" | "visitor_state";
+
+function fallbackCauseOf(stage: "loading" | "ranking", err: unknown): FallbackCause {
+  const overBudget = err instanceof Error && err.message.includes("budget");
+  if (stage === "loading") return overBudget ? "cold_start_budget" : "model_load";
+  return overBudget ? "latency_budget" : "ranking_error";
 }

@@ -26,11 +26,14 @@ export async function decideWithServices(given: DecideRequest, services: Service
   const started = services.now();
   // Before anything sees or records it: no fragment, only allowed query parameters (page-url.ts).
   const url = given.context.url === undefined ? undefined : pageUrl(given.context.url, services.pageUrlParams) || undefined;
-  const request: DecideRequest = { ...given, context: { ...given.context, url } };
+  // The kill switch (worker/kill-switch/): decided as without personalisation consent — every
+  // slot its default with reason "default", no model, no visitor state, nothing logged.
+  const [catalog, guardrails, campaignHoldouts, killed] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts(), services.killSwitch?.()]);
+  const consent = killed?.on ? { ...given.consent, personalization: false } : given.consent;
+  const request: DecideRequest = { ...given, consent, context: { ...given.context, url } };
   if (url === undefined) delete request.context.url;
   // A debug decide records nothing (caps, audit) unless it asks to.
   const record = !request.debug || request.record;
-  const [catalog, guardrails, campaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);
   const result = await decide(request, {
     catalog,
     guardrails: withBudgets(guardrails.config, services.budgets),

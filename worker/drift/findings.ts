@@ -4,7 +4,8 @@
  * `warn` or `alert` there is a finding. Reads only drift_series (computeDrift writes it).
  */
 import { utcDay } from "../aggregates/sql.ts";
-import type { Finding } from "./finding.ts";
+import type { Finding, FindingReport, FindingSource } from "../incidents/finding.ts";
+import { computeDrift } from "./compute.ts";
 import { shiftDay } from "./outcomes.ts";
 import { readSeries, type DriftKind, type DriftPoint } from "./series.ts";
 
@@ -29,7 +30,7 @@ function flat(p: DriftPoint): Record<string, number | string | null> {
 }
 
 /** The drift findings at `now` (ms); `kinds` lists every kind this check can report. */
-export async function driftFindings(db: D1Database, now: number): Promise<{ kinds: string[]; findings: Finding[] }> {
+export async function driftFindings(db: D1Database, now: number): Promise<FindingReport> {
   const today = utcDay(now);
   const points = await readSeries(db, { from: shiftDay(today, -1), to: today });
   const newest = new Map<string, DriftPoint>();
@@ -46,3 +47,13 @@ export async function driftFindings(db: D1Database, now: number): Promise<{ kind
   }
   return { kinds: [...DRIFT_FINDING_KINDS], findings };
 }
+
+/**
+ * Drift as a source of the governance run (worker/incidents/governance.ts): brings the daily
+ * series up to `now` (idempotent upserts from the day before the newest computed day), then reports
+ * its findings. If computing fails the source throws, and the run leaves drift incidents as they are.
+ */
+export const driftSource: FindingSource = async (env, now) => {
+  await computeDrift(env.DB, now);
+  return driftFindings(env.DB, now);
+};

@@ -10,6 +10,7 @@ import { queueAuditSink, queueEventStore } from "../pipeline/producer.ts";
 import { logProducer } from "../pipeline/wire.ts";
 import { paramList } from "../decide/page-url.ts";
 import { writeLimitsFromEnv } from "../ratelimit/limits.ts";
+import { cachedKillSwitch } from "../kill-switch/store.ts";
 import type { AppEnv, Services } from "../services.ts";
 
 function rate(value: string | undefined, fallback: number): number {
@@ -38,6 +39,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     budgets: budgetOverridesFromEnv(env),
     writeLimits: writeLimitsFromEnv(env),
     pageUrlParams: paramList(env.PAGE_URL_PARAMS),
+    killSwitch: () => cachedKillSwitch(env.DB),
   };
 }
 
