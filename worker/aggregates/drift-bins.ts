@@ -42,14 +42,14 @@ export function modelBinning(version: string, manifest: Pick<ModelManifest, "bas
   return { features, ...(scores ? { scores } : {}) };
 }
 
-/** Per-isolate cache: base version → its manifest's baseline and outcome (null: no such model in D1). */
-const manifests = new Map<string, Pick<ModelManifest, "baseline" | "outcome"> | null>();
+/** Per-isolate cache: base version → its manifest's baseline, outcome and output (null: no such model in D1). */
+const manifests = new Map<string, Pick<ModelManifest, "baseline" | "outcome" | "output"> | null>();
 
 /**
  * The manifests' baselines of model versions, from the `models` table (cached per isolate; one
  * query for the versions not cached yet). Throws when D1 fails (the consumer then retries).
  */
-export async function loadManifestBaselines(db: D1Database, versions: Iterable<string>): Promise<Map<string, Pick<ModelManifest, "baseline" | "outcome"> | null>> {
+export async function loadManifestBaselines(db: D1Database, versions: Iterable<string>): Promise<Map<string, Pick<ModelManifest, "baseline" | "outcome" | "output"> | null>> {
   const bases = [...new Set([...versions].filter(Boolean).map(baseVersion))];
   const missing = bases.filter((v) => !manifests.has(v));
   if (missing.length) {
@@ -60,7 +60,7 @@ export async function loadManifestBaselines(db: D1Database, versions: Iterable<s
     for (const v of missing) manifests.set(v, null);
     for (const r of results) {
       const m = JSON.parse(r.manifest) as ModelManifest;
-      manifests.set(r.version, { baseline: m.baseline, outcome: m.outcome });
+      manifests.set(r.version, { baseline: m.baseline, outcome: m.outcome, output: m.output });
     }
   }
   return new Map(bases.map((v) => [v, manifests.get(v) ?? null]));

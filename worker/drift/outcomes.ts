@@ -110,8 +110,10 @@ export async function calibrationDriftPoints(db: D1Database, from: string, to: s
   for (const [id, rows] of groups) {
     const [model, day] = id.split("\u0000") as [string, string];
     // Calibration against what the model predicts (its manifest's outcome; click when unknown).
-    const outcome = outcomeOf(manifests.get(baseVersion(model)) ?? {});
-    if (outcome !== "click" && outcome !== "conversion") continue;
+    const manifest = manifests.get(baseVersion(model));
+    const outcome = outcomeOf(manifest ?? {});
+    // Only probabilities can be calibrated; a `score` model's output is any monotone score.
+    if ((outcome !== "click" && outcome !== "conversion") || manifest?.output === "score") continue;
     const bins: CalibrationBin[] = rows.map((r) => ({ bin: r.bin, n: r.impressions, sumP: r.sum_p, positives: outcome === "click" ? r.clicks : r.conversions }));
     const c = calibrationDrift(bins);
     out.push({
