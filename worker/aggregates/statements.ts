@@ -20,6 +20,7 @@
 import { DAY_MS, GROUP_OF, NEW_DECISION, UNIVERSAL_CONTROL, dayOf, dayStartOf, idsIn } from "./sql.ts";
 import { CONTENT_ATTRIBUTION_SQL, CONTENT_DECISION_SQL } from "./content.ts";
 import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
+import { MOMENT_ATTRIBUTION_SQL, MOMENT_DECISION_SQL, MOMENT_EVENT_SQL } from "../moments/aggregates.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
 export interface AggregateIds {
@@ -55,6 +56,7 @@ const EVENT_SQL = [
    ) f ON f.visitor_key = e.visitor_key AND f.first_time <= e.time AND f.first_time >= ${dayStartOf("e.time")}
    WHERE ${NEW_EVENT("e")} GROUP BY 1, 2, 3, 4, 5
    ON CONFLICT DO UPDATE SET events = events + excluded.events, value = value + excluded.value`,
+  ...MOMENT_EVENT_SQL,
   `UPDATE events SET agg_applied = 1 WHERE agg_applied = 0 AND id IN ${idsIn(1)}`,
 ];
 
@@ -119,6 +121,7 @@ const DECISION_SQL = [
    ON CONFLICT DO UPDATE SET decisions = decisions + excluded.decisions`,
   ...EXPOSURE_SQL,
   ...CONTENT_DECISION_SQL,
+  ...MOMENT_DECISION_SQL,
 ];
 
 const PENDING_EVENT = (e: string) => `${e}.agg_attributed = 0 AND (${e}.id IN ${idsIn(1)} OR ${e}.decision_id IN ${idsIn(2)})`;
@@ -137,6 +140,7 @@ const ATTRIBUTION_SQL = [
    WHERE ${PENDING_EVENT("e")} AND e.type = 'conversion' GROUP BY 1, 2, 3, 4, 5, 6, 7
    ON CONFLICT DO UPDATE SET conversions = conversions + excluded.conversions, value = value + excluded.value, value_sq = value_sq + excluded.value_sq`,
   ...CONTENT_ATTRIBUTION_SQL,
+  ...MOMENT_ATTRIBUTION_SQL,
   `UPDATE events SET agg_attributed = 1
    WHERE agg_attributed = 0 AND (id IN ${idsIn(1)} OR decision_id IN ${idsIn(2)})
      AND EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = events.decision_id)`,

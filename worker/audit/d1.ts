@@ -6,7 +6,7 @@ const COLUMNS = [
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
-  "exposure_ordinal", "arbitration",
+  "exposure_ordinal", "arbitration", "moments",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -42,6 +42,8 @@ export interface DecisionRow {
   exposure_ordinal?: number | null;
   /** JSON of the record's `arbitration`, or NULL (migrations/0010). */
   arbitration?: string | null;
+  /** JSON `[{ id, event, windowSeconds }]` of the record's `moments` and `momentKpis`, or NULL (migrations/0016). */
+  moments?: string | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -54,6 +56,7 @@ function bind(r: AuditRecord): unknown[] {
     r.campaign ?? null, r.modelVersion ?? null, r.arm, JSON.stringify(r.shadows), r.latencyMs, r.hashVersion,
     r.exposureOrdinal ?? null,
     r.arbitration ? JSON.stringify(r.arbitration) : null,
+    r.moments ? JSON.stringify(r.moments.map((id, i) => ({ id, ...(r.momentKpis?.[i] ?? {}) }))) : null,
   ];
 }
 
@@ -87,7 +90,14 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     hashVersion: row.hash_version,
     ...(row.exposure_ordinal ? { exposureOrdinal: row.exposure_ordinal } : {}),
     ...(row.arbitration ? { arbitration: JSON.parse(row.arbitration) } : {}),
+    ...(row.moments ? momentFields(JSON.parse(row.moments) as Array<{ id: string; event?: string; windowSeconds?: number }>) : {}),
   };
+}
+
+/** The record's `moments` and aligned `momentKpis` from the stored JSON. */
+function momentFields(stored: Array<{ id: string; event?: string; windowSeconds?: number }>): Pick<AuditRecord, "moments" | "momentKpis"> {
+  const kpis = stored.every((m) => m.event !== undefined && m.windowSeconds !== undefined);
+  return { moments: stored.map((m) => m.id), ...(kpis ? { momentKpis: stored.map((m) => ({ event: m.event!, windowSeconds: m.windowSeconds! })) } : {}) };
 }
 
 /**

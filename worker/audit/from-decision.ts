@@ -55,6 +55,7 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       latencyMs,
       hashVersion: HASH_VERSION,
       ...(t.exposure ? { exposureOrdinal: t.exposure } : {}),
+      ...(result.moments ? { moments: result.moments.map((m) => m.id), momentKpis: result.moments.map((m) => ({ ...m.kpi })) } : {}),
       ...(withModel && run.arbitration
         ? {
             arbitration: {

@@ -30,7 +30,7 @@ export async function decideWithServices(given: DecideRequest, services: Service
   if (url === undefined) delete request.context.url;
   // A debug decide records nothing (caps, audit) unless it asks to.
   const record = !request.debug || request.record;
-  const [catalog, guardrails, campaignHoldouts] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]);
+  const [catalog, guardrails, campaignHoldouts, moments] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts(), services.moments?.current()]);
   const result = await decide(request, {
     catalog,
     guardrails: withBudgets(guardrails.config, services.budgets),
@@ -44,6 +44,8 @@ export async function decideWithServices(given: DecideRequest, services: Service
     epsilon: services.epsilon,
     ...(country ? { country } : {}),
     record,
+    // Moments (worker/moments/): only when some are configured.
+    ...(moments?.config.moments.length ? { moments: moments.config } : {}),
   });
   if (record && request.consent.personalization) {
     const latencyMs = Math.max(0, services.now() - started);
