@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
-import { momentsOf } from "../../worker/moments/index.ts";
+import { momentsOf, onMomentExit } from "../../worker/moments/index.ts";
 import { momentsConfigSchema } from "../../worker/moments/schema.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { call, postDecide } from "./helpers.ts";
@@ -130,5 +130,49 @@ describe("membership from events and decides, recorded on decisions", () => {
     const id = visitor();
     await decide(id, { daysToRenewal: 10 });
     expect((await recorded(id))[0]!.moments).toBeUndefined();
+  });
+});
+
+describe("the visitor's object with an injected clock, and the exit hook", () => {
+  const one = momentsConfigSchema.parse({
+    moments: [{ id: "spike", trigger: { event: "product_view" }, exit: { event: "conversion" }, reentry: { maxEntries: 2, cooldownSeconds: 600 }, kpi: { event: "conversion", windowSeconds: 3600 } }],
+  });
+  const T = Date.UTC(2026, 10, 3, 12);
+  const M = 60_000;
+
+  it("stores entries, exits and re-entry limits at the times given, and tells the exit listeners", async () => {
+    const key = await visitorKey(visitor());
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
+    const heard: Array<[string, string, number]> = [];
+    const off = onMomentExit((k, id, at) => {
+      heard.push([k, id, at]);
+    });
+    try {
+      const at = (minutes: number, event: string) => stub.momentEvents([{ at: T + minutes * M, event }], { config: one, key }, T + minutes * M);
+      expect(await at(0, "product_view")).toMatchObject({ entered: ["spike"], exited: [] });
+      expect(await at(1, "conversion")).toMatchObject({ entered: [], exited: ["spike"] });
+      expect(await at(5, "product_view")).toMatchObject({ entered: [], moments: [] }); // 10 min cooldown
+      expect(await at(12, "product_view")).toMatchObject({ entered: ["spike"], moments: [{ id: "spike", enteredAt: T + 12 * M }] });
+      expect(await at(13, "conversion")).toMatchObject({ exited: ["spike"] });
+      expect(await at(40, "product_view")).toMatchObject({ entered: [], moments: [] }); // maxEntries 2
+      await until(async () => heard.length, (k) => k >= 2);
+      expect(heard).toEqual([
+        [key, "spike", T + M],
+        [key, "spike", T + 13 * M],
+      ]);
+    } finally {
+      off();
+    }
+  });
+
+  it("a debug decide sees the moments and stores nothing", async () => {
+    expect((await put(EXAMPLE_MOMENTS)).status).toBe(200);
+    const id = visitor();
+    const res = await postDecide(
+      { visitorId: id, slots: ["hero"], consent: { personalization: true, analytics: true }, context: { signals: { daysToRenewal: 3 } }, debug: true },
+      { authorization: "Bearer test-admin-token" },
+    );
+    expect(res.status).toBe(200);
+    expect(await momentRows(id)).toEqual({ events: 0, states: 0 });
   });
 });
