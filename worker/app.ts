@@ -29,6 +29,8 @@ import { pipelineRoute } from "./pipeline/route.ts";
 import { previewAdminRoute, previewPublicRoute } from "./preview/route.ts";
 import { proxyRoute, proxyServes } from "./proxy/route.ts";
 import { modelsRoute } from "./models/route.ts";
+import { momentsRoute } from "./moments/route.ts";
+import { momentsReportRoute } from "./moments/report-route.ts";
 import { reportsRoute } from "./reports/route.ts";
 import { contentReportRoute } from "./reports/content-route.ts";
 import type { AppEnv, Services } from "./services.ts";
@@ -56,6 +58,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/decisions", decisionsRoute);
   app.route("/admin/reports", reportsRoute);
   app.route("/admin/reports", contentReportRoute);
+  app.route("/admin/reports", momentsReportRoute);
   app.route("/admin/export", exportRoute);
   app.route("/admin/visitors", erasureRoute);
   app.route("/admin/customers", customerErasureRoute);
@@ -65,6 +68,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/models", adaptiveRoute);
   app.route("/admin/guardrails", guardrailsRoute);
   app.route("/admin/catalog", catalogAdminRoute);
+  app.route("/admin/moments", momentsRoute);
   app.route("/admin/pipeline", pipelineRoute);
   app.route("/admin/drift", driftRoute);
   app.route("/admin/config", configHealthRoute);

@@ -6,6 +6,7 @@ import type { EventStore } from "./events/store.ts";
 import type { GuardrailStore } from "./guardrails/store.ts";
 import type { CampaignHoldoutConfig } from "./holdout/campaign.ts";
 import type { HoldoutConfig } from "./holdout/assign.ts";
+import type { MomentStore } from "./moments/store.ts";
 import type { ScorerProvider } from "./ranking/active-model.ts";
 import type { WriteLimits } from "./ratelimit/limits.ts";
 
@@ -34,6 +35,8 @@ export interface Services {
   killSwitch?: () => Promise<{ on: boolean }>;
   /** Rate limits of the public write routes (worker/ratelimit/). */
   writeLimits?: WriteLimits;
+  /** The moments configuration (worker/moments/); absent: no moments. */
+  moments?: MomentStore;
 }
 
 /** Hono environment of the app: bindings plus the wired services. */

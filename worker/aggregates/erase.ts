@@ -9,6 +9,8 @@ export async function eraseVisitorExposures(db: D1Database, visitorKey: string):
   const res = await db.batch([
     db.prepare("DELETE FROM agg_exposures WHERE visitor_key = ?").bind(visitorKey),
     db.prepare("DELETE FROM agg_since WHERE visitor_key = ?").bind(visitorKey),
+    // Moments (migrations/0016): per-visitor moment exposures and their KPI outcomes.
+    db.prepare("DELETE FROM agg_moment_exposures WHERE visitor_key = ?").bind(visitorKey),
   ]);
   return res.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
 }

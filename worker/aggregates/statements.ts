@@ -22,6 +22,7 @@ import { CONTENT_ATTRIBUTION_SQL, CONTENT_DECISION_SQL } from "./content.ts";
 import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
 import { CALIBRATION_ATTRIBUTION_SQL, DRIFT_BIN_SQL, driftBinnings, driftBinRows, type DriftBinnings } from "./drift-bins.ts";
 import { HEALTH_DECISION_SQL } from "./health.ts";
+import { MOMENT_ATTRIBUTION_SQL, MOMENT_DECISION_SQL, MOMENT_EVENT_SQL } from "../moments/aggregates.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
 export interface AggregateIds {
@@ -62,6 +63,7 @@ const EVENT_SQL = [
    ) f ON f.visitor_key = e.visitor_key AND f.first_time <= e.time AND f.first_time >= ${dayStartOf("e.time")}
    WHERE ${NEW_EVENT("e")} GROUP BY 1, 2, 3, 4, 5
    ON CONFLICT DO UPDATE SET events = events + excluded.events, value = value + excluded.value`,
+  ...MOMENT_EVENT_SQL,
   `UPDATE events SET agg_applied = 1 WHERE agg_applied = 0 AND id IN ${idsIn(1)}`,
 ];
 
@@ -127,6 +129,7 @@ const DECISION_SQL = [
   ...EXPOSURE_SQL,
   ...CONTENT_DECISION_SQL,
   ...HEALTH_DECISION_SQL,
+  ...MOMENT_DECISION_SQL,
 ];
 
 const PENDING_EVENT = (e: string) => `${e}.agg_attributed = 0 AND (${e}.id IN ${idsIn(1)} OR ${e}.decision_id IN ${idsIn(2)})`;
@@ -146,6 +149,7 @@ const ATTRIBUTION_SQL = [
    ON CONFLICT DO UPDATE SET conversions = conversions + excluded.conversions, value = value + excluded.value, value_sq = value_sq + excluded.value_sq`,
   ...CONTENT_ATTRIBUTION_SQL,
   CALIBRATION_ATTRIBUTION_SQL,
+  ...MOMENT_ATTRIBUTION_SQL,
   `UPDATE events SET agg_attributed = 1
    WHERE agg_attributed = 0 AND (id IN ${idsIn(1)} OR decision_id IN ${idsIn(2)})
      AND EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = events.decision_id)`,

@@ -7,6 +7,7 @@ const COLUMNS = [
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
   "exposure_ordinal", "arbitration", "fallback_cause",
+  "exposure_ordinal", "arbitration", "moments",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -44,6 +45,8 @@ export interface DecisionRow {
   arbitration?: string | null;
   /** Why a fallback fell back (migrations/0013), or NULL. */
   fallback_cause?: string | null;
+  /** JSON `[{ id, event, windowSeconds }]` of the record's `moments` and `momentKpis`, or NULL (migrations/0016). */
+  moments?: string | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -57,6 +60,7 @@ function bind(r: AuditRecord): unknown[] {
     r.exposureOrdinal ?? null,
     r.arbitration ? JSON.stringify(r.arbitration) : null,
     r.fallbackCause ?? null,
+    r.moments ? JSON.stringify(r.moments.map((id, i) => ({ id, ...(r.momentKpis?.[i] ?? {}) }))) : null,
   ];
 }
 
@@ -91,7 +95,14 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     ...(row.exposure_ordinal ? { exposureOrdinal: row.exposure_ordinal } : {}),
     ...(row.arbitration ? { arbitration: JSON.parse(row.arbitration) } : {}),
     ...(row.fallback_cause ? { fallbackCause: row.fallback_cause as AuditRecord["fallbackCause"] } : {}),
+    ...(row.moments ? momentFields(JSON.parse(row.moments) as Array<{ id: string; event?: string; windowSeconds?: number }>) : {}),
   };
+}
+
+/** The record's `moments` and aligned `momentKpis` from the stored JSON. */
+function momentFields(stored: Array<{ id: string; event?: string; windowSeconds?: number }>): Pick<AuditRecord, "moments" | "momentKpis"> {
+  const kpis = stored.every((m) => m.event !== undefined && m.windowSeconds !== undefined);
+  return { moments: stored.map((m) => m.id), ...(kpis ? { momentKpis: stored.map((m) => ({ event: m.event!, windowSeconds: m.windowSeconds! })) } : {}) };
 }
 
 /**

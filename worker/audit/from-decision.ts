@@ -56,6 +56,7 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       ...(result.fallbackCause && t.reason === "fallback" ? { fallbackCause: result.fallbackCause } : {}),
       hashVersion: HASH_VERSION,
       ...(t.exposure ? { exposureOrdinal: t.exposure } : {}),
+      ...(result.moments ? { moments: result.moments.map((m) => m.id), momentKpis: result.moments.map((m) => ({ ...m.kpi })) } : {}),
       ...(withModel && run.arbitration
         ? {
             arbitration: {

@@ -85,6 +85,12 @@ export const auditRecordSchema = z.object({
       ),
     })
     .optional(),
+  /**
+   * The moments the visitor was in at this decision (worker/moments/), by id; absent when no moment
+   * is configured. `momentKpis` is aligned with it: each moment's KPI and attribution window then.
+   */
+  moments: z.array(z.string().min(1).max(64)).max(50).optional(),
+  momentKpis: z.array(z.object({ event: z.string().min(1).max(64), windowSeconds: z.number().int().positive() })).max(50).optional(),
 });
 
 /** One slot decision as the decide route writes it. */

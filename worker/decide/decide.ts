@@ -22,6 +22,8 @@ import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
 import { selectSlots, type RankedOption, type SelectionInput, type SlotPick, type VisitorHistory } from "./select.ts";
 import { shadowChoices } from "./shadow.ts";
 import { own } from "../guardrails/own.ts";
+import type { MomentMembership } from "../moments/evaluate.ts";
+import type { MomentsConfig } from "../moments/schema.ts";
 
 export type { CandidateDebug, SlotTrace } from "./assemble.ts";
 
@@ -34,6 +36,18 @@ export interface VisitorStateClient {
   pageView(category: string | undefined, options: { now: number; sessionTimeoutMs: number }): Promise<{ categoryViews: Record<string, number>; visitCount: number }>;
   /** The identified customer's traits (`profile`, `account`); empty for an anonymous visitor. */
   profile?(): Promise<Profile>;
+  /** `select` plus the visitor's moments at decide time, in the same call (worker/moments/). */
+  selectInMoments?(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }, moments: DecideMoments): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
+  /** `preview` plus the moments, storing nothing. */
+  previewInMoments?(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }, moments: DecideMoments): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
+  /** The moments alone (visitors in the universal control group get no selection). */
+  momentsAtDecide?(moments: DecideMoments, now: number, record: boolean): Promise<MomentMembership[]>;
+}
+
+/** What a decide gives the visitor's object to evaluate moments: the configuration and the signals. */
+export interface DecideMoments {
+  config: MomentsConfig;
+  signals: Record<string, unknown>;
 }
 
 /** What `decide` needs from the outside world; tests pass deterministic versions. */
@@ -60,6 +74,11 @@ export interface DecideDeps {
   profile?: (visitorId: string) => Promise<Profile>;
   /** False: decide against the visitor's history without recording exposures (debug). Default true. */
   record?: boolean;
+  /**
+   * The moments in force (worker/moments/); absent or empty: no moment work at all. Membership is
+   * computed inside the visitor-state call the decide makes anyway (no extra round trip).
+   */
+  moments?: MomentsConfig;
 }
 
 export interface DecideResult {
@@ -71,6 +90,8 @@ export interface DecideResult {
   debug: Record<string, CandidateDebug[]>;
   /** Why the answer fell back to the rules (absent when it did not). */
   fallbackCause?: FallbackCause;
+  /** The moments the visitor is in at this decision (absent when none are configured or known). */
+  moments?: MomentMembership[];
 }
 
 function defaultBlock(catalog: Catalog, slot: string) {
@@ -190,16 +211,33 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   let picks: SlotPick[];
   let counterfactuals: Array<RankedOption | undefined> | undefined;
   const holdout = isHeldOut(request.visitorId, deps.holdout);
+  const momentsCall: DecideMoments | undefined = deps.moments?.moments.length ? { config: deps.moments, signals: request.context.signals as Record<string, unknown> } : undefined;
+  let moments: MomentMembership[] | undefined;
   if (holdout) {
     // The universal control group sees the defaults; the model's choice is logged.
     picks = modelChoices();
+    // Its moments still count (the lift by moment compares it with treatment).
+    const state = momentsCall ? deps.visitorState(request.visitorId) : undefined;
+    if (momentsCall && state?.momentsAtDecide) {
+      moments = await state.momentsAtDecide(momentsCall, now, deps.record !== false).catch((err) => {
+        console.warn("moments unavailable:", err instanceof Error ? err.message : err);
+        return undefined;
+      });
+    }
   } else {
     // A Thompson-sampling model explores through its draw: no ε on top.
     const input = selectionInput(deps, slotRequests, reason === "ranked" && !run?.thompson ? deps.epsilon : 0);
     try {
       const state = deps.visitorState(request.visitorId);
       const selectOptions = { now, sessionTimeoutMs: config.sessionTimeoutMinutes * 60_000 };
-      picks = await (deps.record === false ? state.preview(input, selectOptions) : state.select(input, selectOptions));
+      const inMoments = momentsCall && (deps.record === false ? state.previewInMoments : state.selectInMoments);
+      if (inMoments && momentsCall) {
+        const answer = await inMoments.call(state, input, selectOptions, momentsCall);
+        picks = answer.picks;
+        moments = answer.moments;
+      } else {
+        picks = await (deps.record === false ? state.preview(input, selectOptions) : state.select(input, selectOptions));
+      }
     } catch (err) {
       // Without the visitor's history caps cannot be checked: capped blocks are left out.
       console.warn("visitor state unavailable, serving the fallback:", err instanceof Error ? err.message : err);
@@ -232,7 +270,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
     modelVersion: reason === "ranked" ? run!.version : null,
     shadows,
   });
-  return { decisions, traces, ...(run ? { run } : {}), ...(selection ? { arm: selection.arm } : {}), ...(fallbackCause ? { fallbackCause } : {}), debug };
+  return { decisions, traces, ...(run ? { run } : {}), ...(selection ? { arm: selection.arm } : {}), ...(fallbackCause ? { fallbackCause } : {}), debug, ...(moments ? { moments } : {}) };
 }
 
 /**

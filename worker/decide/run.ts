@@ -28,7 +28,7 @@ export async function decideWithServices(given: DecideRequest, services: Service
   const url = given.context.url === undefined ? undefined : pageUrl(given.context.url, services.pageUrlParams) || undefined;
   // The kill switch (worker/kill-switch/): decided as without personalisation consent — every
   // slot its default with reason "default", no model, no visitor state, nothing logged.
-  const [catalog, guardrails, campaignHoldouts, killed] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts(), services.killSwitch?.()]);
+  const [catalog, guardrails, campaignHoldouts, killed, moments] = await Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts(), services.killSwitch?.(), services.moments?.current()]);
   const consent = killed?.on ? { ...given.consent, personalization: false } : given.consent;
   const request: DecideRequest = { ...given, consent, context: { ...given.context, url } };
   if (url === undefined) delete request.context.url;
@@ -47,6 +47,8 @@ export async function decideWithServices(given: DecideRequest, services: Service
     epsilon: services.epsilon,
     ...(country ? { country } : {}),
     record,
+    // Moments (worker/moments/): only when some are configured.
+    ...(moments?.config.moments.length ? { moments: moments.config } : {}),
   });
   if (record && request.consent.personalization) {
     const latencyMs = Math.max(0, services.now() - started);

@@ -6,6 +6,7 @@ import type { AppEnv } from "../services.ts";
 import { applyFeedback, consentedFeedback } from "./visitor-feedback.ts";
 import { ingestEvents } from "./ingest.ts";
 import { EVENTS_MAX_BYTES } from "./limits.ts";
+import { applyMomentEvents, momentEventsFrom } from "../moments/index.ts";
 
 /** Largest body `POST /v1/events` takes, bytes (shared with the client: limits.ts). */
 export { EVENTS_MAX_BYTES };
@@ -25,6 +26,12 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
   if (feedback.length) {
     const defaults = new Set(Object.values((await services.catalog.get()).slots).map((s) => s.defaultBlock));
     c.executionCtx.waitUntil(applyFeedback(c.env, feedback, services.now(), (id) => defaults.has(id)).catch((err) => console.error("applying events to visitor state failed:", err)));
+  }
+  // Moments (worker/moments/): only events some moment reads, sent with personalisation consent.
+  const moments = stored.length ? (await services.moments?.current())?.config : undefined;
+  const forMoments = moments ? momentEventsFrom(stored, moments, services.now()) : undefined;
+  if (moments && forMoments?.size) {
+    c.executionCtx.waitUntil(applyMomentEvents(c.env, forMoments, moments, services.now()).catch((err) => console.error("applying events to moments failed:", err)));
   }
   return c.json(result, 202, { "cache-control": "no-store" });
 });

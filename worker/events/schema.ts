@@ -31,6 +31,8 @@ export const eventSchema = z
     decisionId: id.optional(),
     blockId: blockId.optional(),
     slot: blockId.optional(),
+    /** The page's category (e.g. a product view's), read by moment trigger windows (worker/moments/); kept only in the visitor's object. */
+    category: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/, "a short label (letters, digits, space _ . : -, max 64)").optional(),
     /** Monetary value (conversions, or valued custom events). */
     value: z.number().finite().min(0).max(1e9).optional(),
     /** ISO 4217 code of `value`. */

@@ -99,6 +99,8 @@ export const DECISION_COLUMNS: Column<DecisionRow>[] = [
   { name: "hash_version", elements: string("hash_version"), value: (r) => r.hash_version },
   // Added after version 1 (an addition at the end, so the version stays 1; docs/lake.md).
   { name: "arbitration", elements: json("arbitration", "OPTIONAL"), value: (r) => r.arbitration ?? null },
+  // Added after version 1, at the end (issue 18, worker/moments/).
+  { name: "moments", elements: json("moments", "OPTIONAL"), value: (r) => r.moments ?? null },
 ];
 
 /** Columns of `lake/events/…` files, in file order. */

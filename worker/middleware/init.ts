@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { kvCatalogStore } from "../catalog/store.ts";
 import { budgetOverridesFromEnv } from "../decide/budgets.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
+import { d1MomentStore } from "../moments/store.ts";
 import { cachedCampaignHoldouts } from "../holdout/campaign.ts";
 import { visitorStateClient } from "../visitor/client.ts";
 import { registryModelProvider } from "../models/runtime.ts";
@@ -40,6 +41,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     writeLimits: writeLimitsFromEnv(env),
     pageUrlParams: paramList(env.PAGE_URL_PARAMS),
     killSwitch: () => cachedKillSwitch(env.DB),
+    moments: d1MomentStore(env.DB, env.CONFIG),
   };
 }
 

@@ -17,5 +17,15 @@ export function visitorStateClient(ns: DurableObjectNamespace<import("./visitor-
     async profile() {
       return (await stub(visitorId)).profile();
     },
+    // Moments (worker/moments/): the object's own name goes along for the exit hook.
+    async selectInMoments(input, options, moments) {
+      return (await stub(visitorId)).selectInMoments(input, options, { ...moments, key: await visitorKey(visitorId) });
+    },
+    async previewInMoments(input, options, moments) {
+      return (await stub(visitorId)).previewInMoments(input, options, { ...moments, key: await visitorKey(visitorId) });
+    },
+    async momentsAtDecide(moments, now, record) {
+      return (await stub(visitorId)).momentsAtDecide({ ...moments, key: await visitorKey(visitorId) }, now, record);
+    },
   });
 }

@@ -3,8 +3,23 @@ import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
 import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
+import { clearMoments, loadMoments, observe, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
+import { momentsRead, memberships, type MomentMembership, type RecentEvent } from "../moments/evaluate.ts";
+import { notifyExits } from "../moments/exits.ts";
+import type { MomentsConfig } from "../moments/schema.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
+
+/**
+ * What a moments-aware call carries (worker/moments/): the configuration in force, the name of the
+ * object called (for the exit hook; a forwarded call names the customer's object) and the
+ * decide's signals.
+ */
+export interface MomentsCall {
+  config: MomentsConfig;
+  key: string;
+  signals?: Record<string, unknown>;
+}
 
 /** Options of one selection call. */
 export interface SelectOptions {
@@ -178,6 +193,10 @@ export class VisitorState extends DurableObject<Env> {
   async select(input: SelectionInput, options: SelectOptions): Promise<SlotPick[]> {
     const to = this.forward();
     if (to) return (await to.select(input, options)) as SlotPick[];
+    return this.selectHere(input, options);
+  }
+
+  private selectHere(input: SelectionInput, options: SelectOptions): SlotPick[] {
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
     if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
     const history = this.history(options.now, options.sessionTimeoutMs);
@@ -205,6 +224,86 @@ export class VisitorState extends DurableObject<Env> {
     const copy: VisitorHistory = structuredClone({ recent: h.recent, lifetime: h.lifetime, converted: h.converted, sessionStart: h.sessionStart });
     if (h.lastSeen === undefined || options.now - h.lastSeen > options.sessionTimeoutMs) copy.sessionStart = options.now;
     return selectSlots(input, copy, options.now);
+  }
+
+  // --- Moments (logic in worker/moments/object-state.ts) ---------------------------------------
+
+  private momentsMem?: MomentsMemory;
+  private moments(): MomentsMemory {
+    return (this.momentsMem ??= loadMoments(this.sql));
+  }
+
+  /** The customer's traits for moment conditions, read here (account traits: one hop, only when read). */
+  private async momentTraits(config: MomentsConfig): Promise<{ profile?: ProfileTraits; account?: AccountTraits }> {
+    if (!this.hasTables()) return {};
+    const traits = readIdentity(this.sql, "traits");
+    const account = momentsRead(config, "account") ? readIdentity(this.sql, "account") : undefined;
+    return { ...(traits ? { profile: JSON.parse(traits) as ProfileTraits } : {}), ...(account ? { account: await this.object(account).accountTraits() } : {}) };
+  }
+
+  private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number): MomentMembership[] {
+    if (update.exited.length) this.ctx.waitUntil(notifyExits(call.key, update.exited, now));
+    return update.moments;
+  }
+
+  /**
+   * `select` and the visitor's moments at decide time, in the one call decide makes: the
+   * selection, then membership evaluated (entries/exits stored) with the decide's signals.
+   */
+  async selectInMoments(input: SelectionInput, options: SelectOptions, call: MomentsCall): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }> {
+    const to = this.forward();
+    if (to) return to.selectInMoments(input, options, { ...call, key: this.linkedTo()! }) as Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
+    if (this.hasWithdrawn()) return { picks: await this.select(input, options), moments: [] };
+    const traits = await this.momentTraits(call.config);
+    const picks = this.selectHere(input, options);
+    const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, visitCount: this.meta("visits") ?? 1, ...traits }]);
+    return { picks, moments: this.afterMoments(call, update, options.now) };
+  }
+
+  /** `preview` with the memberships a decide would see now, storing nothing (debug decides). */
+  async previewInMoments(input: SelectionInput, options: SelectOptions, call: MomentsCall): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }> {
+    const to = this.forward();
+    if (to) return to.previewInMoments(input, options, call) as Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
+    const picks = await this.preview(input, options);
+    const traits = await this.momentTraits(call.config);
+    const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, visitCount: (this.hasTables() ? this.meta("visits") : undefined) ?? 1, ...traits }], false);
+    return { picks, moments: update.moments };
+  }
+
+  /**
+   * Membership at decide time without a selection (a visitor in the universal control group gets
+   * no selection, but the lift by moment needs their moments too). Stores entries/exits.
+   */
+  async momentsAtDecide(call: MomentsCall, now: number, record = true): Promise<MomentMembership[]> {
+    const to = this.forward();
+    if (to) return to.momentsAtDecide({ ...call, key: this.linkedTo()! }, now, record);
+    if (this.hasWithdrawn()) return [];
+    const traits = await this.momentTraits(call.config);
+    if (record) this.ensureTables();
+    const update = observe(this.sql, this.moments(), call.config, [{ now, signals: call.signals ?? {}, visitCount: (this.hasTables() ? this.meta("visits") : undefined) ?? 1, ...traits }], record);
+    return this.afterMoments(call, update, now);
+  }
+
+  /**
+   * Events sent with personalisation consent (the caller checks), in order: the needed ones are
+   * remembered for trigger windows, each may enter or exit moments. Returns what changed.
+   */
+  async momentEvents(events: RecentEvent[], call: MomentsCall, now: number): Promise<MomentsUpdate> {
+    const to = this.forward();
+    if (to) return to.momentEvents(events, { ...call, key: this.linkedTo()! }, now);
+    if (this.hasWithdrawn()) return { entered: [], exited: [], moments: [] };
+    const traits = await this.momentTraits(call.config);
+    this.ensureTables();
+    const update = observe(this.sql, this.moments(), call.config, events.map((event) => ({ now: event.at, event, visitCount: this.meta("visits") ?? 1, ...traits })));
+    this.afterMoments(call, update, now);
+    return update;
+  }
+
+  /** The current memberships, reading only (`momentsOf`, worker/moments/index.ts). */
+  async momentMemberships(config: MomentsConfig): Promise<MomentMembership[]> {
+    const to = this.forward();
+    if (to) return to.momentMemberships(config);
+    return memberships(config, this.moments().states);
   }
 
   /**
@@ -281,6 +380,7 @@ export class VisitorState extends DurableObject<Env> {
     this.migrated = false;
     this.customer = undefined;
     this.withdrawn = undefined;
+    this.momentsMem = undefined;
     return { records };
   }
 
@@ -307,6 +407,8 @@ export class VisitorState extends DurableObject<Env> {
         const merged = await this.object(customer).absorb(selfKey, snapshot, now);
         // Moved: the customer's object holds it now.
         if (!previous) this.sql.exec("DELETE FROM exposures; DELETE FROM lifetime; DELETE FROM converted; DELETE FROM session_views");
+        clearMoments(this.sql);
+        this.momentsMem = undefined;
         this.loaded = undefined;
         return merged;
       } catch (err) {

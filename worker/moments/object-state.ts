@@ -1,0 +1,116 @@
+/**
+ * What a VisitorState Durable Object keeps about moments, in its own SQLite (the thin methods are
+ * in worker/visitor/visitor-state.ts):
+ *  - `moment_state`: per moment, when the current membership started (NULL: not a member), the
+ *    entries so far and the last exit (re-entry limits);
+ *  - `moment_events`: the recent events the configured triggers and exits read — only the event
+ *    names they name, only for the longest configured window, at most MAX_RECENT_EVENTS — and
+ *    only ever written for events sent with personalisation consent (callers check), erased with
+ *    the object (`deleteAll`).
+ * Synchronous SQLite only, so a method of the object stays atomic. Tables are created on the first
+ * write, as the object's own.
+ */
+import type { MomentsConfig } from "./schema.ts";
+import { longestWindowMs, memberships, neededEvents, step, type MomentMembership, type MomentState, type Observation, type RecentEvent } from "./evaluate.ts";
+
+/** Most recent events kept per visitor/customer. */
+export const MAX_RECENT_EVENTS = 500;
+
+/** The moment state in memory (one copy per object instance: it is the only writer). */
+export interface MomentsMemory {
+  states: Map<string, MomentState>;
+  recent: RecentEvent[];
+}
+
+function hasTables(sql: SqlStorage): boolean {
+  return sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'moment_state'").toArray().length > 0;
+}
+
+function createTables(sql: SqlStorage): void {
+  sql.exec(`
+    CREATE TABLE IF NOT EXISTS moment_state (id TEXT PRIMARY KEY, entered_at INTEGER, entries INTEGER NOT NULL, last_exit INTEGER);
+    CREATE TABLE IF NOT EXISTS moment_events (at INTEGER NOT NULL, event TEXT NOT NULL, category TEXT, slot TEXT, block_id TEXT);
+  `);
+}
+
+/** Reads the state (empty, and nothing created, when the object has none). */
+export function loadMoments(sql: SqlStorage): MomentsMemory {
+  if (!hasTables(sql)) return { states: new Map(), recent: [] };
+  const states = new Map<string, MomentState>();
+  for (const r of sql.exec<{ id: string; entered_at: number | null; entries: number; last_exit: number | null }>("SELECT id, entered_at, entries, last_exit FROM moment_state")) {
+    states.set(r.id, { id: r.id, enteredAt: r.entered_at, entries: r.entries, lastExit: r.last_exit });
+  }
+  const recent = sql
+    .exec<{ at: number; event: string; category: string | null; slot: string | null; block_id: string | null }>("SELECT at, event, category, slot, block_id FROM moment_events ORDER BY at")
+    .toArray()
+    .map((r) => ({ at: r.at, event: r.event, ...(r.category ? { category: r.category } : {}), ...(r.slot ? { slot: r.slot } : {}), ...(r.block_id ? { blockId: r.block_id } : {}) }));
+  return { states, recent };
+}
+
+function save(sql: SqlStorage, mem: MomentsMemory, ids: readonly string[]): void {
+  for (const id of new Set(ids)) {
+    const s = mem.states.get(id)!;
+    sql.exec(
+      "INSERT INTO moment_state (id, entered_at, entries, last_exit) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET entered_at = excluded.entered_at, entries = excluded.entries, last_exit = excluded.last_exit",
+      id, s.enteredAt, s.entries, s.lastExit,
+    );
+  }
+}
+
+/** Keeps the events the configuration needs, and drops those past the longest window or the count bound. */
+function remember(sql: SqlStorage, mem: MomentsMemory, config: MomentsConfig, events: readonly RecentEvent[], now: number): void {
+  const needed = neededEvents(config);
+  const kept = events.filter((e) => needed.has(e.event));
+  if (kept.length) {
+    createTables(sql);
+    mem.recent.push(...kept);
+    sql.exec(
+      `INSERT INTO moment_events (at, event, category, slot, block_id) VALUES ${kept.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
+      ...kept.flatMap((e) => [e.at, e.event, e.category ?? null, e.slot ?? null, e.blockId ?? null]),
+    );
+  }
+  const horizon = now - longestWindowMs(config);
+  if (mem.recent.length && (mem.recent[0]!.at <= horizon || mem.recent.length > MAX_RECENT_EVENTS)) {
+    mem.recent = mem.recent.filter((e) => e.at > horizon).slice(-MAX_RECENT_EVENTS);
+    const oldest = mem.recent[0]?.at;
+    if (oldest === undefined) sql.exec("DELETE FROM moment_events");
+    else sql.exec("DELETE FROM moment_events WHERE at < ? OR at <= ?", oldest, horizon);
+  }
+}
+
+/** What an observation changed, and the memberships after it. */
+export interface MomentsUpdate {
+  entered: string[];
+  exited: string[];
+  moments: MomentMembership[];
+}
+
+/**
+ * Applies observations in order (events of a batch one by one, or one decide): remembers the
+ * needed events, advances every moment, stores what changed. `record: false` (debug decides)
+ * works on a copy and stores nothing.
+ */
+export function observe(sql: SqlStorage, mem: MomentsMemory, config: MomentsConfig, observations: readonly Observation[], record = true): MomentsUpdate {
+  const work = record ? mem : { states: new Map([...mem.states].map(([k, v]) => [k, { ...v }])), recent: [...mem.recent] };
+  const entered: string[] = [];
+  const exited: string[] = [];
+  for (const o of observations) {
+    if (o.event) {
+      if (record) remember(sql, work, config, [o.event], o.now);
+      else if (neededEvents(config).has(o.event.event)) work.recent.push(o.event);
+    }
+    const r = step(config, work.states, work.recent, o);
+    entered.push(...r.entered);
+    exited.push(...r.exited);
+    if (record && (r.entered.length || r.exited.length)) {
+      createTables(sql);
+      save(sql, work, [...r.entered, ...r.exited]);
+    }
+  }
+  return { entered, exited, moments: memberships(config, work.states) };
+}
+
+/** Removes the moment state (a visitor linked to a customer: the customer's object keeps its own). */
+export function clearMoments(sql: SqlStorage): void {
+  if (hasTables(sql)) sql.exec("DELETE FROM moment_state; DELETE FROM moment_events");
+}

@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { queryParams, timeParam } from "../http/query.ts";
+import type { AppEnv } from "../services.ts";
+import { momentReport } from "./report.ts";
+
+const DAY_MS = 86_400_000;
+
+const momentsQuery = z
+  .object({
+    from: timeParam.optional(),
+    to: timeParam.optional(),
+    moment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    confidence: z.coerce.number().gt(0.5).lt(1).default(0.95),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: "from must be before to", path: ["from"] });
+
+/**
+ * `GET /admin/reports/moments[?moment=&from=&to=&confidence=]`: `byMoment`, per moment its KPI,
+ * the lift (treatment vs universal control, the lift report's figures) on that KPI within its
+ * attribution window, and content (per block and group: decisions, impressions, clicks, CTR,
+ * KPI events). Whole UTC days, default the last 30; from the aggregates only (./report.ts).
+ */
+export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams(momentsQuery), async (c) => {
+  const q = c.req.valid("query");
+  const services = c.get("services");
+  const to = q.to ?? services.now();
+  const configured = (await services.moments?.current())?.config.moments.map((m) => m.id) ?? [];
+  const report = await momentReport(c.env.DB, { from: q.from ?? to - 30 * DAY_MS, to, ...(q.moment ? { moment: q.moment } : {}), moments: configured, expectedControlShare: services.holdout.rate, confidence: q.confidence });
+  return c.json(
+    {
+      filters: { from: new Date(report.from).toISOString(), to: new Date(report.to).toISOString(), moment: q.moment ?? null, confidence: q.confidence },
+      methods: {
+        lift: "per moment, visitors from their first decision in the moment; converted = a KPI event within the moment's attribution window; Newcombe (Wilson) interval of the rate difference, Welch for revenue per visitor, χ² SRM check (as GET /admin/reports/lift)",
+        ctr: "Wilson score interval of clicks/impressions",
+      },
+      byMoment: report.byMoment,
+    },
+    200,
+    { "cache-control": "no-store" },
+  );
+});
