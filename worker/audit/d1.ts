@@ -6,8 +6,7 @@ const COLUMNS = [
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
-  "exposure_ordinal", "arbitration", "fallback_cause",
-  "exposure_ordinal", "arbitration", "moments",
+  "exposure_ordinal", "arbitration", "fallback_cause", "moments",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
