@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
+import { servedExposures, usesAccountCaps } from "../identity/account-caps.ts";
 import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
 
@@ -180,17 +181,72 @@ export class VisitorState extends DurableObject<Env> {
     if (to) return (await to.select(input, options)) as SlotPick[];
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
     if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
+    const account = usesAccountCaps(input) ? this.accountName() : undefined;
+    if (account) return this.selectWithAccount(account, input, options);
     const history = this.history(options.now, options.sessionTimeoutMs);
     const before = history.recent.length;
     // selectSlots appends the served exposures and bumps the lifetime counters in memory.
     const picks = selectSlots(input, history, options.now);
     this.record(history.recent.slice(before));
-    // Timestamps older than the longest sliding window are no longer needed (lifetime counters stay).
-    const horizon = options.now - WINDOW_MS.week;
+    this.prune(history, options.now);
+    return picks;
+  }
+
+  /** Timestamps older than the longest sliding window are no longer needed (lifetime counters stay). */
+  private prune(history: { recent: Exposure[] }, now: number): void {
+    const horizon = now - WINDOW_MS.week;
     if (history.recent.some((e) => e.at <= horizon)) {
       history.recent = history.recent.filter((e) => e.at > horizon);
       this.sql.exec("DELETE FROM exposures WHERE at <= ?", horizon);
     }
+  }
+
+  /** (Customer object) The account object its profile names, if any (cached: only setProfile writes it). */
+  private account?: string | null;
+  private accountName(): string | undefined {
+    if (this.account === undefined) this.account = this.hasTables() ? (readIdentity(this.sql, "account") ?? null) : null;
+    return this.account ?? undefined;
+  }
+
+  /**
+   * (Customer object) `select` when account caps are in play (worker/identity/account-caps.ts):
+   * the account's object selects against this history and its own, atomically; this object holds
+   * its input meanwhile, then records what was served.
+   */
+  private async selectWithAccount(account: string, input: SelectionInput, options: SelectOptions): Promise<SlotPick[]> {
+    type Outcome = { picks: SlotPick[] } | { error: unknown };
+    let result = { error: new Error("account selection did not run") } as Outcome;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      try {
+        const history = this.history(options.now, options.sessionTimeoutMs);
+        const picks = (await this.object(account).selectForAccount(input, history, options.now, true)) as SlotPick[];
+        const served = servedExposures(picks, options.now);
+        for (const e of served) addExposure(history, e);
+        this.record(served);
+        this.prune(history, options.now);
+        result = { picks };
+      } catch (error) {
+        result = { error }; // thrown outside: an exception inside would reset the object
+      }
+    });
+    const outcome = result as Outcome;
+    if ("error" in outcome) throw outcome.error;
+    return outcome.picks;
+  }
+
+  /**
+   * (Account object) Runs the selection against a customer's history (a copy, not kept) and this
+   * account's exposures, and records the served blocks here (without decision ids) when `record`.
+   * Synchronous: decides of every customer of the account are serialised.
+   */
+  selectForAccount(input: SelectionInput, customer: VisitorHistory, now: number, record: boolean): SlotPick[] {
+    if (!record) return selectSlots(input, customer, now, structuredClone(this.load()));
+    this.ensureTables();
+    const h = this.load();
+    const before = h.recent.length;
+    const picks = selectSlots(input, customer, now, h);
+    this.record(h.recent.slice(before));
+    this.prune(h, now);
     return picks;
   }
 
@@ -204,6 +260,8 @@ export class VisitorState extends DurableObject<Env> {
     const h = this.load();
     const copy: VisitorHistory = structuredClone({ recent: h.recent, lifetime: h.lifetime, converted: h.converted, sessionStart: h.sessionStart });
     if (h.lastSeen === undefined || options.now - h.lastSeen > options.sessionTimeoutMs) copy.sessionStart = options.now;
+    const account = usesAccountCaps(input) ? this.accountName() : undefined;
+    if (account) return (await this.object(account).selectForAccount(input, copy, options.now, false)) as SlotPick[];
     return selectSlots(input, copy, options.now);
   }
 
@@ -281,6 +339,7 @@ export class VisitorState extends DurableObject<Env> {
     this.migrated = false;
     this.customer = undefined;
     this.withdrawn = undefined;
+    this.account = undefined;
     return { records };
   }
 
@@ -346,6 +405,7 @@ export class VisitorState extends DurableObject<Env> {
   setProfile(traits: ProfileTraits | undefined, account: string | undefined): ProfileTraits {
     this.ensureTables();
     if (account) writeIdentity(this.sql, "account", account);
+    if (account) this.account = account;
     return traits ? mergeTraits(this.sql, "traits", traits) : (JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits);
   }
 
