@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
 import { servedExposures, usesAccountCaps } from "../identity/account-caps.ts";
-import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
+import { absorbHistory, createIdentityTables, identityRecords, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
@@ -327,12 +327,16 @@ export class VisitorState extends DurableObject<Env> {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM exposures").one().n;
   }
 
-  /** Deletes everything stored for this visitor; returns how many records were removed. */
-  async erase(): Promise<{ records: number }> {
+  /**
+   * Deletes everything stored for this visitor; returns how many records were removed: exposures,
+   * lifetime counters and conversions (`records`), and for a customer the profile and links.
+   */
+  async erase(): Promise<{ records: number; profile?: number; links?: number }> {
     // Nothing stored: nothing to delete, and nothing created by looking.
     if (!this.hasTables()) return { records: 0 };
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
+    const identity = identityRecords(this.sql);
     await this.ctx.storage.deleteAll();
     this.loaded = undefined;
     this.tablesReady = false;
@@ -340,7 +344,7 @@ export class VisitorState extends DurableObject<Env> {
     this.customer = undefined;
     this.withdrawn = undefined;
     this.account = undefined;
-    return { records };
+    return { records, ...identity };
   }
 
   /**
