@@ -344,7 +344,8 @@ export class VisitorState extends DurableObject<Env> {
     this.customer = undefined;
     this.withdrawn = undefined;
     this.account = undefined;
-    return { records, ...identity };
+    // A customer's profile and links; nothing added for a plain visitor's object.
+    return { records, ...(identity.profile || identity.links ? identity : {}) };
   }
 
   /**
