@@ -109,8 +109,18 @@ describe("erasure and consent follow identity", () => {
     const target = route === "customers" ? `erase-${route}-customer` : b;
     const res = await call(`/admin/${route}/${encodeURIComponent(target)}`, { method: "DELETE", headers: ADMIN });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { visitors?: string[]; customer?: { visitors: string[] } };
+    const body = (await res.json()) as { visitors?: string[]; removed: Record<string, number>; customer?: { visitors: string[]; removed: Record<string, number> } };
     expect((body.visitors ?? body.customer!.visitors).sort()).toEqual([await visitorKey(a), await visitorKey(b)].sort());
+    // True counts, store by store: each device had 1 event and 1 audit row; the anonymous
+    // conversion (one campaign, both devices) moved into the customer's object at identify.
+    const customerPart = route === "customers" ? (body as unknown as { removed: Record<string, number> }) : body.customer!;
+    const devices = route === "customers" ? 2 : 1; // the visitor route erased b itself first
+    expect(customerPart.removed).toEqual({ events: devices, decisions: devices, visitorState: 0, customerState: 1, profile: 1, links: 2 });
+    expect(customerPart).toMatchObject({ complete: true, notRemoved: [], lake: { status: "queued", visitors: 2 } });
+    if (route === "visitors") expect(body.removed).toMatchObject({ events: 1, decisions: 1, visitorState: 0 });
+    // Again: nothing left, nothing counted twice.
+    const again = (await (await call(`/admin/customers/${encodeURIComponent(`erase-${route}-customer`)}`, { method: "DELETE", headers: ADMIN })).json()) as Record<string, unknown>;
+    expect(again).toMatchObject({ visitors: [], removed: { events: 0, decisions: 0, visitorState: 0, customerState: 0, profile: 0, links: 0 }, lake: { status: "nothing_to_erase", visitors: 0 } });
     for (const id of [a, b]) {
       expect(await rows("events", id)).toBe(0); // D1 events
       expect(await rows("decisions", id)).toBe(0); // D1 audit rows

@@ -9,6 +9,7 @@ import { rankByModel, type ModelRun, type Ranked } from "../decide/rank.ts";
 import type { ModelSelection } from "../ranking/active-model.ts";
 import { outcomeOf } from "../ranking/manifest.ts";
 import type { Signals } from "../ranking/signals.ts";
+import type { Profile } from "../identity/schema.ts";
 import { arbitrate, formulaOf } from "./arbitrate.ts";
 import { DEFAULT_ARBITRATION, isDefaultArbitration, type ArbitrationConfig } from "./config.ts";
 
@@ -33,12 +34,13 @@ export async function rankWithArbitration(
   signals: Signals,
   blocks: Block[],
   now: number,
+  traits?: Profile,
 ): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
   const others = selection.outcomes ?? [];
   const [primary, ...scored] = await Promise.all([
-    rankByModel(selection.serving, signals, blocks, now),
+    rankByModel(selection.serving, signals, blocks, now, undefined, traits),
     ...others.map((o) =>
-      rankByModel(o.serving, signals, blocks, now).then(
+      rankByModel(o.serving, signals, blocks, now, undefined, traits).then(
         (r) => ({ outcome: o.outcome, run: r.run }),
         (err) => {
           console.warn(`${o.outcome} model ${o.serving.version} failed, arbitrating without it:`, err instanceof Error ? err.message : err);

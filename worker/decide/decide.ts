@@ -16,6 +16,7 @@ import { visitorKey } from "../visitor/key.ts";
 import { isHeldOut, type HoldoutConfig } from "../holdout/assign.ts";
 import { campaignHoldout, type CampaignHoldoutConfig } from "../holdout/campaign.ts";
 import type { ModelSelection } from "../ranking/active-model.ts";
+import { readsTraits } from "../ranking/declared.ts";
 import { assemble, decision, type CandidateDebug, type SlotTrace } from "./assemble.ts";
 import { byRank, rankByModel, rankByRules, withinBudget, type ModelRun, type Ranked } from "./rank.ts";
 import type { DecideRequest, Decision, DecisionReason } from "./schema.ts";
@@ -99,6 +100,9 @@ function defaultBlock(catalog: Catalog, slot: string) {
   return catalog.blocks.find((b) => b.id === id)!;
 }
 
+/** Whether a model of the selection declares features read from the customer's traits. */
+const modelsReadTraits = (s: ModelSelection) => [s.serving, ...s.shadows, ...(s.outcomes ?? []).map((o) => o.serving)].some((m) => readsTraits(m.manifest.declarations));
+
 const noHistory = (now: number): VisitorHistory => ({ recent: [], sessionStart: now, lifetime: {}, converted: [] });
 
 /** Against an empty history a pick's exposure count says nothing about the visitor. */
@@ -165,7 +169,9 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   const wanted = new Set(request.slots);
   const candidates = catalog.blocks.filter((b) => b.slots.some((s) => wanted.has(s)));
   const keyed = hasKeyedLists(config) ? await visitorKey(request.visitorId) : undefined;
-  const traits = deps.profile && candidates.some((b) => readsProfile(b.rules?.condition)) ? await deps.profile(request.visitorId).catch(() => undefined) : undefined;
+  const askTraits = () => deps.profile!(request.visitorId).catch(() => undefined);
+  const traitsAsked = !!deps.profile && candidates.some((b) => readsProfile(b.rules?.condition));
+  let traits = traitsAsked ? await askTraits() : undefined;
   const ctx = { now, visitorId: request.visitorId, ...(keyed ? { visitorKey: keyed } : {}), emailHash: request.context.emailHash, consent: request.consent, signals: request.context.signals, url: request.context.url, country: deps.country, config, ...(traits && { profile: traits.profile, account: traits.account }) };
   const ruleResults = new Map<string, RuleResult[]>();
   const staticExclusions = new Map<string, Exclusion>();
@@ -185,9 +191,11 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   try {
     selection = await withinBudget(() => deps.models(request.visitorId), config.coldStartBudgetMs, deps.now, "model loading");
     stage = "ranking";
+    // A model declaring `profile.*` / `account.*` features (worker/ranking/declared.ts) needs the traits.
+    if (!traitsAsked && deps.profile && modelsReadTraits(selection)) traits = await askTraits();
     const rank = needsArbitration(config.arbitration, selection)
-      ? () => rankWithArbitration(selection!, config.arbitration, request.context.signals, allowed, now)
-      : () => rankByModel(selection!.serving, request.context.signals, allowed, now, ids[0]);
+      ? () => rankWithArbitration(selection!, config.arbitration, request.context.signals, allowed, now, traits)
+      : () => rankByModel(selection!.serving, request.context.signals, allowed, now, ids[0], traits);
     ({ ranked, run } = await withinBudget(rank, config.latencyBudgetMs, deps.now, "ranking"));
   } catch (err) {
     // A valid request never fails: without a model the rules still give an answer.
@@ -204,7 +212,7 @@ export async function decide(request: DecideRequest, deps: DecideDeps): Promise<
   for (const b of allowed) if (heldOutCampaigns.has(b.campaign)) requestExclusions.set(b.id, { blockId: b.id, reason: "campaign_holdout", detail: b.campaign });
   const allOptions = request.slots.map((slot) => options(catalog, config, slot, ranked));
   const slotRequests = request.slots.map((slot, i) => ({ slot, decisionId: ids[i]!, options: allOptions[i]!.filter((o) => !heldOutCampaigns.has(o.campaign)) }));
-  const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options), now) : [];
+  const shadows = selection && run ? await shadowChoices(selection.shadows, request.context.signals, allowed, slotRequests.map((s) => s.options), now, traits) : [];
 
   // What the model would serve with no control group (caps ignored: nothing is recorded).
   const modelChoices = () => selectSlots(selectionInput(deps, slotRequests.map((s, i) => ({ ...s, options: allOptions[i]! })), 0), noHistory(now), now).map(withoutExposure);

@@ -10,6 +10,7 @@ import type { Block } from "../catalog/schema.ts";
 import { buildFeatureMatrix } from "../ranking/features.ts";
 import type { Scorer } from "../ranking/scorer.ts";
 import type { Signals } from "../ranking/signals.ts";
+import type { Profile } from "../identity/schema.ts";
 
 /** A candidate's place in arbitration. */
 export interface Ranked {
@@ -73,10 +74,10 @@ export async function withinBudget<T>(work: () => Promise<T>, ms: number, now: (
  * first decision id) makes a Thompson-sampling model draw its scores; without it such a model
  * scores its posterior mean (shadows).
  */
-export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[], now = Date.now(), seed?: string): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
+export async function rankByModel(scorer: Scorer, signals: Signals, blocks: Block[], now = Date.now(), seed?: string, traits?: Profile): Promise<{ ranked: Map<string, Ranked>; run: ModelRun }> {
   const width = scorer.manifest.features.length;
   // The manifest itself is the cache key: its declarations are compiled once per model version.
-  const matrix = buildFeatureMatrix(scorer.manifest, signals, blocks, now);
+  const matrix = buildFeatureMatrix(scorer.manifest, signals, blocks, now, traits);
   const byProbability = scorer.manifest.output === "probability";
   const blockIds = blocks.map((b) => b.id);
   let scores: Float32Array;

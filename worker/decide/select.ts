@@ -77,23 +77,30 @@ export function choose<T>(options: T[], decisionId: string, epsilon: number): { 
   return { pick, propensity: epsilon / k + (pick === best ? 1 - epsilon : 0), explored: explore && pick !== best };
 }
 
-function capExclusion(history: CapState, option: RankedOption, input: SelectionInput, now: number): ReasonCode | undefined {
+function capExclusion(history: CapState, option: RankedOption, input: SelectionInput, now: number, account: CapState | undefined): Exclusion | undefined {
   const checks: Array<[CapScope, Cap[], ReasonCode]> = [
     [{ kind: "block", blockId: option.blockId }, option.caps, "cap_block"],
     [{ kind: "campaign", campaign: option.campaign }, own(input.campaignCaps, option.campaign) ?? [], "cap_campaign"],
     [{ kind: "global" }, option.personalized ? input.globalCaps : [], "cap_global"],
   ];
   for (const [scope, caps, reason] of checks) {
-    if (caps.some((cap) => capReached(history, scope, cap, now))) return reason;
+    for (const cap of caps) {
+      // An account cap counts the account's exposures; a visitor with no account is an account of one.
+      if (cap.scope === "account") {
+        if (capReached(account ?? history, scope, cap, now)) return { blockId: option.blockId, reason: "cap_account", detail: `${lifetimeKey(scope)}: ${cap.limit} per ${cap.window}` };
+      } else if (capReached(history, scope, cap, now)) return { blockId: option.blockId, reason };
+    }
   }
   return undefined;
 }
 
 /**
  * Selects a block per slot, in request order, and adds the served ones to `history` (the caller
- * persists the new exposures). Later slots see the earlier slots' choices.
+ * persists the new exposures). Later slots see the earlier slots' choices. `account`: the
+ * exposures of the visitor's account, for caps with `scope: "account"` (served blocks are added
+ * to it too, without their decision id); absent, such caps count the visitor's own history.
  */
-export function selectSlots(input: SelectionInput, history: VisitorHistory, now: number): SlotPick[] {
+export function selectSlots(input: SelectionInput, history: VisitorHistory, now: number, account?: CapState): SlotPick[] {
   const used = new Set<string>();
   const campaigns = new Set<string>();
   let promos = 0;
@@ -106,8 +113,9 @@ export function selectSlots(input: SelectionInput, history: VisitorHistory, now:
       else if (input.excludeConverted && history.converted.includes(option.campaign)) reason = "converted";
       else if (input.oneBlockPerCampaign && option.personalized && campaigns.has(option.campaign)) reason = "campaign_repeat";
       else if (option.tags.includes(input.promotionalTag) && promos >= input.maxPromotionalPerPage) reason = "promo_limit";
-      else reason = capExclusion(history, option, input, now);
+      const capped = reason ? undefined : capExclusion(history, option, input, now, account);
       if (reason) excluded.push({ blockId: option.blockId, reason });
+      else if (capped) excluded.push(capped);
       else allowed.push(option);
     }
     if (allowed.length === 0) return { slot, decisionId, propensity: 1, explored: false, excluded };
@@ -116,6 +124,7 @@ export function selectSlots(input: SelectionInput, history: VisitorHistory, now:
     if (pick.personalized) campaigns.add(pick.campaign);
     if (pick.tags.includes(input.promotionalTag)) promos++;
     addExposure(history, { at: now, blockId: pick.blockId, campaign: pick.campaign, personalized: pick.personalized, decisionId });
+    if (account) addExposure(account, { at: now, blockId: pick.blockId, campaign: pick.campaign, personalized: pick.personalized });
     const exposure = history.lifetime[lifetimeKey({ kind: "block", blockId: pick.blockId })];
     return { slot, decisionId, pick, propensity, explored, excluded, ...(exposure ? { exposure } : {}) };
   });

@@ -6,6 +6,7 @@
 import type { Block } from "../catalog/schema.ts";
 import type { Scorer } from "../ranking/scorer.ts";
 import type { Signals } from "../ranking/signals.ts";
+import type { Profile } from "../identity/schema.ts";
 import { rankByModel } from "./rank.ts";
 import type { RankedOption } from "./select.ts";
 
@@ -18,11 +19,11 @@ export interface ShadowChoice {
 }
 
 /** Per shadow, its choice for each slot (same order as `slotOptions`). A failing shadow is skipped. */
-export async function shadowChoices(shadows: Scorer[], signals: Signals, allowed: Block[], slotOptions: RankedOption[][], now = Date.now()): Promise<ShadowChoice[][]> {
+export async function shadowChoices(shadows: Scorer[], signals: Signals, allowed: Block[], slotOptions: RankedOption[][], now = Date.now(), traits?: Profile): Promise<ShadowChoice[][]> {
   const perShadow: ShadowChoice[][] = [];
   for (const shadow of shadows) {
     try {
-      const { ranked, run } = await rankByModel(shadow, signals, allowed, now);
+      const { ranked, run } = await rankByModel(shadow, signals, allowed, now, undefined, traits);
       const scores = Object.fromEntries(allowed.map((b, i) => [b.id, run.scores[i]!]));
       const used = new Set<string>();
       perShadow.push(

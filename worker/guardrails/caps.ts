@@ -14,11 +14,24 @@ export const WINDOW_MS = {
 export const capWindowSchema = z.enum(["session", "hour", "day", "week", "lifetime"]);
 export type CapWindow = z.infer<typeof capWindowSchema>;
 
-/** One cap: at most `limit` exposures per window. */
-export const capSchema = z.object({
-  limit: z.number().int().min(0).max(10_000),
-  window: capWindowSchema,
-});
+/**
+ * Who a cap counts: the visitor (their customer's devices once identified; the default) or the
+ * visitor's account — every customer and device of one company (worker/identity/account-caps.ts).
+ */
+export const capScopeSchema = z.enum(["visitor", "account"]);
+
+/**
+ * One cap: at most `limit` exposures per window, counted per visitor or (`scope: "account"`) per
+ * account, e.g. `{ "limit": 2, "window": "week", "scope": "account" }`. An account has no session,
+ * so an account cap's window is hour, day, week or lifetime.
+ */
+export const capSchema = z
+  .object({
+    limit: z.number().int().min(0).max(10_000),
+    window: capWindowSchema,
+    scope: capScopeSchema.optional(),
+  })
+  .refine((c) => c.scope !== "account" || c.window !== "session", { message: "an account cap needs a window of hour, day, week or lifetime (accounts have no session)", path: ["window"] });
 export type Cap = z.infer<typeof capSchema>;
 
 /** One served block, as the visitor's Durable Object remembers it. */

@@ -22,6 +22,7 @@ export const REASONS = {
   cap_block: "frequency cap of the block reached",
   cap_campaign: "frequency cap of the campaign reached",
   cap_global: "global cap of personalised blocks reached",
+  cap_account: "account-level frequency cap reached (exposures of every customer and device of the visitor's account)",
   cap_state_unavailable: "frequency-capped block while the visitor state could not be read",
   used_on_page: "already chosen for another slot of this page",
   campaign_holdout: "the visitor is in this campaign's holdout group",

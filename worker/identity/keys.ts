@@ -15,6 +15,8 @@ export interface IdentityEnv {
   IDENTITY_SECRET?: string;
   /** Shared secret of the site's backend for HS256 identify tokens (a Worker secret). */
   IDENTIFY_SECRET?: string;
+  /** Public keys of the site's backend for RS256/ES256 identify tokens: a JWKS as JSON (a Worker secret or var). */
+  IDENTIFY_JWKS?: string;
   /** "true" accepts identify calls without a token (trusting the page). Default "false". */
   IDENTIFY_UNSIGNED?: string;
 }

@@ -73,3 +73,11 @@ export function mergeTraits<T extends ProfileTraits | AccountTraits>(sql: SqlSto
   writeIdentity(sql, key, JSON.stringify(merged));
   return merged;
 }
+
+/** What an erasure removes of identity (before the object's storage is deleted): the profile and the links. */
+export function identityRecords(sql: SqlStorage): { profile: number; links: number } {
+  return {
+    profile: readIdentity(sql, "traits") === undefined ? 0 : 1,
+    links: sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM merged_visitors").one().n,
+  };
+}

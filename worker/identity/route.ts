@@ -1,7 +1,7 @@
 /**
  * `POST /v1/identify`: the site says who a visitor is. Trust model (docs/API.md, "Identity"): a
  * page could claim any customer id, so by default only a token signed by the site's backend is
- * accepted (HS256 with IDENTIFY_SECRET, single use, short-lived); the customer id, traits and
+ * accepted (HS256 with IDENTIFY_SECRET, or RS256/ES256 with a key of IDENTIFY_JWKS; single use, short-lived); the customer id, traits and
  * account come from its claims. IDENTIFY_UNSIGNED=true accepts them from the body instead (a site
  * that calls this route from its own server only). Needs personalisation consent: without it
  * nothing is linked or stored.
@@ -37,9 +37,8 @@ type IdentifyRequest = z.infer<typeof identifyRequestSchema>;
 /** The trusted identification of a request, from its token or (unsigned mode) its body. */
 async function identification(env: Env & IdentityEnv, body: IdentifyRequest, now: number, use = true): Promise<Identification> {
   if (body.token) {
-    if (!env.IDENTIFY_SECRET) throw new AppError("invalid_config", "signed identify is not configured: set the IDENTIFY_SECRET Worker secret");
     if (body.traits || body.accountId || body.accountTraits) throw new AppError("invalid_request", "with a token, traits and account come from its claims, not the body");
-    const claims = await verifyIdentifyToken(body.token, env.IDENTIFY_SECRET, now);
+    const claims = await verifyIdentifyToken(body.token, { secret: env.IDENTIFY_SECRET, jwks: env.IDENTIFY_JWKS }, now);
     if (body.customerId !== undefined && body.customerId !== claims.sub) throw new AppError("unauthorized", "customerId: not the token's subject");
     if (claims.vid !== undefined && claims.vid !== body.visitorId) throw new AppError("unauthorized", "token: made for another visitor (vid)");
     // Used up only when it links: refused for lack of consent, nothing is stored, not even its id.

@@ -2,7 +2,9 @@
  * Declared features: model inputs a data scientist defines in the manifest (`declarations`)
  * instead of code — a numeric signal with a default, clipping, log1p, standardisation and
  * bucketing; a one-hot of a categorical signal; equality of a signal with a block attribute;
- * hour-of-week of the request and recency of a timestamp signal. The grammar is documented in
+ * hour-of-week of the request and recency of a timestamp signal. A source named
+ * `profile.<trait>` or `account.<trait>` reads the identified customer's traits (worker/identity/)
+ * instead of the page's signals. The grammar is documented in
  * docs/features.md and validated here by zod at upload. The same module computes the values at
  * serving (worker/ranking/features.ts), and the trainer (models/trainer.ts) validates with it, so
  * training and serving share one definition (no training/serving skew).
@@ -12,6 +14,7 @@
  */
 import { z } from "zod";
 import type { Block } from "../catalog/schema.ts";
+import { accountTraitsSchema, profileTraitsSchema, type Profile } from "../identity/schema.ts";
 import { readSignal, type Signals } from "./signals.ts";
 
 /** Most declarations one manifest may carry, and most vocabulary entries of one one-hot. */
@@ -20,7 +23,21 @@ export const MAX_VOCABULARY = 64;
 export const MAX_TRANSFORMS = 8;
 
 const featureName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a feature name: lower-case letters, digits and _, starting with a letter (max 64)");
-const signalName = z.string().min(1).max(200);
+/** Trait names a `profile.<trait>` / `account.<trait>` source may name (the consent-safe lists). */
+export const TRAIT_NAMES = { profile: Object.keys(profileTraitsSchema.shape), account: Object.keys(accountTraitsSchema.shape) } as const;
+
+/** Sources read from the customer's traits, never from the page's signals (a page cannot forge them). */
+const TRAIT_SOURCE = /^(profile|account)\.(.+)$/;
+
+/** A signal name, or a trait source `profile.<trait>` / `account.<trait>` naming a known trait. */
+const signalName = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((s) => {
+    const m = TRAIT_SOURCE.exec(s);
+    return !m || TRAIT_NAMES[m[1] as "profile" | "account"].includes(m[2]!.split(".")[0]!);
+  }, `profile.<trait> is one of ${TRAIT_NAMES.profile.join(", ")}; account.<trait> one of ${TRAIT_NAMES.account.join(", ")}`);
 const finite = z.number().finite();
 
 /** One step of a numeric pipeline, applied in order. */
@@ -77,7 +94,29 @@ export interface DeclaredInput {
   block: Block;
   /** Decision time, ms since the epoch. */
   now: number;
+  /**
+   * The identified customer's traits (worker/identity/), read by sources `profile.<trait>` and
+   * `account.<trait>`; absent for an anonymous visitor (the declaration's default applies).
+   */
+  traits?: Profile;
 }
+
+/** Reads a declaration's source: `profile.<trait>` / `account.<trait>` from the traits, else a signal. */
+function reader(source: string): (input: DeclaredInput) => unknown {
+  const trait = TRAIT_SOURCE.exec(source);
+  if (!trait) return ({ signals }) => readSignal(signals, source);
+  const [, scope, path] = trait as unknown as [string, "profile" | "account", string];
+  return ({ traits }) => (traits ? readSignal(traits[scope], path) : undefined);
+}
+
+/** Whether any declaration reads `profile.*` or `account.*` (decide then fetches the traits). */
+export function readsTraits(declarations: Declarations | undefined): boolean {
+  if (!declarations) return false;
+  let reads = traitReaders.get(declarations);
+  if (reads === undefined) traitReaders.set(declarations, (reads = Object.values(declarations).some((d) => "signal" in d && TRAIT_SOURCE.test(d.signal))));
+  return reads;
+}
+const traitReaders = new WeakMap<Declarations, boolean>();
 
 export type FeatureFn = (input: DeclaredInput) => number;
 
@@ -91,7 +130,12 @@ export function compileDeclarations(declarations: Declarations | undefined): Map
   const out = new Map<string, FeatureFn>();
   for (const [name, d] of Object.entries(declarations ?? {})) {
     if (d.kind === "one_hot") {
-      for (const value of d.vocabulary) out.set(`${name}=${value}`, ({ signals }) => (asText(readSignal(signals, d.signal)) === value ? 1 : 0));
+      const read = reader(d.signal);
+      // A list (a trait's `segments`, the page's `pageTags`): 1 when it holds the entry.
+      for (const value of d.vocabulary) out.set(`${name}=${value}`, (input) => {
+        const v = read(input);
+        return (Array.isArray(v) ? v.includes(value) : asText(v) === value) ? 1 : 0;
+      });
     } else out.set(name, compileOne(d));
   }
   return out;
@@ -150,13 +194,16 @@ function compileOne(d: Exclude<Declaration, { kind: "one_hot" }>): FeatureFn {
   switch (d.kind) {
     case "signal": {
       const post = pipeline(d.transforms);
-      return ({ signals }) => post(asNumber(readSignal(signals, d.signal)) ?? d.default);
+      const read = reader(d.signal);
+      return (input) => post(asNumber(read(input)) ?? d.default);
     }
     case "recency": {
       const post = pipeline(d.transforms);
       const unit = UNIT_MS[d.unit];
-      return ({ signals, now }) => {
-        const t = asTime(readSignal(signals, d.signal));
+      const read = reader(d.signal);
+      return (input) => {
+        const now = input.now;
+        const t = asTime(read(input));
         return post(t === undefined ? d.default : Math.max(0, now - t) / unit);
       };
     }
@@ -164,14 +211,17 @@ function compileOne(d: Exclude<Declaration, { kind: "one_hot" }>): FeatureFn {
       const post = pipeline(d.transforms);
       return ({ now }) => post(hourOfWeek(now, d.offsetMinutes));
     }
-    case "block_match":
-      if (d.attribute === "tag") return ({ signals, block }) => {
-        const v = asText(readSignal(signals, d.signal));
-        return v !== undefined && block.tags.includes(v) ? 1 : 0;
+    case "block_match": {
+      const read = reader(d.signal);
+      if (d.attribute === "tag") return (input) => {
+        const v = asText(read(input));
+        return v !== undefined && input.block.tags.includes(v) ? 1 : 0;
       };
-      return ({ signals, block }) => {
-        const v = asText(readSignal(signals, d.signal));
+      return (input) => {
+        const { block } = input;
+        const v = asText(read(input));
         return v !== undefined && v === asText(blockValue(block, d.attribute)) ? 1 : 0;
       };
+    }
   }
 }

@@ -4,6 +4,7 @@
  * names are a contract: add features, never change what an existing name means.
  */
 import type { Block } from "../catalog/schema.ts";
+import type { Profile } from "../identity/schema.ts";
 import { compileDeclarations, type Declarations, type DeclaredInput } from "./declared.ts";
 import { readSignal, type Signals } from "./signals.ts";
 
@@ -142,11 +143,11 @@ export function compileFeatures(spec: FeatureSpec): CellFn[] {
  * `now` (ms since the epoch) feeds the time-based declarations (hour of week, recency).
  * Non-finite values become 0.
  */
-export function buildFeatureMatrix(names: readonly string[] | FeatureSpec, signals: Signals, blocks: readonly Block[], now = 0): Float32Array {
+export function buildFeatureMatrix(names: readonly string[] | FeatureSpec, signals: Signals, blocks: readonly Block[], now = 0, traits?: Profile): Float32Array {
   const fns = isSpec(names) ? compileFeatures(names) : compileFeatures({ features: names });
   const out = new Float32Array(blocks.length * fns.length);
   blocks.forEach((block, row) => {
-    const input = { signals, block, now };
+    const input = { signals, block, now, ...(traits && { traits }) };
     fns.forEach((fn, col) => {
       const v = fn(input);
       out[row * fns.length + col] = Number.isFinite(v) ? v : 0;

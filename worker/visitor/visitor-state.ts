@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { addExposure, WINDOW_MS, type Exposure } from "../guardrails/caps.ts";
 import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } from "../decide/select.ts";
-import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
+import { servedExposures, usesAccountCaps } from "../identity/account-caps.ts";
+import { absorbHistory, createIdentityTables, identityRecords, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
 import { clearMoments, loadMoments, observe, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
 import { momentsRead, memberships, type MomentMembership, type RecentEvent } from "../moments/evaluate.ts";
@@ -196,20 +197,76 @@ export class VisitorState extends DurableObject<Env> {
     return this.selectHere(input, options);
   }
 
-  private selectHere(input: SelectionInput, options: SelectOptions): SlotPick[] {
+  /** The selection in this object; asynchronous only when an account cap consults the account's object. */
+  private selectHere(input: SelectionInput, options: SelectOptions): SlotPick[] | Promise<SlotPick[]> {
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
     if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
+    const account = usesAccountCaps(input) ? this.accountName() : undefined;
+    if (account) return this.selectWithAccount(account, input, options);
     const history = this.history(options.now, options.sessionTimeoutMs);
     const before = history.recent.length;
     // selectSlots appends the served exposures and bumps the lifetime counters in memory.
     const picks = selectSlots(input, history, options.now);
     this.record(history.recent.slice(before));
-    // Timestamps older than the longest sliding window are no longer needed (lifetime counters stay).
-    const horizon = options.now - WINDOW_MS.week;
+    this.prune(history, options.now);
+    return picks;
+  }
+
+  /** Timestamps older than the longest sliding window are no longer needed (lifetime counters stay). */
+  private prune(history: { recent: Exposure[] }, now: number): void {
+    const horizon = now - WINDOW_MS.week;
     if (history.recent.some((e) => e.at <= horizon)) {
       history.recent = history.recent.filter((e) => e.at > horizon);
       this.sql.exec("DELETE FROM exposures WHERE at <= ?", horizon);
     }
+  }
+
+  /** (Customer object) The account object its profile names, if any (cached: only setProfile writes it). */
+  private account?: string | null;
+  private accountName(): string | undefined {
+    if (this.account === undefined) this.account = this.hasTables() ? (readIdentity(this.sql, "account") ?? null) : null;
+    return this.account ?? undefined;
+  }
+
+  /**
+   * (Customer object) `select` when account caps are in play (worker/identity/account-caps.ts):
+   * the account's object selects against this history and its own, atomically; this object holds
+   * its input meanwhile, then records what was served.
+   */
+  private async selectWithAccount(account: string, input: SelectionInput, options: SelectOptions): Promise<SlotPick[]> {
+    type Outcome = { picks: SlotPick[] } | { error: unknown };
+    let result = { error: new Error("account selection did not run") } as Outcome;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      try {
+        const history = this.history(options.now, options.sessionTimeoutMs);
+        const picks = (await this.object(account).selectForAccount(input, history, options.now, true)) as SlotPick[];
+        const served = servedExposures(picks, options.now);
+        for (const e of served) addExposure(history, e);
+        this.record(served);
+        this.prune(history, options.now);
+        result = { picks };
+      } catch (error) {
+        result = { error }; // thrown outside: an exception inside would reset the object
+      }
+    });
+    const outcome = result as Outcome;
+    if ("error" in outcome) throw outcome.error;
+    return outcome.picks;
+  }
+
+  /**
+   * (Account object) Runs the selection against a customer's history (a copy, not kept) and this
+   * account's exposures, and records the served blocks here (without decision ids) when `record`.
+   * Synchronous: decides of every customer of the account are serialised.
+   */
+  selectForAccount(input: SelectionInput, customer: VisitorHistory, now: number, record: boolean): SlotPick[] {
+    if (!record) return selectSlots(input, customer, now, structuredClone(this.load()));
+    this.ensureTables();
+    const h = this.load();
+    const before = h.recent.length;
+    const picks = selectSlots(input, customer, now, h);
+    this.record(h.recent.slice(before));
+    this.prune(h, now);
     return picks;
   }
 
@@ -223,6 +280,8 @@ export class VisitorState extends DurableObject<Env> {
     const h = this.load();
     const copy: VisitorHistory = structuredClone({ recent: h.recent, lifetime: h.lifetime, converted: h.converted, sessionStart: h.sessionStart });
     if (h.lastSeen === undefined || options.now - h.lastSeen > options.sessionTimeoutMs) copy.sessionStart = options.now;
+    const account = usesAccountCaps(input) ? this.accountName() : undefined;
+    if (account) return (await this.object(account).selectForAccount(input, copy, options.now, false)) as SlotPick[];
     return selectSlots(input, copy, options.now);
   }
 
@@ -255,7 +314,7 @@ export class VisitorState extends DurableObject<Env> {
     if (to) return to.selectInMoments(input, options, { ...call, key: this.linkedTo()! }) as Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
     if (this.hasWithdrawn()) return { picks: await this.select(input, options), moments: [] };
     const traits = await this.momentTraits(call.config);
-    const picks = this.selectHere(input, options);
+    const picks = await this.selectHere(input, options);
     const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, visitCount: this.meta("visits") ?? 1, ...traits }]);
     return { picks, moments: this.afterMoments(call, update, options.now) };
   }
@@ -368,12 +427,16 @@ export class VisitorState extends DurableObject<Env> {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM exposures").one().n;
   }
 
-  /** Deletes everything stored for this visitor; returns how many records were removed. */
-  async erase(): Promise<{ records: number }> {
+  /**
+   * Deletes everything stored for this visitor; returns how many records were removed: exposures,
+   * lifetime counters and conversions (`records`), and for a customer the profile and links.
+   */
+  async erase(): Promise<{ records: number; profile?: number; links?: number }> {
     // Nothing stored: nothing to delete, and nothing created by looking.
     if (!this.hasTables()) return { records: 0 };
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
+    const identity = identityRecords(this.sql);
     await this.ctx.storage.deleteAll();
     this.loaded = undefined;
     this.tablesReady = false;
@@ -381,7 +444,9 @@ export class VisitorState extends DurableObject<Env> {
     this.customer = undefined;
     this.withdrawn = undefined;
     this.momentsMem = undefined;
-    return { records };
+    this.account = undefined;
+    // A customer's profile and links; nothing added for a plain visitor's object.
+    return { records, ...(identity.profile || identity.links ? identity : {}) };
   }
 
   /**
@@ -448,6 +513,7 @@ export class VisitorState extends DurableObject<Env> {
   setProfile(traits: ProfileTraits | undefined, account: string | undefined): ProfileTraits {
     this.ensureTables();
     if (account) writeIdentity(this.sql, "account", account);
+    if (account) this.account = account;
     return traits ? mergeTraits(this.sql, "traits", traits) : (JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits);
   }
 
