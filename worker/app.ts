@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
+import { actionsRoute } from "./actions/route.ts";
 import { adaptiveRoute } from "./adaptive/route.ts";
 import { decisionsRoute } from "./audit/route.ts";
 import { calibrationRoute } from "./calibration/route.ts";
@@ -18,6 +19,7 @@ import { healthRoute } from "./health/route.ts";
 import { profilesRoute } from "./identity/profiles-route.ts";
 import { identifyRoute } from "./identity/route.ts";
 import { methodNotAllowed } from "./http/methods.ts";
+import { nextActionRoute } from "./next-action/route.ts";
 import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
 import { registryModelProvider } from "./models/runtime.ts";
@@ -46,6 +48,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/consent", consentRoute);
   app.route("/v1/preview", previewPublicRoute);
   app.route("/v1/identify", identifyRoute);
+  app.route("/v1/next-action", nextActionRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);
@@ -60,6 +63,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/models", calibrationRoute);
   app.route("/admin/models", adaptiveRoute);
   app.route("/admin/guardrails", guardrailsRoute);
+  app.route("/admin/actions", actionsRoute);
   app.route("/admin/catalog", catalogAdminRoute);
   app.route("/admin/pipeline", pipelineRoute);
   app.route("/admin/config", configHealthRoute);

@@ -1,3 +1,4 @@
+import type { ActionCatalogStore } from "./actions/store.ts";
 import type { AuditSink } from "./audit/record.ts";
 import type { CatalogStore } from "./catalog/store.ts";
 import type { BudgetOverrides } from "./decide/budgets.ts";
@@ -8,6 +9,7 @@ import type { CampaignHoldoutConfig } from "./holdout/campaign.ts";
 import type { HoldoutConfig } from "./holdout/assign.ts";
 import type { ScorerProvider } from "./ranking/active-model.ts";
 import type { WriteLimits } from "./ratelimit/limits.ts";
+import type { ActionScheduler } from "./next-action/scheduler.ts";
 
 /** Capabilities a request handler uses, wired once per request by the init middleware. */
 export interface Services {
@@ -32,6 +34,10 @@ export interface Services {
   pageUrlParams?: string[];
   /** Rate limits of the public write routes (worker/ratelimit/). */
   writeLimits?: WriteLimits;
+  /** The catalog of outbound actions (worker/actions/). */
+  actions: ActionCatalogStore;
+  /** Keeps decided outbound actions for delivery at `sendAt` (worker/next-action/scheduler.ts). */
+  scheduler: ActionScheduler;
 }
 
 /** Hono environment of the app: bindings plus the wired services. */

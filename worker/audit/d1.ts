@@ -6,7 +6,7 @@ const COLUMNS = [
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
-  "exposure_ordinal", "arbitration",
+  "exposure_ordinal", "arbitration", "next_action",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -42,6 +42,8 @@ export interface DecisionRow {
   exposure_ordinal?: number | null;
   /** JSON of the record's `arbitration`, or NULL (migrations/0010). */
   arbitration?: string | null;
+  /** JSON of the record's `nextAction`, or NULL (migrations/0017). */
+  next_action?: string | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -54,6 +56,7 @@ function bind(r: AuditRecord): unknown[] {
     r.campaign ?? null, r.modelVersion ?? null, r.arm, JSON.stringify(r.shadows), r.latencyMs, r.hashVersion,
     r.exposureOrdinal ?? null,
     r.arbitration ? JSON.stringify(r.arbitration) : null,
+    r.nextAction ? JSON.stringify(r.nextAction) : null,
   ];
 }
 
@@ -87,6 +90,7 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     hashVersion: row.hash_version,
     ...(row.exposure_ordinal ? { exposureOrdinal: row.exposure_ordinal } : {}),
     ...(row.arbitration ? { arbitration: JSON.parse(row.arbitration) } : {}),
+    ...(row.next_action ? { nextAction: JSON.parse(row.next_action) } : {}),
   };
 }
 

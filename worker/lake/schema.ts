@@ -99,6 +99,7 @@ export const DECISION_COLUMNS: Column<DecisionRow>[] = [
   { name: "hash_version", elements: string("hash_version"), value: (r) => r.hash_version },
   // Added after version 1 (an addition at the end, so the version stays 1; docs/lake.md).
   { name: "arbitration", elements: json("arbitration", "OPTIONAL"), value: (r) => r.arbitration ?? null },
+  { name: "next_action", elements: json("next_action", "OPTIONAL"), value: (r) => r.next_action ?? null },
 ];
 
 /** Columns of `lake/events/…` files, in file order. */
