@@ -57,7 +57,7 @@ describe("moment, condition, service window, quiet hours", () => {
     [{ "==": [{ var: "profile.plan" }, "pro"] }, { profile: { plan: "free" } }, "condition_false"],
     [{ "==": [{ var: "moment" }, "renewal"] }, { moment: "renewal" }, undefined],
   ])("condition %j over %j → %s", (condition, data, reason) => {
-    expect(conditionGuard({ condition }, data)).toBe(reason);
+    expect(conditionGuard({ condition: condition as never }, data)).toBe(reason);
   });
 
   it.each([
