@@ -47,7 +47,7 @@ describe("moment, condition, service window, quiet hours", () => {
     [undefined, ["renewal"], "not_in_moment"],
     ["renewal", ["renewal", "onboarding"], undefined],
     ["abandonment", ["renewal"], "not_in_moment"],
-    ["renewal", undefined, undefined],
+    ["renewal", undefined, "not_in_moment"],
   ] as const)("moment %s, action moments %j → %s", (moment, moments, reason) => {
     expect(momentGuard(moments ? { moments: [...moments] } : {}, moment)).toBe(reason);
   });

@@ -9,7 +9,7 @@ import { memoryAuditSink } from "../../worker/audit/record.ts";
 import { customerKey, customerObject, type IdentityEnv } from "../../worker/identity/keys.ts";
 import { recordEngagement, setChannelOptIn } from "../../worker/next-action/channel-state.ts";
 import { memoryScheduler } from "../../worker/next-action/scheduler.ts";
-import { ADMIN } from "./audit-fixtures.ts";
+import { ADMIN, writeAudit } from "./audit-fixtures.ts";
 
 const clock = { now: Date.parse("2026-06-03T06:30:00Z") };
 let scheduler = memoryScheduler();
@@ -244,4 +244,19 @@ describe("POST /v1/next-action", () => {
     expect(b.channel).toBeNull();
     expect(b.excluded).toEqual([{ actionId: "email-renew", reason: "not_opted_in" }]);
   });
+
+  it("erasing the customer reaches their next-action decisions (logged under the customer key) and their object", async () => {
+    await profiles([{ customerId: "na-erase", traits: { contact: { marketing: true, optIns: { email: true }, reachable: { email: true } } } }]);
+    const a = await nextActionOk({ customerId: "na-erase" });
+    const key = await keyOf("na-erase");
+    // The row the log queue writes for this decision (the queue is exercised by the pipeline tests).
+    await writeAudit([audit.records[0]!]);
+    const row = await env.DB.prepare("SELECT next_action FROM decisions WHERE visitor_key = ?").bind(key).first<{ next_action: string }>();
+    expect(JSON.parse(row!.next_action)).toMatchObject({ channel: a.channel, sendAt: a.sendAt, scheduled: true });
+    expect((await fetchApp("/admin/customers/na-erase", { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM decisions WHERE visitor_key = ?").bind(key).first<{ n: number }>()).toEqual({ n: 0 });
+    expect(await sends("na-erase")).toBe(0);
+    expect(a.decisionId).toBe(audit.records[0]!.decisionId);
+  });
 });
+

@@ -28,7 +28,7 @@ export const actionSchema = z
       .optional(),
     /** JSON Logic over `{ profile, account, moment }` (bounded: worker/guardrails/condition.ts). */
     condition: conditionSchema.optional(),
-    /** Moment ids this action is eligible in; absent = any moment and no moment. */
+    /** Moment ids this action is eligible in; absent = only decisions without a moment. */
     moments: z.array(id).max(32).optional(),
   })
   .strict();

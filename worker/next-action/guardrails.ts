@@ -33,8 +33,8 @@ export function reachabilityGuard(channel: Channel, contact: ContactTraits | und
 
 /** The action's moments: with a moment, only actions listing it; without, only actions listing none. */
 export function momentGuard(action: Pick<Action, "moments">, moment: string | undefined): NextActionReason | undefined {
-  if (!action.moments) return undefined;
-  return moment !== undefined && action.moments.includes(moment) ? undefined : "not_in_moment";
+  if (moment === undefined) return action.moments ? "not_in_moment" : undefined;
+  return action.moments?.includes(moment) ? undefined : "not_in_moment";
 }
 
 /** The action's JSON Logic condition over `{ profile, account, moment }` (bounded evaluation). */
