@@ -258,5 +258,20 @@ describe("POST /v1/next-action", () => {
     expect(await sends("na-erase")).toBe(0);
     expect(a.decisionId).toBe(audit.records[0]!.decisionId);
   });
+
+  it("a decision that cannot be scheduled is answered not_scheduled and does not count against the contact policy", async () => {
+    const failing = { async schedule() { throw new Error("webhook scheduler down"); } };
+    const unscheduled = createApp(() => ({ now: () => clock.now, scheduler: failing, audit, newId: () => `na-${++ids}`, holdout: { rate: 0, salt: "na-test" }, epsilon: 0 }));
+    await putActions({ actions: [ACTIONS[0]] });
+    await profiles([{ customerId: "na-unscheduled", traits: { contact: { marketing: true, optIns: { email: true }, reachable: { email: true } } } }]);
+    for (let i = 0; i < 2; i++) {
+      const ctx = createExecutionContext();
+      const res = await unscheduled.fetch(new Request("http://nextbest.test/v1/next-action", json("POST", { customerId: "na-unscheduled" })), env, ctx);
+      await waitOnExecutionContext(ctx);
+      // Both times e-mail is admitted: the first, never sent, did not use the day's e-mail message.
+      expect(await res.json()).toMatchObject({ channel: "email", scheduled: false, reasons: expect.arrayContaining(["not_scheduled"]) });
+    }
+    expect(await sends("na-unscheduled")).toBe(0);
+  });
 });
 

@@ -108,6 +108,15 @@ export function reserveContact(sql: SqlStorage, web: readonly Exposure[], input:
   return result;
 }
 
+/** Forgets a reserved contact that could not be scheduled (it was never sent). Returns whether one was removed. */
+export function releaseContactIn(sql: SqlStorage, decisionId: string): boolean {
+  ensureOutboundTables(sql);
+  const row = sql.exec<{ hour_of_week: number }>("DELETE FROM outbound_contacts WHERE decision_id = ? RETURNING hour_of_week", decisionId).toArray()[0];
+  if (!row) return false;
+  sql.exec("UPDATE send_hours SET sends = MAX(sends - 1, 0) WHERE hour_of_week = ?", row.hour_of_week);
+  return true;
+}
+
 /**
  * Counts one engagement (opened or clicked) at a local hour of week: the hour the message was
  * sent when `decisionId` names one of this customer's contacts (counted once per message, however

@@ -63,9 +63,11 @@ export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
       await services.scheduler.schedule({ decisionId, customerKey: key, channel: result.action.channel, actionId: result.action.id, contentRef: result.action.contentRef, sendAt: result.timing.sendAt, ...(body.moment ? { moment: body.moment } : {}) });
       scheduled = true;
     } catch {
+      // Never sent, so it must not count against the contact policy or the send-hour counts.
       result.reasons.push("not_scheduled");
+      await object.releaseContact(decisionId);
     }
-    c.executionCtx.waitUntil(recordPopulationSend(c.env.DB, result.timing.hourOfWeek).catch(() => undefined));
+    if (scheduled) c.executionCtx.waitUntil(recordPopulationSend(c.env.DB, result.timing.hourOfWeek).catch(() => undefined));
   }
   const record = nextActionRecord(result, { customerKey: key, moment: body.moment, triggerAt, now, holdout, scheduled, catalogVersion: version.version, latencyMs: Math.max(0, services.now() - started), hashVersion: HASH_VERSION });
   c.executionCtx.waitUntil(services.audit.write([record]).catch(() => undefined));

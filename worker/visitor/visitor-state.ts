@@ -5,7 +5,7 @@ import { absorbHistory, createIdentityTables, markMerged, mergedVisitors, mergeT
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
 
 import type { Channel } from "../actions/channels.ts";
-import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, reserveContact, type ReserveInput, type ReserveResult } from "../next-action/contact-store.ts";
+import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, releaseContactIn, reserveContact, type ReserveInput, type ReserveResult } from "../next-action/contact-store.ts";
 import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
 
@@ -389,6 +389,11 @@ export class VisitorState extends DurableObject<Env> {
     if (!input.record && !this.hasTables()) return pickAdmitted(input, []);
     this.ensureTables();
     return reserveContact(this.sql, this.load().recent, input);
+  }
+
+  /** (Customer object) Forgets a reserved contact that could not be scheduled. */
+  releaseContact(decisionId: string): boolean {
+    return this.hasTables() ? releaseContactIn(this.sql, decisionId) : false;
   }
 
   /** (Customer object) Counts an opened/clicked message; returns the local hour of week counted, or null. */
