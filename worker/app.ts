@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
+import { actionsRoute } from "./actions/route.ts";
 import { adaptiveRoute } from "./adaptive/route.ts";
 import { decisionsRoute } from "./audit/route.ts";
 import { calibrationRoute } from "./calibration/route.ts";
@@ -22,6 +23,7 @@ import { killSwitchRoute } from "./kill-switch/route.ts";
 import { profilesRoute } from "./identity/profiles-route.ts";
 import { identifyRoute } from "./identity/route.ts";
 import { methodNotAllowed } from "./http/methods.ts";
+import { nextActionRoute } from "./next-action/route.ts";
 import { lakeRoute } from "./lake/route.ts";
 import { init } from "./middleware/init.ts";
 import { registryModelProvider } from "./models/runtime.ts";
@@ -52,6 +54,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/consent", consentRoute);
   app.route("/v1/preview", previewPublicRoute);
   app.route("/v1/identify", identifyRoute);
+  app.route("/v1/next-action", nextActionRoute);
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);
@@ -67,6 +70,7 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/models", calibrationRoute);
   app.route("/admin/models", adaptiveRoute);
   app.route("/admin/guardrails", guardrailsRoute);
+  app.route("/admin/actions", actionsRoute);
   app.route("/admin/catalog", catalogAdminRoute);
   app.route("/admin/moments", momentsRoute);
   app.route("/admin/pipeline", pipelineRoute);

@@ -1,3 +1,4 @@
+import type { ActionCatalogStore } from "./actions/store.ts";
 import type { AuditSink } from "./audit/record.ts";
 import type { CatalogStore } from "./catalog/store.ts";
 import type { BudgetOverrides } from "./decide/budgets.ts";
@@ -9,6 +10,7 @@ import type { HoldoutConfig } from "./holdout/assign.ts";
 import type { MomentStore } from "./moments/store.ts";
 import type { ScorerProvider } from "./ranking/active-model.ts";
 import type { WriteLimits } from "./ratelimit/limits.ts";
+import type { ActionScheduler } from "./next-action/scheduler.ts";
 
 /** Capabilities a request handler uses, wired once per request by the init middleware. */
 export interface Services {
@@ -37,6 +39,10 @@ export interface Services {
   writeLimits?: WriteLimits;
   /** The moments configuration (worker/moments/); absent: no moments. */
   moments?: MomentStore;
+  /** The catalog of outbound actions (worker/actions/). */
+  actions: ActionCatalogStore;
+  /** Keeps decided outbound actions for delivery at `sendAt` (worker/next-action/scheduler.ts). */
+  scheduler: ActionScheduler;
 }
 
 /** Hono environment of the app: bindings plus the wired services. */

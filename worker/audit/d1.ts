@@ -6,7 +6,7 @@ const COLUMNS = [
   "candidates", "excluded", "feature_names", "features", "scores", "chosen_block_id", "propensity", "explored",
   "holdout", "holdout_scope", "counterfactual_block_id", "counterfactual_campaign", "campaign", "model_version",
   "arm", "shadows", "latency_ms", "hash_version",
-  "exposure_ordinal", "arbitration", "fallback_cause", "moments",
+  "exposure_ordinal", "arbitration", "fallback_cause", "moments", "next_action",
 ] as const;
 
 const INSERT = `INSERT OR IGNORE INTO decisions (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -46,6 +46,8 @@ export interface DecisionRow {
   fallback_cause?: string | null;
   /** JSON `[{ id, event, windowSeconds }]` of the record's `moments` and `momentKpis`, or NULL (migrations/0016). */
   moments?: string | null;
+  /** JSON of the record's `nextAction`, or NULL (migrations/0017). */
+  next_action?: string | null;
 }
 
 function bind(r: AuditRecord): unknown[] {
@@ -60,6 +62,7 @@ function bind(r: AuditRecord): unknown[] {
     r.arbitration ? JSON.stringify(r.arbitration) : null,
     r.fallbackCause ?? null,
     r.moments ? JSON.stringify(r.moments.map((id, i) => ({ id, ...(r.momentKpis?.[i] ?? {}) }))) : null,
+    r.nextAction ? JSON.stringify(r.nextAction) : null,
   ];
 }
 
@@ -95,6 +98,7 @@ export function rowToRecord(row: DecisionRow): AuditRecord {
     ...(row.arbitration ? { arbitration: JSON.parse(row.arbitration) } : {}),
     ...(row.fallback_cause ? { fallbackCause: row.fallback_cause as AuditRecord["fallbackCause"] } : {}),
     ...(row.moments ? momentFields(JSON.parse(row.moments) as Array<{ id: string; event?: string; windowSeconds?: number }>) : {}),
+    ...(row.next_action ? { nextAction: JSON.parse(row.next_action) } : {}),
   };
 }
 

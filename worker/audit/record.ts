@@ -91,6 +91,31 @@ export const auditRecordSchema = z.object({
    */
   moments: z.array(z.string().min(1).max(64)).max(50).optional(),
   momentKpis: z.array(z.object({ event: z.string().min(1).max(64), windowSeconds: z.number().int().positive() })).max(50).optional(),
+  /**
+   * Next-action decisions (worker/next-action/; `slot` is "next-action", `chosenBlockId` the action
+   * id or "none", `visitorKey` the customer's HMAC key): channel, send time and its propensities.
+   */
+  nextAction: z
+    .object({
+      channel: z.string().nullable(),
+      contentRef: z.string().nullable(),
+      moment: z.string().nullable(),
+      /** ISO 8601 with the customer's offset; null without an action. */
+      sendAt: z.string().nullable(),
+      timeZone: z.string(),
+      hourOfWeek: z.number().int().min(0).max(167).nullable(),
+      /** best | fallback | explored | immediate. */
+      sendTimeMethod: z.string().nullable(),
+      /** Probability of the chosen hour given the channel, and of the chosen action. */
+      hourPropensity: z.number().min(0).max(1).nullable(),
+      actionPropensity: z.number().min(0).max(1).nullable(),
+      /** Model propensity per channel (its best action's). */
+      channelPropensities: z.record(z.string(), z.number()),
+      triggerAt: z.number(),
+      catalogVersion: z.number().int().min(0),
+      scheduled: z.boolean(),
+    })
+    .optional(),
 });
 
 /** One slot decision as the decide route writes it. */

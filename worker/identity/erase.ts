@@ -50,7 +50,8 @@ export async function eraseCustomerObject(env: Bindings, name: string, targets: 
   const visitors = await customer.linkedVisitors();
   const removed = { events: 0, decisions: 0, visitorState: 0, customerState: 0, profile: 0, links: 0 };
   const notRemoved: NotRemoved[] = [];
-  for (const key of visitors) {
+  // The customer key itself too: next-action decisions are logged under it (worker/next-action/).
+  for (const key of [...visitors, name.slice("customer:".length)]) {
     const r = await eraseVisitorKey(key, targets);
     // A store that failed: stop before the customer's object (and its list of keys) is erased,
     // so that sending the request again finds every linked visitor.

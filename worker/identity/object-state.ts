@@ -7,6 +7,7 @@
  * - an account's object: `account_traits`, and the account-level exposures (account caps).
  * Synchronous SQLite calls only, so each method of the object stays atomic.
  */
+import { mergeContact } from "../next-action/contact-traits.ts";
 import type { VisitorHistory } from "../decide/select.ts";
 import type { Exposure } from "../guardrails/caps.ts";
 import type { AccountTraits, ProfileTraits } from "./schema.ts";
@@ -69,7 +70,10 @@ export function mergedVisitors(sql: SqlStorage): string[] {
 
 /** Merges traits over the stored ones (a field sent replaces the stored one; others stay). */
 export function mergeTraits<T extends ProfileTraits | AccountTraits>(sql: SqlStorage, key: "traits" | "account_traits", traits: T): T {
-  const merged = { ...(JSON.parse(readIdentity(sql, key) ?? "{}") as T), ...traits };
+  const stored = JSON.parse(readIdentity(sql, key) ?? "{}") as T;
+  const merged = { ...stored, ...traits };
+  // The `contact` trait merges member by member (worker/next-action/contact-traits.ts).
+  if ("contact" in traits) Object.assign(merged, { contact: mergeContact((stored as ProfileTraits).contact, (traits as ProfileTraits).contact) });
   writeIdentity(sql, key, JSON.stringify(merged));
   return merged;
 }

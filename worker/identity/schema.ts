@@ -4,6 +4,7 @@
  * profile is at most TRAITS_MAX_BYTES of JSON.
  */
 import { z } from "zod";
+import { contactTraitsSchema } from "../next-action/contact-traits.ts";
 
 export const TRAITS_MAX_BYTES = 2048;
 
@@ -19,6 +20,8 @@ export const profileTraitsSchema = z
     lifetimeValue: z.number().finite().min(0).max(1e12).optional(),
     /** Segments the site's CRM assigns (labels, at most 20). */
     segments: z.array(label).max(20).optional(),
+    /** Time zone, marketing consent, channel opt-ins and reachability (worker/next-action/contact-traits.ts). */
+    contact: contactTraitsSchema.optional(),
   })
   .strict()
   .refine((t) => JSON.stringify(t).length <= TRAITS_MAX_BYTES, `traits: at most ${TRAITS_MAX_BYTES} bytes of JSON`);

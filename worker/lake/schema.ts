@@ -101,6 +101,7 @@ export const DECISION_COLUMNS: Column<DecisionRow>[] = [
   { name: "arbitration", elements: json("arbitration", "OPTIONAL"), value: (r) => r.arbitration ?? null },
   // Added after version 1, at the end (issue 18, worker/moments/).
   { name: "moments", elements: json("moments", "OPTIONAL"), value: (r) => r.moments ?? null },
+  { name: "next_action", elements: json("next_action", "OPTIONAL"), value: (r) => r.next_action ?? null },
 ];
 
 /** Columns of `lake/events/…` files, in file order. */

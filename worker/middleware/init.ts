@@ -1,4 +1,6 @@
 import type { MiddlewareHandler } from "hono";
+import { d1ActionCatalogStore } from "../actions/store.ts";
+import { unwiredScheduler } from "../next-action/scheduler.ts";
 import { kvCatalogStore } from "../catalog/store.ts";
 import { budgetOverridesFromEnv } from "../decide/budgets.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
@@ -42,6 +44,9 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     pageUrlParams: paramList(env.PAGE_URL_PARAMS),
     killSwitch: () => cachedKillSwitch(env.DB),
     moments: d1MomentStore(env.DB, env.CONFIG),
+    actions: d1ActionCatalogStore(env.DB),
+    // h/activation's scheduler replaces this when merged (worker/next-action/scheduler.ts).
+    scheduler: unwiredScheduler(),
   };
 }
 

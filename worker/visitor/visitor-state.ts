@@ -9,6 +9,11 @@ import { momentsRead, memberships, type MomentMembership, type RecentEvent } fro
 import { notifyExits } from "../moments/exits.ts";
 import type { MomentsConfig } from "../moments/schema.ts";
 
+import type { Channel } from "../actions/channels.ts";
+import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, releaseContactIn, reserveContact, type ReserveInput, type ReserveResult } from "../next-action/contact-store.ts";
+import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
+import { localHourOfWeek } from "../send-time/tz.ts";
+
 export type { HistorySnapshot } from "../identity/object-state.ts";
 
 /**
@@ -538,6 +543,38 @@ export class VisitorState extends DurableObject<Env> {
     const account = readIdentity(this.sql, "account");
     if (!traits && !account) return EMPTY_PROFILE;
     return { profile: JSON.parse(traits ?? "{}") as ProfileTraits, account: account ? await this.object(account).accountTraits() : {} };
+  }
+
+  /** (Customer object) Traits and send-hour counts for next-action (worker/next-action/). */
+  outboundState(): { traits: ProfileTraits; counts: HourCounts } {
+    if (!this.hasTables()) return { traits: {}, counts: emptyCounts() };
+    ensureOutboundTables(this.sql);
+    return { traits: JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits, counts: hourCounts(this.sql) };
+  }
+
+  /** (Customer object) Contact policy over web + outbound, checked and recorded atomically. */
+  reserveContact(input: ReserveInput): ReserveResult {
+    if (!input.record && !this.hasTables()) return pickAdmitted(input, []);
+    this.ensureTables();
+    return reserveContact(this.sql, this.load().recent, input);
+  }
+
+  /** (Customer object) Forgets a reserved contact that could not be scheduled. */
+  releaseContact(decisionId: string): boolean {
+    return this.hasTables() ? releaseContactIn(this.sql, decisionId) : false;
+  }
+
+  /** (Customer object) Counts an opened/clicked message; returns the local hour of week counted, or null. */
+  recordEngagement(decisionId: string | undefined, at: number): number | null {
+    this.ensureTables();
+    const traits = JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits;
+    return recordEngagementIn(this.sql, decisionId, localHourOfWeek(at, traits.contact?.timeZone ?? "UTC"));
+  }
+
+  /** (Customer object) Sets one channel's opt-in in the `contact` trait (unsubscribes). */
+  setChannelOptIn(channel: Channel, optIn: boolean): ProfileTraits {
+    this.ensureTables();
+    return mergeTraits(this.sql, "traits", { contact: { optIns: { [channel]: optIn } } });
   }
 
   /**
