@@ -8,6 +8,7 @@ import { runRetention } from "./retention/retention.ts";
 
 export { VisitorState } from "./visitor/visitor-state.ts";
 export { ModelValidator } from "./models/validator.ts";
+export { Outbox } from "./activation/outbox.ts";
 
 const app = createApp();
 
