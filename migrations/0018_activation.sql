@@ -32,6 +32,9 @@ CREATE TABLE activation_channel_versions (
 CREATE TABLE activation_actions (
   decision_id TEXT PRIMARY KEY,
   customer_key TEXT NOT NULL,
+  -- visitorKey(customer_key): the visitor_key of channel feedback events about this action (the
+  -- provider sends the webhook's customerKey as visitorId), so feedback must name both ids.
+  feedback_key TEXT NOT NULL,
   channel TEXT NOT NULL,
   action_id TEXT NOT NULL,
   content_ref TEXT NOT NULL,
@@ -87,4 +90,12 @@ CREATE TABLE agg_activation (
   -- opened or clicked (counted once per message)
   engaged INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (channel, hour_of_week, send_time_arm, fallback_hour)
+);
+
+-- Channel feedback events of the batch being folded (filled and emptied inside one consumer
+-- transaction: worker/activation/feedback.ts).
+CREATE TABLE activation_feedback_batch (
+  decision_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  PRIMARY KEY (decision_id, type)
 );

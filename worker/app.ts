@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
 import { adaptiveRoute } from "./adaptive/route.ts";
+import { channelsRoute, deliveriesRoute } from "./activation/route.ts";
+import { channelReportRoute } from "./activation/report-route.ts";
 import { decisionsRoute } from "./audit/route.ts";
 import { calibrationRoute } from "./calibration/route.ts";
 import { catalogAdminRoute } from "./catalog-admin/route.ts";
@@ -65,6 +67,9 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/config", configHealthRoute);
   app.route("/admin/lake", lakeRoute);
   app.route("/admin/preview", previewAdminRoute);
+  app.route("/admin/channels", channelsRoute);
+  app.route("/admin/deliveries", deliveriesRoute);
+  app.route("/admin/reports", channelReportRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);

@@ -6,13 +6,13 @@
 import type { ActionState, ScheduledAction } from "./types.ts";
 
 /** The action's row as scheduled (or held out). Ignored when it exists. */
-export function insertActionRow(db: D1Database, a: ScheduledAction, state: ActionState, now: number): D1PreparedStatement {
+export function insertActionRow(db: D1Database, a: ScheduledAction, feedbackKey: string, state: ActionState, now: number): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT OR IGNORE INTO activation_actions (decision_id, customer_key, channel, action_id, content_ref, moment, send_at, hour_of_week,
-         send_time_arm, fallback_hour, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+      `INSERT OR IGNORE INTO activation_actions (decision_id, customer_key, feedback_key, channel, action_id, content_ref, moment, send_at, hour_of_week,
+         send_time_arm, fallback_hour, state, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
     )
-    .bind(a.decisionId, a.customerKey, a.channel, a.actionId, a.contentRef, a.moment ?? null, a.sendAt, a.hourOfWeek ?? -1, a.sendTimeArm ?? "", a.fallbackHour ? 1 : 0, state, now, now);
+    .bind(a.decisionId, a.customerKey, feedbackKey, a.channel, a.actionId, a.contentRef, a.moment ?? null, a.sendAt, a.hourOfWeek ?? -1, a.sendTimeArm ?? "", a.fallbackHour ? 1 : 0, state, now, now);
 }
 
 /** The action's state (a `sent` row never goes back: a late mirror of an older state is ignored). */

@@ -13,6 +13,7 @@
  * receiver's help (the two generals problem); every attempt, including that one, is in D1.
  */
 import { DurableObject } from "cloudflare:workers";
+import { visitorKey } from "../visitor/key.ts";
 import { readChannel, signingSecret } from "./channels.ts";
 import { attemptDelivery, backoffMs, type Transport } from "./deliver.ts";
 import { failedStatement, insertActionRow, insertAttemptRow, sentStatements, updateStateRow } from "./mirror.ts";
@@ -45,6 +46,8 @@ export class Outbox extends DurableObject<Env> {
       `CREATE TABLE IF NOT EXISTS outbox (decision_id TEXT PRIMARY KEY, action TEXT NOT NULL, state TEXT NOT NULL,
          attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, mirror_pending INTEGER NOT NULL DEFAULT 0, cancel_reason TEXT)`,
     );
+    // Channels the customer unsubscribed from (channel feedback): delivery re-checks at send time.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS opt_outs (channel TEXT PRIMARY KEY, at INTEGER NOT NULL)");
   }
 
   private row(decisionId: string): OutboxRow | undefined {
@@ -63,10 +66,10 @@ export class Outbox extends DurableObject<Env> {
   }
 
   /** The statements that bring D1 to what this object knows about one action. */
-  private mirrorOf(r: OutboxRow, now: number, cancelReason: string | null = null): D1PreparedStatement[] {
+  private async mirrorOf(r: OutboxRow, now: number, cancelReason: string | null = null): Promise<D1PreparedStatement[]> {
     const db = this.env.DB;
     const action = JSON.parse(r.action) as ScheduledAction;
-    const base = insertActionRow(db, action, r.state === "held_out" ? "held_out" : "scheduled", now);
+    const base = insertActionRow(db, action, await visitorKey(action.customerKey), r.state === "held_out" ? "held_out" : "scheduled", now);
     if (r.state === "sent") return [base, ...sentStatements(db, r.decision_id, r.attempts, now)];
     if (r.state === "failed") return [base, failedStatement(db, r.decision_id, r.attempts, now)];
     return [base, updateStateRow(db, r.decision_id, r.state, r.attempts, now, cancelReason)];
@@ -95,7 +98,7 @@ export class Outbox extends DurableObject<Env> {
       "INSERT INTO outbox (decision_id, action, state, attempts, next_at) VALUES (?, ?, ?, 0, ?)",
       action.decisionId, JSON.stringify(action), state, state === "scheduled" ? action.sendAt : null,
     );
-    await this.mirror(action.decisionId, [insertActionRow(this.env.DB, action, state, this.now())]);
+    await this.mirror(action.decisionId, [insertActionRow(this.env.DB, action, await visitorKey(action.customerKey), state, this.now())]);
     await this.rearm();
     return { decisionId: action.decisionId, created: true, state };
   }
@@ -114,13 +117,40 @@ export class Outbox extends DurableObject<Env> {
       if (r.state === "scheduled" || r.state === "retrying") {
         this.ctx.storage.sql.exec("UPDATE outbox SET state = 'cancelled', next_at = NULL, cancel_reason = ? WHERE decision_id = ?", reason, r.decision_id);
         result.cancelled.push(r.decision_id);
-        await this.mirror(r.decision_id, this.mirrorOf({ ...r, state: "cancelled" }, now, reason));
+        await this.mirror(r.decision_id, await this.mirrorOf({ ...r, state: "cancelled" }, now, reason));
       } else if (r.state === "sending" || r.state === "sent" || r.state === "failed") {
         result.tooLate.push(r.decision_id);
       }
     }
     await this.rearm();
     return result;
+  }
+
+  /**
+   * Records the customer's opt-in for a channel. An opt-out (an `unsubscribed` feedback event)
+   * cancels the channel's pending actions and is re-checked before every send.
+   */
+  async setOptIn(channel: string, optIn: boolean, reason = "unsubscribed"): Promise<CancelResult> {
+    const now = this.now();
+    if (optIn) {
+      this.ctx.storage.sql.exec("DELETE FROM opt_outs WHERE channel = ?", channel);
+      return { cancelled: [], tooLate: [] };
+    }
+    this.ctx.storage.sql.exec("INSERT INTO opt_outs (channel, at) VALUES (?, ?) ON CONFLICT (channel) DO NOTHING", channel, now);
+    const result: CancelResult = { cancelled: [], tooLate: [] };
+    for (const r of this.ctx.storage.sql.exec<OutboxRow>("SELECT * FROM outbox WHERE state IN ('scheduled', 'retrying')").toArray()) {
+      if ((JSON.parse(r.action) as ScheduledAction).channel !== channel) continue;
+      this.ctx.storage.sql.exec("UPDATE outbox SET state = 'cancelled', next_at = NULL, cancel_reason = ? WHERE decision_id = ?", reason, r.decision_id);
+      result.cancelled.push(r.decision_id);
+      await this.mirror(r.decision_id, await this.mirrorOf({ ...r, state: "cancelled" }, now, reason));
+    }
+    await this.rearm();
+    return result;
+  }
+
+  /** Channels the customer opted out of. */
+  optOuts(): string[] {
+    return this.ctx.storage.sql.exec<{ channel: string }>("SELECT channel FROM opt_outs ORDER BY channel").toArray().map((r) => r.channel);
   }
 
   /** The actions this object keeps (admin and tests). */
@@ -145,7 +175,7 @@ export class Outbox extends DurableObject<Env> {
       }
     }
     for (const r of this.ctx.storage.sql.exec<OutboxRow>("SELECT * FROM outbox WHERE mirror_pending = 1").toArray()) {
-      await this.mirror(r.decision_id, this.mirrorOf(r, now));
+      await this.mirror(r.decision_id, await this.mirrorOf(r, now));
     }
     await this.rearm();
   }
@@ -156,11 +186,17 @@ export class Outbox extends DurableObject<Env> {
     const config = await readChannel(db, action.channel);
     const secret = config && signingSecret(this.env, config.secretName);
     const attempt = r.attempts + 1;
+    const optedOut = this.ctx.storage.sql.exec("SELECT 1 FROM opt_outs WHERE channel = ?", action.channel).toArray().length > 0;
+    if (optedOut) {
+      this.ctx.storage.sql.exec("UPDATE outbox SET state = 'cancelled', next_at = NULL, cancel_reason = 'unsubscribed' WHERE decision_id = ?", r.decision_id);
+      await this.mirror(r.decision_id, await this.mirrorOf({ ...r, state: "cancelled" }, now, "unsubscribed"));
+      return;
+    }
     if (!config || !config.enabled || !secret) {
       // Nothing can be sent; final, and recorded with the reason (no attempt reached a receiver).
       const error = !config ? `no webhook configured for channel ${action.channel}` : !config.enabled ? `channel ${action.channel} is disabled` : `signing secret ${config.secretName} is not set`;
       this.ctx.storage.sql.exec("UPDATE outbox SET state = 'failed', next_at = NULL WHERE decision_id = ?", r.decision_id);
-      await this.mirror(r.decision_id, [...this.mirrorOf({ ...r, state: "failed" }, now), insertAttemptRow(db, r.decision_id, attempt, now, 0, "failed", error, null)]);
+      await this.mirror(r.decision_id, [...(await this.mirrorOf({ ...r, state: "failed" }, now)), insertAttemptRow(db, r.decision_id, attempt, now, 0, "failed", error, null)]);
       return;
     }
     // Durable before the request leaves (output gate): a crash from here on resends, never loses.
@@ -176,6 +212,6 @@ export class Outbox extends DurableObject<Env> {
     } else state = "failed";
     this.ctx.storage.sql.exec("UPDATE outbox SET state = ?, next_at = ? WHERE decision_id = ?", state, nextAt, r.decision_id);
     const outcome = state === "sent" ? "sent" : state === "retrying" ? "retry" : "failed";
-    await this.mirror(r.decision_id, [...this.mirrorOf({ ...r, state, attempts: attempt }, done), insertAttemptRow(db, r.decision_id, attempt, done, result.status, outcome, result.error, nextAt)]);
+    await this.mirror(r.decision_id, [...(await this.mirrorOf({ ...r, state, attempts: attempt }, done)), insertAttemptRow(db, r.decision_id, attempt, done, result.status, outcome, result.error, nextAt)]);
   }
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { applyUnsubscribes } from "../activation/feedback.ts";
 import { AppError } from "../errors/app-error.ts";
 import { limitBody, requireJsonOrText } from "../http/json-body.ts";
 import { batchVisitorIds, checkWriteLimits } from "../ratelimit/limits.ts";
@@ -25,6 +26,11 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
   if (feedback.length) {
     const defaults = new Set(Object.values((await services.catalog.get()).slots).map((s) => s.defaultBlock));
     c.executionCtx.waitUntil(applyFeedback(c.env, feedback, services.now(), (id) => defaults.has(id)).catch((err) => console.error("applying events to visitor state failed:", err)));
+  }
+  // Unsubscribes from an outbound channel turn its opt-in off (after the answer; rare, so the
+  // common path reads nothing).
+  if (stored.some((s) => s.event.type === "unsubscribed")) {
+    c.executionCtx.waitUntil(applyUnsubscribes(c.env, stored).catch((err) => console.error("applying unsubscribes failed:", err)));
   }
   return c.json(result, 202, { "cache-control": "no-store" });
 });
