@@ -4,7 +4,7 @@
 // the object as its transport and verifies every signature. The same delivery through real
 // loopback HTTP is test/e2e/activation-webhook.test.ts.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { saveChannel } from "../../worker/activation/channels.ts";
 import type { Outbox } from "../../worker/activation/outbox.ts";
@@ -182,5 +182,27 @@ describe("Outbox", () => {
   it("refuses a raw customer id or an unknown channel", async () => {
     await expect(scheduleAction(env, action({ customerKey: "alice@example.com" }))).rejects.toMatchObject({ code: "invalid_request" });
     await expect(scheduleAction(env, action({ channel: "web" }))).rejects.toMatchObject({ code: "invalid_request" });
+  });
+});
+
+describe("erasure", () => {
+  it("DELETE /admin/customers/:id drops the customer's pending actions (never sent), their rows and feedback", async () => {
+    const adminHeaders = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };
+    const res = await exports.default.fetch("http://nextbest.test/admin/deliveries", {
+      method: "POST", headers: adminHeaders,
+      body: JSON.stringify({ customerId: "erase-me@example.com", channel: "email", actionId: "winback", contentRef: "tmpl:w", sendAt: LATER }),
+    });
+    expect(res.status).toBe(201);
+    const { decisionId, customerKey } = (await res.json()) as { decisionId: string; customerKey: string };
+    expect(await d1Row(decisionId)).toMatchObject({ state: "scheduled" });
+    const erased = await exports.default.fetch("http://nextbest.test/admin/customers/erase-me%40example.com", { method: "DELETE", headers: adminHeaders });
+    expect(erased.status).toBe(200);
+    expect(((await erased.json()) as { removed: { activation: number } }).removed.activation).toBe(2); // object row + D1 row
+    expect(await d1Row(decisionId)).toBeNull();
+    const rx = receiver();
+    const a = { customerKey } as ScheduledAction;
+    expect(await listOf(a)).toEqual([]);
+    await fire(a, LATER + HOUR, rx);
+    expect(rx.received).toHaveLength(0);
   });
 });

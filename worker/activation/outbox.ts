@@ -42,12 +42,17 @@ export class Outbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(
+    this.createTables();
+  }
+
+  private createTables(): void {
+    const { sql } = this.ctx.storage;
+    sql.exec(
       `CREATE TABLE IF NOT EXISTS outbox (decision_id TEXT PRIMARY KEY, action TEXT NOT NULL, state TEXT NOT NULL,
          attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, mirror_pending INTEGER NOT NULL DEFAULT 0, cancel_reason TEXT)`,
     );
     // Channels the customer unsubscribed from (channel feedback): delivery re-checks at send time.
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS opt_outs (channel TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS opt_outs (channel TEXT PRIMARY KEY, at INTEGER NOT NULL)");
   }
 
   private row(decisionId: string): OutboxRow | undefined {
@@ -151,6 +156,15 @@ export class Outbox extends DurableObject<Env> {
   /** Channels the customer opted out of. */
   optOuts(): string[] {
     return this.ctx.storage.sql.exec<{ channel: string }>("SELECT channel FROM opt_outs ORDER BY channel").toArray().map((r) => r.channel);
+  }
+
+  /** Erasure: drops every action (pending ones are never sent) and opt-out; returns the rows removed. */
+  async erase(): Promise<number> {
+    const n = this.ctx.storage.sql.exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM opt_outs) AS n").one().n;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.createTables();
+    return n;
   }
 
   /** The actions this object keeps (admin and tests). */

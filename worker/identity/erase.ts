@@ -3,11 +3,12 @@
  * the customer, every visitor merged into it (events, audit rows, aggregates, lake rows, objects)
  * and the profile. Lake rows go with the next cron pass (worker/lake/erase.ts).
  */
+import { eraseActivation } from "../activation/erase.ts";
 import { eraseVisitorKey, type ErasureTargets } from "../erasure/erase.ts";
 import type { VisitorState } from "../visitor/visitor-state.ts";
 import { customerKey, customerObject, type IdentityEnv } from "./keys.ts";
 
-type Bindings = IdentityEnv & Pick<Env, "VISITOR">;
+type Bindings = IdentityEnv & Pick<Env, "VISITOR" | "DB" | "OUTBOX">;
 
 const object = (env: Bindings, name: string) => env.VISITOR.get(env.VISITOR.idFromName(name)) as DurableObjectStub<VisitorState>;
 
@@ -15,14 +16,14 @@ export interface CustomerErasure {
   customerKey: string;
   /** Visitor keys that were linked to the customer, each erased from every store. */
   visitors: string[];
-  removed: { events: number; decisions: number; visitorState: number; profile: number };
+  removed: { events: number; decisions: number; visitorState: number; profile: number; activation: number };
 }
 
 /** Erases a customer's object and every visitor merged into it. Idempotent. */
 export async function eraseCustomerObject(env: Bindings, name: string, targets: ErasureTargets): Promise<CustomerErasure> {
   const customer = object(env, name);
   const visitors = await customer.linkedVisitors();
-  const removed = { events: 0, decisions: 0, visitorState: 0, profile: 0 };
+  const removed = { events: 0, decisions: 0, visitorState: 0, profile: 0, activation: 0 };
   for (const key of visitors) {
     const r = await eraseVisitorKey(key, targets);
     // A store that failed: stop before the customer's object (and its list of keys) is erased,
@@ -33,6 +34,8 @@ export async function eraseCustomerObject(env: Bindings, name: string, targets: 
     removed.decisions += r.removed.decisions;
     removed.visitorState += r.removed.visitorState;
   }
+  // Scheduled outbound actions (never sent after this), their records and channel feedback.
+  removed.activation = await eraseActivation(env, name.slice("customer:".length));
   removed.profile = (await customer.erase()).records;
   return { customerKey: name.slice("customer:".length), visitors, removed };
 }
