@@ -8,6 +8,9 @@ export const TEST_ADMIN_TOKEN = "test-admin-token";
 /** The shared secret of identify tokens in the Worker tests (a binding, like the real secret). */
 export const TEST_IDENTIFY_SECRET = "test-identify-secret-0123456789abcdef";
 
+/** The key signing activation webhooks in the Worker tests (a binding, like the real secret). */
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef";
+
 /**
  * How long a test may take before it counts as hung. Generous on purpose: training on 40,000
  * logged decisions or a browser visit takes seconds when quiet and minutes when every core is
@@ -34,7 +37,7 @@ export default defineConfig(async () => {
                 // Rate limits count but never refuse: files send hundreds of requests for one
                 // visitor (caps under 200 concurrent decides). test/worker/rate-limits.test.ts
                 // enforces them with the small limits below, on the same binding.
-                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, IDENTITY_SECRET: "test-identity-secret", IDENTIFY_SECRET: TEST_IDENTIFY_SECRET, TEST_MIGRATIONS: migrations, ...GENEROUS_BUDGETS, RATE_LIMIT_MODE: "report" },
+                bindings: { EXPLORATION_EPSILON: "0", ADMIN_TOKEN: TEST_ADMIN_TOKEN, IDENTITY_SECRET: "test-identity-secret", IDENTIFY_SECRET: TEST_IDENTIFY_SECRET, ACTIVATION_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, TEST_MIGRATIONS: migrations, ...GENEROUS_BUDGETS, RATE_LIMIT_MODE: "report" },
                 ratelimits: { TEST_RATE_LIMIT_IP: { simple: { limit: 5, period: 60 } }, TEST_RATE_LIMIT_VISITOR: { simple: { limit: 3, period: 60 } } },
               },
             }),

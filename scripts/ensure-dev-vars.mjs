@@ -9,8 +9,9 @@ if (!existsSync(".dev.vars")) {
   console.log(`created .dev.vars with a local ADMIN_TOKEN (${token})`);
 }
 
-// Identity secrets (worker/identity/): the customer-id HMAC key and the identify token secret.
+// Identity secrets (worker/identity/): the customer-id HMAC key and the identify token secret;
+// the key signing activation webhooks (worker/activation/).
 const vars = readFileSync(".dev.vars", "utf8");
-for (const name of ["IDENTITY_SECRET", "IDENTIFY_SECRET"]) {
+for (const name of ["IDENTITY_SECRET", "IDENTIFY_SECRET", "ACTIVATION_WEBHOOK_SECRET"]) {
   if (!new RegExp(`^${name}=`, "m").test(vars)) appendFileSync(".dev.vars", `${name}=${randomBytes(32).toString("hex")}\n`);
 }

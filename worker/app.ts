@@ -3,6 +3,8 @@ import { cors } from "hono/cors";
 import { requireAdmin } from "./admin/auth.ts";
 import { actionsRoute } from "./actions/route.ts";
 import { adaptiveRoute } from "./adaptive/route.ts";
+import { channelsRoute, deliveriesRoute } from "./activation/route.ts";
+import { channelReportRoute } from "./activation/report-route.ts";
 import { decisionsRoute } from "./audit/route.ts";
 import { calibrationRoute } from "./calibration/route.ts";
 import { catalogAdminRoute } from "./catalog-admin/route.ts";
@@ -81,6 +83,9 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/admin/incidents", incidentsRoute);
   app.route("/admin/kill-switch", killSwitchRoute);
   app.route("/admin/health", adminHealthRoute);
+  app.route("/admin/channels", channelsRoute);
+  app.route("/admin/deliveries", deliveriesRoute);
+  app.route("/admin/reports", channelReportRoute);
   // Proxy mode (PROXY_ORIGIN set): pages under PROXY_PREFIX come from the origin with their slots
   // filled at the edge. Last, so every route above wins; with an empty prefix it serves the rest.
   const proxy = new Hono<AppEnv>().use("*", init(override)).route("/", proxyRoute);

@@ -1,16 +1,22 @@
+import { cancelOnMomentExit } from "./activation/moment-exit.ts";
 import { adaptiveId } from "./adaptive/model.ts";
 import { learnAdaptiveQuietly } from "./adaptive/store.ts";
 import { createApp } from "./app.ts";
 import { LAKE_FLUSH_CRON } from "./lake/cadence.ts";
 import { flushLake } from "./lake/flush.ts";
 import { EXTRA_SOURCES, runGovernance } from "./incidents/governance.ts";
+import { onMomentExit } from "./moments/exits.ts";
 import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
 
 export { VisitorState } from "./visitor/visitor-state.ts";
 export { ModelValidator } from "./models/validator.ts";
+export { Outbox } from "./activation/outbox.ts";
 
 const app = createApp();
+
+// Leaving a moment cancels the outbound actions scheduled for it (worker/activation/).
+onMomentExit(cancelOnMomentExit);
 
 export default {
   fetch: app.fetch,

@@ -17,10 +17,13 @@ declare module "vitest" {
     adminToken: string;
     /** nb.js with a generous decide timeout (./test-client.ts), served to the tests' browsers. */
     testClientPath: string;
+    /** The key the dev server signs activation webhooks with (ACTIVATION_WEBHOOK_SECRET). */
+    webhookSecret: string;
   }
 }
 
 const ADMIN_TOKEN = "e2e-admin-token";
+const WEBHOOK_SECRET = "e2e-webhook-secret-0123456789abcdef";
 
 export default async function setup(project: TestProject) {
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -37,10 +40,11 @@ export default async function setup(project: TestProject) {
     port: 8900 + (process.pid % 90),
     // Generous budgets: these tests check what is shown, not latency (bench measures that).
     // Rate limits report only: every browser of the run comes from 127.0.0.1 (worker tests enforce them).
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN, RATE_LIMIT_MODE: "report" },
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN, RATE_LIMIT_MODE: "report", ACTIVATION_WEBHOOK_SECRET: WEBHOOK_SECRET },
   });
   project.provide("baseUrl", server.url);
   project.provide("adminToken", ADMIN_TOKEN);
+  project.provide("webhookSecret", WEBHOOK_SECRET);
   return async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

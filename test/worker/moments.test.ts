@@ -144,7 +144,7 @@ describe("the visitor's object with an injected clock, and the exit hook", () =>
     const key = await visitorKey(visitor());
     const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
     const heard: Array<[string, string, number]> = [];
-    const off = onMomentExit((k, id, at) => {
+    const off = onMomentExit((_env, k, id, at) => {
       heard.push([k, id, at]);
     });
     try {

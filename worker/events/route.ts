@@ -1,4 +1,10 @@
 import { Hono } from "hono";
+import { applyUnsubscribes } from "../activation/feedback.ts";
+import type { Channel } from "../actions/channels.ts";
+import { recordEngagement, setChannelOptIn } from "../next-action/channel-state.ts";
+
+/** Channel feedback that acts on the customer (opt-in, send-hour engagement). */
+const CUSTOMER_FEEDBACK = new Set(["unsubscribed", "opened", "clicked"]);
 import { AppError } from "../errors/app-error.ts";
 import { limitBody, requireJsonOrText } from "../http/json-body.ts";
 import { batchVisitorIds, checkWriteLimits } from "../ratelimit/limits.ts";
@@ -32,6 +38,14 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
   const forMoments = moments ? momentEventsFrom(stored, moments, services.now()) : undefined;
   if (moments && forMoments?.size) {
     c.executionCtx.waitUntil(applyMomentEvents(c.env, forMoments, moments, services.now()).catch((err) => console.error("applying events to moments failed:", err)));
+  }
+  // Channel feedback on outbound actions (after the answer; rare, so the common path reads
+  // nothing): unsubscribes turn the channel's opt-in off, opens and clicks count for send time.
+  if (stored.some((s) => CUSTOMER_FEEDBACK.has(s.event.type))) {
+    const optIn = (key: string, channel: string, on: boolean) => setChannelOptIn(c.env, key, channel as Channel, on);
+    const at = services.now();
+    const engaged = (key: string, kind: "opened" | "clicked", decisionId: string) => recordEngagement(c.env, { customerKey: key, kind, decisionId, at });
+    c.executionCtx.waitUntil(applyUnsubscribes(c.env, stored, optIn, engaged).catch((err) => console.error("applying channel feedback failed:", err)));
   }
   return c.json(result, 202, { "cache-control": "no-store" });
 });

@@ -14,9 +14,18 @@ const blockId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a block id");
  */
 export const eventConsentSchema = z.object({ analytics: z.boolean().default(false) }).catchall(z.boolean());
 
-/** Event types; `custom` events carry their own `name` (e.g. "newsletter_signup"). */
-export const EVENT_TYPES = ["impression", "click", "conversion", "custom"] as const;
+/**
+ * Event types; `custom` events carry their own `name` (e.g. "newsletter_signup"). The channel
+ * feedback types are about an outbound action (worker/activation/): the ESP, push or ads provider
+ * reports them with the action's `decisionId` (and the webhook's `customerKey` as `visitorId`).
+ */
+export const EVENT_TYPES = ["impression", "click", "conversion", "custom", "delivered", "opened", "clicked", "bounced", "unsubscribed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Channel feedback on an outbound action (worker/activation/feedback.ts folds them). */
+export const CHANNEL_FEEDBACK_TYPES = ["delivered", "opened", "clicked", "bounced", "unsubscribed"] as const satisfies readonly EventType[];
+export type ChannelFeedbackType = (typeof CHANNEL_FEEDBACK_TYPES)[number];
+const isChannelFeedback = (t: EventType) => (CHANNEL_FEEDBACK_TYPES as readonly string[]).includes(t);
 
 /** One event as the client sends it. */
 export const eventSchema = z
@@ -27,7 +36,7 @@ export const eventSchema = z
     /** Client-chosen id, unique per visitor; without it the id is derived from the content. */
     eventId: id.optional(),
     visitorId: id,
-    /** The decision the event is about; required for impressions and clicks. */
+    /** The decision the event is about; required for impressions, clicks and channel feedback. */
     decisionId: id.optional(),
     blockId: blockId.optional(),
     slot: blockId.optional(),
@@ -43,7 +52,7 @@ export const eventSchema = z
   .superRefine((e, ctx) => {
     if (e.type === "custom" && !e.name) ctx.addIssue({ code: "custom", path: ["name"], message: "custom events need a name" });
     if (e.type !== "custom" && e.name) ctx.addIssue({ code: "custom", path: ["name"], message: "only custom events have a name" });
-    if ((e.type === "impression" || e.type === "click") && !e.decisionId) {
+    if ((e.type === "impression" || e.type === "click" || isChannelFeedback(e.type)) && !e.decisionId) {
       ctx.addIssue({ code: "custom", path: ["decisionId"], message: `${e.type} events need the decisionId they are about` });
     }
     if (e.currency && e.value === undefined) ctx.addIssue({ code: "custom", path: ["currency"], message: "currency without a value" });

@@ -3,11 +3,12 @@
  * the customer, every visitor merged into it (events, audit rows, aggregates, lake rows, objects)
  * and the profile. Lake rows go with the next cron pass (worker/lake/erase.ts).
  */
+import { eraseActivation } from "../activation/erase.ts";
 import { eraseVisitorKey, type ErasureTargets, type NotRemoved } from "../erasure/erase.ts";
 import type { VisitorState } from "../visitor/visitor-state.ts";
 import { customerKey, customerObject, type IdentityEnv } from "./keys.ts";
 
-type Bindings = IdentityEnv & Pick<Env, "VISITOR">;
+type Bindings = IdentityEnv & Pick<Env, "VISITOR" | "DB" | "OUTBOX">;
 
 const object = (env: Bindings, name: string) => env.VISITOR.get(env.VISITOR.idFromName(name)) as DurableObjectStub<VisitorState>;
 
@@ -35,6 +36,8 @@ export interface CustomerErasure {
     profile: number;
     /** Visitor ↔ customer links removed (each linked visitor's merge record). */
     links: number;
+    /** Outbound actions (worker/activation/): scheduled ones (never sent after this), delivery records and channel feedback. */
+    activation: number;
   };
   notRemoved: NotRemoved[];
   /**
@@ -48,7 +51,7 @@ export interface CustomerErasure {
 export async function eraseCustomerObject(env: Bindings, name: string, targets: ErasureTargets): Promise<CustomerErasure> {
   const customer = object(env, name);
   const visitors = await customer.linkedVisitors();
-  const removed = { events: 0, decisions: 0, visitorState: 0, customerState: 0, profile: 0, links: 0 };
+  const removed = { events: 0, decisions: 0, visitorState: 0, customerState: 0, profile: 0, links: 0, activation: 0 };
   const notRemoved: NotRemoved[] = [];
   // The customer key itself too: next-action decisions are logged under it (worker/next-action/).
   for (const key of [...visitors, name.slice("customer:".length)]) {
@@ -62,6 +65,8 @@ export async function eraseCustomerObject(env: Bindings, name: string, targets: 
     removed.decisions += r.removed.decisions;
     removed.visitorState += r.removed.visitorState;
   }
+  // Scheduled outbound actions (never sent after this), their records and channel feedback.
+  removed.activation = await eraseActivation(env, name.slice("customer:".length));
   const erased = await customer.erase();
   removed.customerState = erased.records;
   removed.profile = erased.profile ?? 0;

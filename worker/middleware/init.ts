@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { d1ActionCatalogStore } from "../actions/store.ts";
-import { unwiredScheduler } from "../next-action/scheduler.ts";
+import { activationScheduler } from "../activation/schedule.ts";
 import { kvCatalogStore } from "../catalog/store.ts";
 import { budgetOverridesFromEnv } from "../decide/budgets.ts";
 import { d1GuardrailStore } from "../guardrails/store.ts";
@@ -45,8 +45,8 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     killSwitch: () => cachedKillSwitch(env.DB),
     moments: d1MomentStore(env.DB, env.CONFIG),
     actions: d1ActionCatalogStore(env.DB),
-    // h/activation's scheduler replaces this when merged (worker/next-action/scheduler.ts).
-    scheduler: unwiredScheduler(),
+    // Outbound actions wait in the customer's Outbox until `sendAt` (worker/activation/).
+    scheduler: activationScheduler(env),
   };
 }
 

@@ -6,7 +6,7 @@
  *   event, windowSeconds } }[]` — read from their Durable Object (one call; nothing stored).
  *   `who` is `{ visitorId }`, `{ customerId }` (keyed with IDENTITY_SECRET, worker/identity/keys.ts)
  *   or `{ objectName }` (a visitor key or `customer:<key>`, as the exit hook gives it).
- * - `onMomentExit(listener)` (./exits.ts): `(key, momentId, at)` after each exit.
+ * - `onMomentExit(listener)` (./exits.ts): `(env, key, momentId, at)` after each exit.
  * - `momentEventsFrom(stored)` / `applyMomentEvents`: used by `POST /v1/events`.
  */
 import { customerKey, customerObject, type IdentityEnv } from "../identity/keys.ts";

@@ -1,5 +1,5 @@
 /**
- * Entry points other features call on a customer's channel state: unsubscribes (h/activation's
+ * Entry points other features call on a customer's channel state: unsubscribes (worker/activation/'s
  * `unsubscribed` feedback) and engagement counts (`opened`/`clicked` feedback from event
  * ingestion). Both address the customer's Durable Object by its HMAC key.
  */

@@ -25,6 +25,9 @@ import { populationCounts, recordPopulationSend } from "./channel-state.ts";
 import { decideNextAction } from "./decide.ts";
 import { nextActionAnswer, nextActionRecord } from "./log.ts";
 
+/** A chosen web action: answered, not scheduled (no webhook delivers to a page). */
+class WebAction extends Error {}
+
 const momentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/);
 const MAX_PAST_MS = 14 * 86_400_000;
 
@@ -60,11 +63,21 @@ export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
   let scheduled = false;
   if (result.action && result.timing && !holdout) {
     try {
-      await services.scheduler.schedule({ decisionId, customerKey: key, channel: result.action.channel, actionId: result.action.id, contentRef: result.action.contentRef, sendAt: result.timing.sendAt, ...(body.moment ? { moment: body.moment } : {}) });
+      // A web action has no webhook: the page shows it when the customer next visits (decide
+      // counts that exposure then), so nothing is kept here.
+      if (result.action.channel === "web") throw new WebAction();
+      const { sendAt, hourOfWeek, method } = result.timing;
+      const arm = method === "best" ? "chosen" : method === "explored" ? "explore" : method === "fallback" ? "fallback" : undefined;
+      const fallbackHour = hourOfWeek % 24 === version.catalog.policy.sendTime.fallbackHour;
+      await services.scheduler.schedule({
+        decisionId, customerKey: key, channel: result.action.channel, actionId: result.action.id, contentRef: result.action.contentRef, sendAt,
+        ...(body.moment ? { moment: body.moment } : {}),
+        ...(arm ? { sendTimeArm: arm, hourOfWeek, fallbackHour } : {}),
+      });
       scheduled = true;
-    } catch {
+    } catch (err) {
       // Never sent, so it must not count against the contact policy or the send-hour counts.
-      result.reasons.push("not_scheduled");
+      result.reasons.push(err instanceof WebAction ? "web_in_page" : "not_scheduled");
       await object.releaseContact(decisionId);
     }
     if (scheduled) c.executionCtx.waitUntil(recordPopulationSend(c.env.DB, result.timing.hourOfWeek).catch(() => undefined));

@@ -1,22 +1,16 @@
 /**
  * Scheduling of a decided outbound action: the decision hands it over, a scheduler keeps it and
- * delivers it at `sendAt` (h/activation provides the real one: Durable Object alarm or delayed
- * queue message, then the channel's webhook). Wired through worker/services.ts.
+ * delivers it at `sendAt` (the real one is worker/activation/: the customer's Outbox Durable
+ * Object and its alarm, then the channel's webhook). Wired through worker/services.ts.
  */
-import type { Channel } from "../actions/channels.ts";
+import type { ScheduledAction } from "../activation/types.ts";
 
-/** An action to deliver later. */
-export interface ScheduledAction {
-  decisionId: string;
-  /** HMAC key of the customer (worker/identity/keys.ts), never the raw id. */
-  customerKey: string;
-  channel: Channel;
-  actionId: string;
-  contentRef: string;
-  /** When to deliver, epoch ms. */
-  sendAt: number;
-  moment?: string;
-}
+/**
+ * An action to deliver later: its decision, customer key, channel, action, content and `sendAt`,
+ * plus what the channel reports measure (the send-time arm, the hour of week, whether it is the
+ * fallback hour). Declared with its validation in worker/activation/types.ts.
+ */
+export type { ScheduledAction } from "../activation/types.ts";
 
 export interface ActionScheduler {
   /** Keeps the action for delivery at `sendAt`. Idempotent per decisionId. */
@@ -34,14 +28,3 @@ export function memoryScheduler(): ActionScheduler & { scheduled: ScheduledActio
   };
 }
 
-/**
- * What production has until the activation scheduler is wired: refuses to pretend. Decisions are
- * still made and logged, but `schedule` throws so the route answers that nothing was scheduled.
- */
-export function unwiredScheduler(): ActionScheduler {
-  return {
-    async schedule() {
-      throw new Error("no action scheduler is wired (worker/services.ts `scheduler`)");
-    },
-  };
-}

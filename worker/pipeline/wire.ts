@@ -2,6 +2,7 @@
  * Wiring of the log pipeline to the bindings: the producer the request services use, and the
  * `queue()` handler's dispatch to the log consumer and the dead-letter consumer.
  */
+import { feedbackStatements } from "../activation/feedback.ts";
 import { adaptiveId } from "../adaptive/model.ts";
 import { learnAdaptiveQuietly } from "../adaptive/store.ts";
 import { driftBinnings } from "../aggregates/drift-bins.ts";
@@ -32,8 +33,9 @@ export function logProducer(env: Pick<Env, "LOG_QUEUE" | "DB">, now: () => numbe
 export function consumerDeps(env: Env, now: () => number = Date.now, cadence: FlushCadence = isolateCadence): ConsumerDeps {
   const intervalMs = lakeFlushIntervalMs(env.LAKE_FLUSH_SECONDS);
   return { db: env.DB, deadLetters: env.DEAD_LETTERS, now,
-    // Drift histograms bin by each model's manifest baseline (cached per isolate).
-    extraStatements: async (db, ids) => aggregateStatements(db, { ...ids, binnings: await driftBinnings(db, ids.decisions) }),
+    // Drift histograms bin by each model's manifest baseline (cached per isolate); channel feedback
+    // on outbound actions folds in the same transaction (worker/activation/feedback.ts).
+    extraStatements: async (db, ids) => [...aggregateStatements(db, { ...ids, binnings: await driftBinnings(db, ids.decisions) }), ...feedbackStatements(db, ids.eventIds)],
     afterCommit: async ({ now, rows }) => {
       if (!lakeFlushDue(cadence, rows, now, intervalMs)) return;
       // On the same cadence the adaptive model learns from the committed log (its labels wait

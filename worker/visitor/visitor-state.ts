@@ -306,7 +306,7 @@ export class VisitorState extends DurableObject<Env> {
   }
 
   private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number): MomentMembership[] {
-    if (update.exited.length) this.ctx.waitUntil(notifyExits(call.key, update.exited, now));
+    if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
     return update.moments;
   }
 

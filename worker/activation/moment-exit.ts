@@ -1,0 +1,13 @@
+/**
+ * Outbound actions follow their moment: when a customer leaves a moment (its exit rule fired, e.g.
+ * they converted), the actions scheduled for that moment and not yet sent are cancelled, reason
+ * `moment_exit`. Registered with worker/moments/exits.ts by worker/index.ts.
+ */
+import type { MomentExitListener } from "../moments/exits.ts";
+import { cancelActions } from "./schedule.ts";
+
+/** Cancels a customer's pending actions of the moment left; anonymous visitors have none. */
+export const cancelOnMomentExit: MomentExitListener = async (env, key, momentId) => {
+  if (!key.startsWith("customer:")) return;
+  await cancelActions(env, key.slice("customer:".length), { moment: momentId, reason: "moment_exit" });
+};
