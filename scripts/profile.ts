@@ -16,6 +16,8 @@ const PORT = 8700 + (process.pid % 100);
 const VISITORS = 500;
 const what = (process.argv[2] ?? "decide") as "decide" | "events" | "proxy";
 const seconds = Number(process.argv[3] ?? 8);
+/** The page proxy mode is profiled on (`PROFILE_PATH`, e.g. `/edge/product` with `PROFILE_VARS=PROXY_ORIGIN:http://127.0.0.1:8810`). */
+const PROXY_PATH = process.env.PROFILE_PATH ?? "/edge/";
 
 interface ProfileNode {
   id: number;
@@ -56,7 +58,7 @@ function request(agent: http.Agent): Promise<void> {
     ? { cookie: `nb_consent=personalization%3D1%26analytics%3D1; nb_vid=p-visitor-${i % VISITORS}` }
     : { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload!)) };
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: PORT, method: proxy ? "GET" : "POST", path: proxy ? "/edge/" : what === "events" ? "/v1/events" : "/v1/decide", agent, headers }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port: PORT, method: proxy ? "GET" : "POST", path: proxy ? PROXY_PATH : what === "events" ? "/v1/events" : "/v1/decide", agent, headers }, (res) => {
       res.resume();
       res.on("end", () => (res.statusCode! < 300 ? resolve() : reject(new Error(`answered ${res.statusCode}`))));
     });
@@ -134,8 +136,9 @@ function summarise(profile: Profile): void {
 
 const server = await startDevServer({
   port: PORT,
-  vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => kv.split(":"))) },
-  seed: (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
+  vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
+  // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.
+  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
 });
 try {
   await load(4000);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { personalizeHtml, type PageFacts, type SlotFill } from "../../worker/proxy/rewrite.ts";
+import { proxiedUrl, proxiedUrlMapper } from "../../worker/proxy/response-headers.ts";
 
 const PAGE = `<!doctype html><html><head><meta name="nb:category" content="Shoes"><meta name="nb:tags" content="sale,summer"><title>t</title></head>
 <body><nav><a href="/shoes.html">Shoes</a> <a href="https://other.example/x">x</a></nav>
@@ -91,5 +92,21 @@ describe("personalizeHtml", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
     expect(finished).toBe(true);
     expect(rest).toContain("the end");
+  });
+});
+
+describe("proxiedUrlMapper (the page's links): the same result as proxiedUrl for every link", () => {
+  const values = [
+    "/", "/shoes.html", "/a/b?x=1#c", "/a?next=/b", "//cdn.example/x", "/\\evil.example/x", " /padded ", "/x\u00a0", "/caf\u00e9",
+    "/x ", "rel/x", "", "#top", "?q=1", "https://origin.test/x", "https://origin.test", "//origin.test/y", "https://other.example/x", "mailto:a@b.c",
+  ];
+  it.each([
+    { prefix: "/edge", origin: "https://origin.test" },
+    { prefix: "", origin: "https://origin.test" },
+    { prefix: "/edge", origin: "https://origin.test/base/" },
+  ])("prefix $prefix, origin $origin", ({ prefix, origin }) => {
+    const map = { workerOrigin: "http://w.test", prefix, origin: new URL(origin) };
+    const mapped = proxiedUrlMapper(map);
+    for (const value of [...values, ...values.map((v) => `/base${v}`)]) expect([value, mapped(value)]).toEqual([value, proxiedUrl(value, map)]);
   });
 });

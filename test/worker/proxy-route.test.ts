@@ -120,3 +120,33 @@ describe("proxy mode: the page outside the slots is the same whatever the consen
     expect(c).toBe(b);
   });
 });
+
+describe("proxy mode: outside the slots, the origin's bytes", () => {
+  /** The page with every slot emptied (its decision attributes removed) and the decision list removed. */
+  const outsideSlots = (page: string) =>
+    new HTMLRewriter()
+      .on("[data-nb-slot]", {
+        element(el) {
+          el.setInnerContent("");
+          for (const a of ["data-nb-decision", "data-nb-block", "data-nb-reason", "data-nb-source"]) el.removeAttribute(a);
+        },
+      })
+      .on("script#nb-decisions", { element: (el) => void el.remove() })
+      .transform(new Response(page))
+      .text();
+
+  it.each([
+    { prefix: "", path: "/", originPath: "/" },
+    { prefix: "", path: "/bags", originPath: "/bags" },
+    { prefix: "/edge", path: "/edge/product-trail-runner", originPath: "/product-trail-runner" },
+  ])("a personalised page ($path, PROXY_PREFIX=$prefix) differs from the origin's only in its slots and decision list (links behind the prefix)", async ({ prefix, path, originPath }) => {
+    const [res, page] = await Promise.all([
+      proxied(path, { headers: { cookie: `${CONSENT}; nb_vid=${visitor(false)}` } }, { vars: { PROXY_PREFIX: prefix } }),
+      origin(originPath),
+    ]);
+    const text = await res.text();
+    expect(heroOf(text)?.[1]).toMatch(/ranked|default|fallback/); // a slot was filled
+    const unprefixed = prefix ? text.replace(/(<(?:a|area|form) [^>]*(?:href|action)=")\/edge\//g, "$1/") : text;
+    expect(await outsideSlots(unprefixed)).toBe(await outsideSlots(await page.text()));
+  });
+});

@@ -32,8 +32,18 @@ const list = (v: string | undefined, fallback: string[]): string[] => {
   return items.length ? items : fallback;
 };
 
-/** Reads the proxy settings; undefined when proxy mode is off (no PROXY_ORIGIN). */
+/** Settings read per env object: an isolate's env does not change, so they are parsed once, not per request. */
+const byEnv = new WeakMap<object, ProxyConfig | undefined>();
+
+/** Reads the proxy settings; undefined when proxy mode is off (no PROXY_ORIGIN). Remembered per env object. */
 export function proxyConfigFromEnv(env: Partial<Record<string, string>>): ProxyConfig | undefined {
+  if (byEnv.has(env)) return byEnv.get(env);
+  const config = readProxyConfig(env);
+  byEnv.set(env, config);
+  return config;
+}
+
+function readProxyConfig(env: Partial<Record<string, string>>): ProxyConfig | undefined {
   const originVar = (env.PROXY_ORIGIN ?? "").trim();
   if (!originVar) return undefined;
   let origin: ProxyConfig["origin"];

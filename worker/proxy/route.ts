@@ -13,7 +13,7 @@ import { onError } from "../errors/on-error.ts";
 import { matchesAny, proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
 import { encodedPath, looselyUnderPrefix, normalisePath, underPrefix } from "./path.ts";
 import { originRequestHeaders, rewritableEncoding } from "./request-headers.ts";
-import { personalisedPageHeaders, proxiedHeaders, proxiedUrl, rewrittenPageHeaders, type UrlMap } from "./response-headers.ts";
+import { personalisedPageHeaders, proxiedHeaders, proxiedUrlMapper, rewrittenPageHeaders, type UrlMap } from "./response-headers.ts";
 import { consentFromCookies, parseCookies, requestSignals, VISITOR_COOKIE, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "./rewrite.ts";
 
@@ -112,6 +112,12 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
     redirect: "manual",
   });
+  if (personalised) {
+    // The decision's configuration is read while the origin answers, not after: the decide then
+    // finds it in the isolate's memo (a failure here is left to the decide, which reports it).
+    const services = c.get("services");
+    void Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]).catch(() => undefined);
+  }
   const fetched = config.origin === "assets" ? await c.env.ASSETS.fetch(originRequest) : await fetch(originRequest);
   if (fetched.status === 101) return fetched; // a WebSocket: nothing to map
   const headers = proxiedHeaders(fetched.headers, map);
@@ -121,7 +127,7 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     if (links && fetched.status === 304) return new Response(null, { status: 304, headers: rewrittenPageHeaders(headers) });
     return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   }
-  const linkRewrite = links ? { origin: map.origin.origin, map: (u: string) => proxiedUrl(u, map) } : undefined;
+  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map) } : undefined;
   // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
   if (!personalised && cookies.has(VISITOR_COOKIE)) headers.append("set-cookie", visitorCookie(undefined, url.protocol === "https:"));
   const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
