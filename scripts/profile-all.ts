@@ -17,6 +17,7 @@ import type { DevServer } from "./dev-server.ts";
 
 const VISITORS = 500;
 const ADMIN = { authorization: "Bearer profile-token" };
+const DRAIN_LIMIT_MS = 90_000;
 
 type Row = "healthz" | "decide" | "guardrails" | "events" | "adaptive";
 
@@ -41,7 +42,19 @@ function eventsBody(i: number): string {
 
 export async function profileAll(server: DevServer, port: number, seconds: number): Promise<void> {
   let counter = 0;
-  const send = (agent: http.Agent, row: Row): Promise<void> => {
+  let unavailable = 0;
+  /** One request; a 503 (wrangler dev reloading, or its proxy under a loaded machine) is retried, up to 5 times, and counted. */
+  const send = async (agent: http.Agent, row: Row, attempt = 1): Promise<void> => {
+    try {
+      await sendOnce(agent, row);
+    } catch (err) {
+      if (!(err instanceof Error && err.message.endsWith("answered 503")) || attempt >= 5) throw err;
+      unavailable++;
+      await new Promise((r) => setTimeout(r, 500));
+      await send(agent, row, attempt + 1);
+    }
+  };
+  const sendOnce = (agent: http.Agent, row: Row): Promise<void> => {
     const i = counter++;
     const body = row === "healthz" ? undefined : row === "events" ? eventsBody(i) : decideBody(i);
     const headers = body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {};
@@ -77,12 +90,15 @@ export async function profileAll(server: DevServer, port: number, seconds: numbe
     const p = await admin("GET", "/admin/pipeline");
     return { backlog: p.backlog.decisions + p.backlog.events, batches: p.batches as number, stored: p.stored.decisions + p.stored.events + p.duplicates.decisions + p.duplicates.events };
   };
-  /** Waits until the consumer has worked off the backlog (at most 3 minutes). */
-  const drained = async () => {
+  /**
+   * Waits until the consumer has worked off the backlog, at most `DRAIN_LIMIT_MS` (as the bench,
+   * which waits a minute): on a loaded machine it may not get there, and the row says so.
+   */
+  const drained = async (): Promise<boolean> => {
     // Producers write their sent counts at most once a second.
     await new Promise((r) => setTimeout(r, 1500));
-    for (const until = Date.now() + 180_000; Date.now() < until; await new Promise((r) => setTimeout(r, 500))) if ((await pipeline()).backlog === 0) return;
-    throw new Error("the pipeline did not drain in 3 minutes");
+    for (const until = Date.now() + DRAIN_LIMIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 500))) if ((await pipeline()).backlog === 0) return true;
+    return false;
   };
 
   const table: string[] = [];
@@ -93,18 +109,21 @@ export async function profileAll(server: DevServer, port: number, seconds: numbe
     const n = await load(row, seconds * 1000);
     const cpu1 = server.cpuMs();
     const p1 = await pipeline();
-    await drained();
+    const done = await drained();
     const p2 = await pipeline();
     const cpu2 = server.cpuMs();
     const batches = p2.batches - p1.batches;
     const f = (x: number) => x.toFixed(2);
     const perBatch = batches > 0 ? `${f((cpu2 - cpu1) / batches)} (${((p2.stored - p1.stored) / batches).toFixed(0)} rec)` : "–";
-    table.push(`| ${name} | ${n} | ${f((cpu1 - cpu0) / n)} | ${f((cpu2 - cpu1) / n)} | ${f((cpu2 - cpu0) / n)} | ${perBatch} |`);
+    table.push(`| ${name}${done ? "" : " (backlog left after 90 s)"} | ${n} | ${f((cpu1 - cpu0) / n)} | ${f((cpu2 - cpu1) / n)} | ${f((cpu2 - cpu0) / n)} | ${perBatch} |`);
     console.log(table.at(-1));
   };
 
   const warm = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  for (let i = 0; i < 2 * VISITORS; i++) await send(warm, "decide");
+  // Every visitor's Durable Object exists before measuring (1,000 decides on 8 connections).
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let i = 0; i < (2 * VISITORS) / 8; i++) await send(warm, "decide");
+  }));
   console.log(`CPU ms per request (server processes, /proc), ${seconds} s of 8 connections per row`);
   console.log("| row | requests | load CPU ms/req | drain CPU ms/req | total CPU ms/req | consumer CPU ms/batch (records) |\n|---|---:|---:|---:|---:|---:|");
   await measure("healthz", "GET /healthz");
@@ -123,5 +142,5 @@ export async function profileAll(server: DevServer, port: number, seconds: numbe
   if (!check.decisions[0]?.modelVersion?.startsWith("nextbest-adaptive@")) throw new Error(`the adaptive model does not serve: ${JSON.stringify(check)}`);
   await measure("adaptive", "decide, adaptive champion");
   warm.destroy();
-  console.log(`\n${table.length} rows; load average ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(`\n${table.length} rows; ${unavailable} request(s) answered 503 and were retried; load average ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 }
