@@ -82,7 +82,8 @@ export async function profileAll(server: DevServer, port: number, seconds: numbe
     return done;
   };
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { ...ADMIN, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    // D1 answers behind the consumer's batches: on a loaded machine that can take minutes.
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { ...ADMIN, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(60_000) });
     if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
     return res.json() as Promise<any>;
   };
@@ -97,7 +98,7 @@ export async function profileAll(server: DevServer, port: number, seconds: numbe
   const drained = async (): Promise<boolean> => {
     // Producers write their sent counts at most once a second.
     await new Promise((r) => setTimeout(r, 1500));
-    for (const until = Date.now() + DRAIN_LIMIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 500))) if ((await pipeline()).backlog === 0) return true;
+    for (const until = Date.now() + DRAIN_LIMIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 500))) if ((await pipeline().catch(() => ({ backlog: -1 }))).backlog === 0) return true;
     return false;
   };
 
@@ -108,13 +109,13 @@ export async function profileAll(server: DevServer, port: number, seconds: numbe
     const cpu0 = server.cpuMs();
     const n = await load(row, seconds * 1000);
     const cpu1 = server.cpuMs();
-    const p1 = await pipeline();
+    const p1 = await pipeline().catch(() => undefined);
     const done = await drained();
-    const p2 = await pipeline();
+    const p2 = await pipeline().catch(() => undefined);
     const cpu2 = server.cpuMs();
-    const batches = p2.batches - p1.batches;
+    const batches = p1 && p2 ? p2.batches - p1.batches : 0;
     const f = (x: number) => x.toFixed(2);
-    const perBatch = batches > 0 ? `${f((cpu2 - cpu1) / batches)} (${((p2.stored - p1.stored) / batches).toFixed(0)} rec)` : "–";
+    const perBatch = batches > 0 ? `${f((cpu2 - cpu1) / batches)} (${((p2!.stored - p1!.stored) / batches).toFixed(0)} rec)` : "–";
     table.push(`| ${name}${done ? "" : " (backlog left after 90 s)"} | ${n} | ${f((cpu1 - cpu0) / n)} | ${f((cpu2 - cpu1) / n)} | ${f((cpu2 - cpu0) / n)} | ${perBatch} |`);
     console.log(table.at(-1));
   };
