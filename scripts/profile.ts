@@ -1,20 +1,25 @@
 /**
- * `npm run profile -- [decide|events|proxy] [seconds]`: where the Worker's CPU goes under load.
+ * `npm run profile -- [decide|events|proxy|all] [seconds]`: where the Worker's CPU goes under load.
  * Starts `wrangler dev` as the bench does (50 hero candidates, many visitors), warms it, then
  * records a V8 CPU profile through the Worker's inspector (Chrome DevTools Protocol, `Profiler`
  * domain) while 8 connections send the chosen request, and prints self time by function and by
  * source file, and the share of idle time. Everything the Worker does in that time is included:
  * the request, the visitor's Durable Object, ONNX, the queue producer and the log consumer.
+ *
+ * `all` prints a table of CPU per request for every bench row on one server (scripts/profile-all.ts):
+ * `/healthz`, decide with default and with every guardrail, events, decide with the adaptive
+ * champion, each with the log consumer's catch-up afterwards and its CPU per batch.
  */
 import http from "node:http";
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { benchCatalog } from "./bench-catalog.ts";
 import { run, startDevServer } from "./dev-server.ts";
+import { profileAll } from "./profile-all.ts";
 
 const PORT = 8700 + (process.pid % 100);
 const VISITORS = 500;
-const what = (process.argv[2] ?? "decide") as "decide" | "events" | "proxy";
+const what = (process.argv[2] ?? "decide") as "decide" | "events" | "proxy" | "all";
 const seconds = Number(process.argv[3] ?? 8);
 /** The page proxy mode is profiled on (`PROFILE_PATH`, e.g. `/edge/product` with `PROFILE_VARS=PROXY_ORIGIN:http://127.0.0.1:8810`). */
 const PROXY_PATH = process.env.PROFILE_PATH ?? "/edge/";
@@ -134,13 +139,8 @@ function summarise(profile: Profile): void {
   console.log(`\nself time by function:\n${top(byFunction, 45)}`);
 }
 
-const server = await startDevServer({
-  port: PORT,
-  vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
-  // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.
-  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
-});
-try {
+/** CPU per request of `what` against `/healthz`, and with PROFILE_CPU a CPU profile under load. */
+async function profileOne(): Promise<void> {
   await load(4000);
   // CPU time of the server's processes per request: unlike latency and throughput it hardly
   // moves when other work shares the machine, so variants can be compared on a busy one.
@@ -170,6 +170,18 @@ try {
   }
   // The bundle the line numbers refer to (wrangler removes it on exit).
   if (process.env.PROFILE_KEEP_BUNDLE) for (const dir of readdirSync(".wrangler/tmp")) if (dir.startsWith("dev-")) copyFileSync(`.wrangler/tmp/${dir}/index.js`, `/tmp/nextbest-profile-bundle.js`);
+}
+
+const server = await startDevServer({
+  port: PORT,
+  // As the bench: rate limits checked on every write but only reported (one client address).
+  vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", RATE_LIMIT_MODE: "report", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
+  // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.
+  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
+});
+try {
+  if (what === "all") await profileAll(server, PORT, seconds);
+  else await profileOne();
 } finally {
   await server.stop();
 }
