@@ -115,12 +115,12 @@ describe("erasure and consent follow identity", () => {
     // conversion (one campaign, both devices) moved into the customer's object at identify.
     const customerPart = route === "customers" ? (body as unknown as { removed: Record<string, number> }) : body.customer!;
     const devices = route === "customers" ? 2 : 1; // the visitor route erased b itself first
-    expect(customerPart.removed).toEqual({ events: devices, decisions: devices, visitorState: 0, customerState: 1, profile: 1, links: 2 });
+    expect(customerPart.removed).toEqual({ events: devices, decisions: devices, visitorState: 0, customerState: 1, profile: 1, links: 2, activation: 0 });
     expect(customerPart).toMatchObject({ complete: true, notRemoved: [], lake: { status: "queued", visitors: 2 } });
     if (route === "visitors") expect(body.removed).toMatchObject({ events: 1, decisions: 1, visitorState: 0 });
     // Again: nothing left, nothing counted twice.
     const again = (await (await call(`/admin/customers/${encodeURIComponent(`erase-${route}-customer`)}`, { method: "DELETE", headers: ADMIN })).json()) as Record<string, unknown>;
-    expect(again).toMatchObject({ visitors: [], removed: { events: 0, decisions: 0, visitorState: 0, customerState: 0, profile: 0, links: 0 }, lake: { status: "nothing_to_erase", visitors: 0 } });
+    expect(again).toMatchObject({ visitors: [], removed: { events: 0, decisions: 0, visitorState: 0, customerState: 0, profile: 0, links: 0, activation: 0 }, lake: { status: "nothing_to_erase", visitors: 0 } });
     for (const id of [a, b]) {
       expect(await rows("events", id)).toBe(0); // D1 events
       expect(await rows("decisions", id)).toBe(0); // D1 audit rows

@@ -1,0 +1,84 @@
+// Issue 18's parts together, with the production services (no scheduler stand-in): a next-action
+// decision waits in the customer's Outbox with its send-time arm; leaving the moment it was decided
+// for cancels it; channel feedback through POST /v1/events updates the customer's own state (an
+// open counts for send time, an unsubscribe turns the opt-in off).
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Outbox } from "../../worker/activation/outbox.ts";
+import { outboxOf } from "../../worker/activation/schedule.ts";
+import { createApp } from "../../worker/app.ts";
+import { customerKey, customerObject, type IdentityEnv } from "../../worker/identity/keys.ts";
+import { notifyExits } from "../../worker/moments/exits.ts";
+// The Worker's entry module registers the moment-exit listener (as in production).
+import "../../worker/index.ts";
+import { ADMIN } from "./audit-fixtures.ts";
+
+// Ahead of the real clock the Outbox alarms run on, so nothing is due during the test.
+const NOW = Date.parse("2031-06-03T06:30:00Z");
+let ids = 0;
+const app = createApp(() => ({ now: () => NOW, newId: () => `jw-${NOW}-${++ids}`, holdout: { rate: 0, salt: "jw-test" }, epsilon: 0 }));
+
+async function fetchApp(path: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`http://nextbest.test${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+const json = (method: string, body: unknown, headers: Record<string, string> = ADMIN) => ({ method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) });
+const keyOf = (id: string) => customerKey(env as IdentityEnv, id);
+const customer = async (id: string) => env.VISITOR.get(env.VISITOR.idFromName(customerObject(await keyOf(id))));
+const listed = async (id: string) => runInDurableObject(outboxOf(env, await keyOf(id)), (o: Outbox) => o.list());
+
+async function setUp(id: string): Promise<void> {
+  const actions = [
+    { id: "jw-mail", channel: "email", contentRef: "tpl-jw", value: 3 },
+    { id: "jw-renewal", channel: "push", contentRef: "push-jw-renewal", value: 50, moments: ["renewal"] },
+  ];
+  expect((await fetchApp("/admin/actions", json("PUT", { actions }))).status).toBe(200);
+  for (const channel of ["email", "push"]) expect((await fetchApp(`/admin/channels/${channel}`, json("PUT", { url: "http://127.0.0.1:9/hook" }))).status).toBe(200);
+  const line = { customerId: id, traits: { contact: { timeZone: "UTC", marketing: true, optIns: { email: true, push: true }, reachable: { email: true, push: true } } } };
+  expect((await fetchApp("/admin/profiles", { method: "POST", headers: { ...ADMIN, "content-type": "application/x-ndjson" }, body: JSON.stringify(line) })).status).toBe(200);
+}
+
+async function decided(body: unknown): Promise<{ decisionId: string; channel: string; actionId: string; scheduled: boolean; sendAt: string; reasons: string[] }> {
+  const res = await fetchApp("/v1/next-action", json("POST", body));
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+describe("next action → Outbox → feedback", () => {
+  it("schedules into the customer's Outbox; leaving the moment cancels what was decided for it", async () => {
+    await setUp("jw-moment");
+    // One message per channel per day (the default contact policy): e-mail first, then push.
+    const plain = await decided({ customerId: "jw-moment" });
+    const inMoment = await decided({ customerId: "jw-moment", moment: "renewal" });
+    expect([plain, inMoment].map((a) => [a.actionId, a.scheduled])).toEqual([["jw-mail", true], ["jw-renewal", true]]);
+    expect((await listed("jw-moment")).map((a) => [a.decisionId, a.state]).sort()).toEqual([[inMoment.decisionId, "scheduled"], [plain.decisionId, "scheduled"]].sort());
+    // The send-time arm reached the delivery record (what GET /admin/reports/channels groups by).
+    const row = await env.DB.prepare("SELECT send_time_arm FROM activation_actions WHERE decision_id = ?").bind(plain.decisionId).first<string>("send_time_arm");
+    expect(["chosen", "fallback", "explore"]).toContain(row);
+
+    await notifyExits(env, customerObject(await keyOf("jw-moment")), ["renewal"], NOW + 60_000);
+    const after = new Map((await listed("jw-moment")).map((a) => [a.decisionId, a.state]));
+    expect(after.get(inMoment.decisionId)).toBe("cancelled");
+    expect(after.get(plain.decisionId)).toBe("scheduled");
+  });
+
+  it("an open counts for the customer's send hour once; an unsubscribe turns the customer's opt-in off", async () => {
+    await setUp("jw-feedback");
+    const a = await decided({ customerId: "jw-feedback" });
+    const key = await keyOf("jw-feedback");
+    const event = (type: string) => fetchApp("/v1/events", json("POST", { consent: { analytics: true }, events: [{ type, decisionId: a.decisionId, visitorId: key }] }, {}));
+    const engaged = async () => (await (await customer("jw-feedback")).outboundState()).counts.engaged.reduce((x: number, y: number) => x + y, 0);
+    expect(await engaged()).toBe(0);
+    expect((await event("opened")).status).toBe(202);
+    expect(await engaged()).toBe(1);
+    expect((await event("opened")).status).toBe(202);
+    expect(await engaged()).toBe(1);
+    expect((await event("unsubscribed")).status).toBe(202);
+    const traits = (await (await customer("jw-feedback")).outboundState()).traits as { contact?: { optIns?: Record<string, boolean> } };
+    expect(traits.contact?.optIns?.email).toBe(false);
+    expect((await listed("jw-feedback")).find((x) => x.decisionId === a.decisionId)?.state).toBe("cancelled");
+  });
+});
