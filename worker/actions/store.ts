@@ -3,6 +3,7 @@
  * cached per isolate for 10 s (next-action reads it on every call). Saving is a compare-and-set on
  * the newest version (one INSERT … SELECT … WHERE), which `If-Match` on the admin API relies on.
  */
+import { d1Versions, type VersionRow } from "../versions/d1.ts";
 import { actionCatalogSchema, EMPTY_ACTION_CATALOG, type ActionCatalog } from "./schema.ts";
 
 export interface ActionCatalogVersion {
@@ -32,22 +33,12 @@ export const BUILT_IN_ACTIONS: ActionCatalogVersion = { version: 0, catalog: EMP
 const CACHE_MS = 10_000;
 let cache: { value: ActionCatalogVersion; at: number } | undefined;
 
-interface Row {
-  version: number;
-  catalog: string;
-  author: string;
-  createdAt: number;
-  action: "put" | "rollback";
-  restoredFrom: number | null;
-}
-const COLUMNS = "version, catalog, author, created_at AS createdAt, action, restored_from AS restoredFrom";
-
-const summary = (r: Omit<Row, "catalog">): ActionCatalogSummary => ({ version: r.version, author: r.author, createdAt: r.createdAt, action: r.action, ...(r.restoredFrom !== null ? { restoredFrom: r.restoredFrom } : {}) });
 // Stored documents were validated on save; parsing again fills defaults added since.
-const fromRow = (r: Row): ActionCatalogVersion => ({ ...summary(r), catalog: actionCatalogSchema.parse(JSON.parse(r.catalog)) });
+const fromRow = ({ json, ...summary }: VersionRow): ActionCatalogVersion => ({ ...summary, catalog: actionCatalogSchema.parse(JSON.parse(json)) });
 
 /** The store on D1. */
 export function d1ActionCatalogStore(db: D1Database, now: () => number = Date.now): ActionCatalogStore {
+  const versions = d1Versions(db, "action_catalog_versions", "catalog");
   const store: ActionCatalogStore = {
     async current() {
       const t = now();
@@ -57,38 +48,23 @@ export function d1ActionCatalogStore(db: D1Database, now: () => number = Date.no
       return value;
     },
     async latest() {
-      const row = await db.prepare(`SELECT ${COLUMNS} FROM action_catalog_versions ORDER BY version DESC LIMIT 1`).first<Row>();
+      const row = await versions.latest();
       return row ? fromRow(row) : BUILT_IN_ACTIONS;
     },
     async get(version) {
       if (version === 0) return BUILT_IN_ACTIONS;
-      const row = await db.prepare(`SELECT ${COLUMNS} FROM action_catalog_versions WHERE version = ?`).bind(version).first<Row>();
+      const row = await versions.get(version);
       return row ? fromRow(row) : null;
     },
     async save(catalog, author, at, options = {}) {
-      const action = options.action ?? "put";
-      const restoredFrom = options.restoredFrom ?? null;
-      const row = await db
-        .prepare(
-          `INSERT INTO action_catalog_versions (catalog, author, created_at, action, restored_from)
-           SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?6 IS NULL OR (SELECT COALESCE(MAX(version), 0) FROM action_catalog_versions) = ?6
-           RETURNING version`,
-        )
-        .bind(JSON.stringify(catalog), author, at, action, restoredFrom, options.expectedVersion ?? null)
-        .first<{ version: number }>();
-      if (!row) return null;
-      const value: ActionCatalogVersion = { version: row.version, catalog, author, createdAt: at, action, ...(restoredFrom !== null ? { restoredFrom } : {}) };
+      const saved = await versions.save(catalog, author, at, options);
+      if (!saved) return null;
+      const value: ActionCatalogVersion = { ...saved, catalog };
       // This isolate uses the new version at once; others within the cache period.
       cache = { value, at: now() };
       return value;
     },
-    async history(limit) {
-      const { results } = await db
-        .prepare("SELECT version, author, created_at AS createdAt, action, restored_from AS restoredFrom FROM action_catalog_versions ORDER BY version DESC LIMIT ?")
-        .bind(limit)
-        .all<Omit<Row, "catalog">>();
-      return results.map(summary);
-    },
+    history: (limit) => versions.history(limit),
   };
   return store;
 }

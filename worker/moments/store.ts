@@ -6,6 +6,7 @@
  * Saving is a compare-and-set on the newest version (If-Match on the admin API).
  */
 import { z } from "zod";
+import { d1Versions, type VersionRow } from "../versions/d1.ts";
 import { EMPTY_MOMENTS, momentsConfigSchema, type MomentsConfig } from "./schema.ts";
 
 export type MomentsAction = "put" | "rollback";
@@ -50,23 +51,11 @@ const storedSchema = z.object({
 let cached: { value: MomentsVersion; at: number } | undefined;
 let good: MomentsVersion | undefined;
 
-interface Row {
-  version: number;
-  config: string;
-  author: string;
-  createdAt: number;
-  action: MomentsAction;
-  restoredFrom: number | null;
-}
-const COLUMNS = "version, config, author, created_at AS createdAt, action, restored_from AS restoredFrom";
-
-function summary(r: Omit<Row, "config">): MomentsSummary {
-  return { version: r.version, author: r.author, createdAt: r.createdAt, action: r.action, ...(r.restoredFrom !== null ? { restoredFrom: r.restoredFrom } : {}) };
-}
-const fromRow = (r: Row): MomentsVersion => ({ ...summary(r), config: momentsConfigSchema.parse(JSON.parse(r.config)) });
+const fromRow = ({ json, ...summary }: VersionRow): MomentsVersion => ({ ...summary, config: momentsConfigSchema.parse(JSON.parse(json)) });
 
 /** The store on D1 (history) and KV (version in force). */
 export function d1MomentStore(db: D1Database, kv: KVNamespace, now: () => number = Date.now): MomentStore {
+  const versions = d1Versions(db, "moment_versions", "config");
   return {
     async current() {
       const t = now();
@@ -85,40 +74,25 @@ export function d1MomentStore(db: D1Database, kv: KVNamespace, now: () => number
       return value;
     },
     async latest() {
-      const row = await db.prepare(`SELECT ${COLUMNS} FROM moment_versions ORDER BY version DESC LIMIT 1`).first<Row>();
+      const row = await versions.latest();
       return row ? fromRow(row) : BUILT_IN_MOMENTS;
     },
     async get(version) {
       if (version === 0) return BUILT_IN_MOMENTS;
-      const row = await db.prepare(`SELECT ${COLUMNS} FROM moment_versions WHERE version = ?`).bind(version).first<Row>();
+      const row = await versions.get(version);
       return row ? fromRow(row) : null;
     },
     async save(config, author, at, options = {}) {
-      const action = options.action ?? "put";
-      const restoredFrom = options.restoredFrom ?? null;
-      const row = await db
-        .prepare(
-          `INSERT INTO moment_versions (config, author, created_at, action, restored_from)
-           SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?6 IS NULL OR (SELECT COALESCE(MAX(version), 0) FROM moment_versions) = ?6
-           RETURNING version`,
-        )
-        .bind(JSON.stringify(config), author, at, action, restoredFrom, options.expectedVersion ?? null)
-        .first<{ version: number }>();
-      if (!row) return null;
-      const value: MomentsVersion = { version: row.version, config, author, createdAt: at, action, ...(restoredFrom !== null ? { restoredFrom } : {}) };
+      const saved = await versions.save(config, author, at, options);
+      if (!saved) return null;
+      const value: MomentsVersion = { ...saved, config };
       await kv.put(MOMENTS_KEY, JSON.stringify(value));
       // This isolate serves it at once; others within the cache period.
       good = value;
       cached = { value, at: now() };
       return value;
     },
-    async history(limit) {
-      const { results } = await db
-        .prepare("SELECT version, author, created_at AS createdAt, action, restored_from AS restoredFrom FROM moment_versions ORDER BY version DESC LIMIT ?")
-        .bind(limit)
-        .all<Omit<Row, "config">>();
-      return results.map(summary);
-    },
+    history: (limit) => versions.history(limit),
   };
 }
 
