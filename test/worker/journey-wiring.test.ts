@@ -65,20 +65,32 @@ describe("next action → Outbox → feedback", () => {
     expect(after.get(plain.decisionId)).toBe("scheduled");
   });
 
-  it("an open counts for the customer's send hour once; an unsubscribe turns the customer's opt-in off", async () => {
+  it("an open counts for the customer's send hour once; an unsubscribe, even without analytics consent, turns the customer's opt-in off", async () => {
     await setUp("jw-feedback");
     const a = await decided({ customerId: "jw-feedback" });
     const key = await keyOf("jw-feedback");
-    const event = (type: string) => fetchApp("/v1/events", json("POST", { consent: { analytics: true }, events: [{ type, decisionId: a.decisionId, visitorId: key }] }, {}));
+    const event = (type: string, consent: unknown = { analytics: true }) => fetchApp("/v1/events", json("POST", { consent, events: [{ type, decisionId: a.decisionId, visitorId: key }] }, {}));
     const engaged = async () => (await (await customer("jw-feedback")).outboundState()).counts.engaged.reduce((x: number, y: number) => x + y, 0);
     expect(await engaged()).toBe(0);
     expect((await event("opened")).status).toBe(202);
     expect(await engaged()).toBe(1);
     expect((await event("opened")).status).toBe(202);
     expect(await engaged()).toBe(1);
-    expect((await event("unsubscribed")).status).toBe(202);
+    // Without analytics consent the event is not stored, but the opt-out is obeyed.
+    expect((await event("unsubscribed", { analytics: false })).status).toBe(202);
     const traits = (await (await customer("jw-feedback")).outboundState()).traits as { contact?: { optIns?: Record<string, boolean> } };
     expect(traits.contact?.optIns?.email).toBe(false);
     expect((await listed("jw-feedback")).find((x) => x.decisionId === a.decisionId)?.state).toBe("cancelled");
+  });
+
+  it("while the kill switch is on, next-action decides nothing and schedules nothing", async () => {
+    await setUp("jw-killed");
+    const killed = createApp(() => ({ now: () => NOW, newId: () => `jw-k-${++ids}`, holdout: { rate: 0, salt: "jw-test" }, epsilon: 0, killSwitch: async () => ({ on: true }) }));
+    const ctx = createExecutionContext();
+    const res = await killed.fetch(new Request("http://nextbest.test/v1/next-action", json("POST", { customerId: "jw-killed" })), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ channel: null, actionId: null, scheduled: false, modelVersion: null, reasons: ["kill_switch"] });
+    expect(await listed("jw-killed")).toEqual([]);
   });
 });

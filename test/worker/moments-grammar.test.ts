@@ -89,4 +89,12 @@ describe("configuration validation", () => {
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => i.path.join("."))).toContain(path);
   });
+
+  it("refuses a condition nested thousands deep without exhausting the stack", () => {
+    let condition: unknown = { var: "now" };
+    for (let i = 0; i < 5_000; i++) condition = { "!": [condition] };
+    const r = momentsConfigSchema.safeParse({ moments: [{ id: "x", trigger: { condition }, exit: { event: "c" }, kpi: { event: "c", windowSeconds: 60 } }] });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join("."))).toContain("moments.0.trigger.condition");
+  });
 });

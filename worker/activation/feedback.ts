@@ -16,6 +16,7 @@
 import type { AcceptedEvent } from "../events/ingest.ts";
 import { CHANNEL_FEEDBACK_TYPES } from "../events/schema.ts";
 import { visitorKey } from "../visitor/key.ts";
+import { z } from "zod";
 import { outboxOf } from "./schedule.ts";
 
 const TYPES_SQL = CHANNEL_FEEDBACK_TYPES.map((t) => `'${t}'`).join(", ");
@@ -83,4 +84,20 @@ export async function applyUnsubscribes(env: Pick<Env, "DB" | "OUTBOX">, stored:
     applied++;
   }
   return applied;
+}
+
+const optOutSchema = z.object({ type: z.literal("unsubscribed"), decisionId: z.string().min(1).max(128), visitorId: z.string().min(1).max(256) });
+
+/**
+ * The unsubscribes of a request body, whatever its consent: an opt-out is honoured even when the
+ * event may not be stored for analytics (consent governs storing it, not obeying it). At most the
+ * first 100 events are read (the events route's own limit is far lower).
+ */
+export function optOutsIn(body: unknown): AcceptedEvent[] {
+  const events = body !== null && typeof body === "object" ? (body as { events?: unknown }).events : undefined;
+  if (!Array.isArray(events)) return [];
+  return events.slice(0, 100).flatMap((e) => {
+    const p = optOutSchema.safeParse(e);
+    return p.success ? [{ event: p.data as AcceptedEvent["event"], personalization: false }] : [];
+  });
 }

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { applyUnsubscribes } from "../activation/feedback.ts";
+import { applyUnsubscribes, optOutsIn } from "../activation/feedback.ts";
 import type { Channel } from "../actions/channels.ts";
 import { recordEngagement, setChannelOptIn } from "../next-action/channel-state.ts";
 
@@ -41,11 +41,13 @@ export const eventsRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), lim
   }
   // Channel feedback on outbound actions (after the answer; rare, so the common path reads
   // nothing): unsubscribes turn the channel's opt-in off, opens and clicks count for send time.
-  if (stored.some((s) => CUSTOMER_FEEDBACK.has(s.event.type))) {
+  // An unsubscribe is obeyed even when it may not be stored (no analytics consent).
+  const acting = [...stored.filter((s) => CUSTOMER_FEEDBACK.has(s.event.type)), ...optOutsIn(body).filter((o) => !stored.some((s) => s.event.type === "unsubscribed" && s.event.decisionId === o.event.decisionId))];
+  if (acting.length) {
     const optIn = (key: string, channel: string, on: boolean) => setChannelOptIn(c.env, key, channel as Channel, on);
     const at = services.now();
     const engaged = (key: string, kind: "opened" | "clicked", decisionId: string) => recordEngagement(c.env, { customerKey: key, kind, decisionId, at });
-    c.executionCtx.waitUntil(applyUnsubscribes(c.env, stored, optIn, engaged).catch((err) => console.error("applying channel feedback failed:", err)));
+    c.executionCtx.waitUntil(applyUnsubscribes(c.env, acting, optIn, engaged).catch((err) => console.error("applying channel feedback failed:", err)));
   }
   return c.json(result, 202, { "cache-control": "no-store" });
 });

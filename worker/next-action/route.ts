@@ -25,6 +25,14 @@ import { populationCounts, recordPopulationSend } from "./channel-state.ts";
 import { decideNextAction } from "./decide.ts";
 import { nextActionAnswer, nextActionRecord } from "./log.ts";
 
+/** The answer while the kill switch is on: the usual shape, no action, reason `kill_switch`. */
+function killedAnswer(decisionId: string, moment: string | undefined) {
+  return {
+    decisionId, channel: null, actionId: null, contentRef: null, sendAt: null, timeZone: null, moment: moment ?? null, holdout: false, scheduled: false, sendTime: null,
+    propensities: { channels: {}, actions: {}, action: null, hour: null, chosen: null }, modelVersion: null, reasons: ["kill_switch"], excluded: [],
+  };
+}
+
 /** A chosen web action: answered, not scheduled (no webhook delivers to a page). */
 class WebAction extends Error {}
 
@@ -51,6 +59,9 @@ export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
   const triggerAt = body.triggerAt ?? now;
   if (triggerAt > now + 60_000 || triggerAt < now - MAX_PAST_MS) throw new AppError("invalid_request", "triggerAt: within the last 14 days, not in the future");
   const key = await customerKey(c.env as Env & IdentityEnv, body.customerId);
+  // The kill switch (worker/kill-switch/) stops outbound decisions with the web slots: no model,
+  // nothing reserved or scheduled.
+  if ((await services.killSwitch?.())?.on) return c.json(killedAnswer(services.newId(), body.moment), 200, { "cache-control": "no-store" });
   const object = c.env.VISITOR.get(c.env.VISITOR.idFromName(customerObject(key)));
   const [version, state, population] = await Promise.all([services.actions.current(), object.outboundState(), populationCounts(c.env.DB, now)]);
   const decisionId = services.newId();
