@@ -40,7 +40,9 @@ export default async function setup(project: TestProject) {
     port: 8900 + (process.pid % 90),
     // Generous budgets: these tests check what is shown, not latency (bench measures that).
     // Rate limits report only: every browser of the run comes from 127.0.0.1 (worker tests enforce them).
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN, RATE_LIMIT_MODE: "report", ACTIVATION_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN, RATE_LIMIT_MODE: "report", ACTIVATION_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      // Customer keys (activation, next-action) need the identity secret; a fresh clone has no .dev.vars.
+      IDENTITY_SECRET: "e2e-identity-secret" },
   });
   project.provide("baseUrl", server.url);
   project.provide("adminToken", ADMIN_TOKEN);
