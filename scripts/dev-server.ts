@@ -3,7 +3,7 @@
  * benchmark and the browser tests. Resolves once `/healthz` (or `readyPath`) answers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -75,10 +75,14 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   // Its own inspector port too: left to wrangler, servers started at once race for the same free one.
   const inspector = ["--inspector-port", String(options.port + 10_000)];
+  // Its chatter (including failed update checks on a closed network) is not ours to print, unless
+  // NB_DEV_SERVER_LOGS names a folder: then each server's output goes to `<folder>/dev-<port>.log`
+  // (to diagnose a browser test that failed under load).
+  const logDir = process.env.NB_DEV_SERVER_LOGS;
+  const log = logDir ? openSync(join(logDir, `dev-${options.port}.log`), "a") : "ignore";
   const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(options.port), ...inspector, "--persist-to", state, ...vars], {
     env,
-    // Its chatter (including failed update checks on a closed network) is not ours to print.
-    stdio: ["ignore", "ignore", "ignore"],
+    stdio: ["ignore", log, log],
     detached: true,
   });
   const url = `http://127.0.0.1:${options.port}`;

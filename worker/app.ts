@@ -10,6 +10,7 @@ import { calibrationRoute } from "./calibration/route.ts";
 import { catalogAdminRoute } from "./catalog-admin/route.ts";
 import { configHealthRoute } from "./config-health/route.ts";
 import { consentRoute } from "./consent/route.ts";
+import { consoleSessionRoute } from "./console/route.ts";
 import { decideRoute } from "./decide/route.ts";
 import { driftRoute } from "./drift/route.ts";
 import { customerErasureRoute, erasureRoute } from "./erasure/route.ts";
@@ -57,6 +58,8 @@ export function createApp(override?: (env: Env) => Partial<Services>) {
   app.route("/v1/preview", previewPublicRoute);
   app.route("/v1/identify", identifyRoute);
   app.route("/v1/next-action", nextActionRoute);
+  // The console's sign-in (its pages are static assets under /console/).
+  app.route("/console/session", consoleSessionRoute());
   // Admin API: bearer token first, then the same services.
   app.use("/admin/*", requireAdmin(), init(override));
   app.route("/admin/models", modelsRoute);

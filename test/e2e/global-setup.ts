@@ -32,6 +32,7 @@ export default async function setup(project: TestProject) {
   }
   // The browser loads public/nb.js: build it from the current sources.
   await run("node", ["scripts/build-client.mjs"]);
+  await run("node", ["scripts/build-console.mjs"]);
   const dir = mkdtempSync(join(tmpdir(), "nextbest-e2e-client-"));
   const testClientPath = join(dir, "nb.js");
   await buildTestClient(testClientPath);

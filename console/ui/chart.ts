@@ -1,0 +1,20 @@
+/**
+ * Charts with Observable Plot (@observablehq/plot): a page passes Plot's options, this component
+ * draws them into its element and redraws when they change. Plot renders SVG with a `<title>`-less
+ * figure; `label` names it for screen readers.
+ */
+import * as Plot from "@observablehq/plot";
+import { useEffect, useRef } from "preact/hooks";
+import { html } from "../html.ts";
+
+export { Plot };
+
+export function PlotChart({ options, label }: { options: Plot.PlotOptions; label: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const figure = Plot.plot({ style: { background: "transparent" }, ...options });
+    ref.current?.replaceChildren(figure);
+    return () => figure.remove();
+  }, [options]);
+  return html`<div class="chart" role="img" aria-label=${label} ref=${ref}></div>`;
+}
