@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,7 +18,8 @@ export interface DevServer {
 }
 
 export interface DevServerOptions {
-  port: number;
+  /** Default: a port the system reports free (so servers started at once never share one). */
+  port?: number;
   /** `--var NAME:value` overrides of wrangler.toml's [vars]. */
   vars?: Record<string, string>;
   /** Runs before the server starts, with the state folder (e.g. to seed KV). */
@@ -67,25 +69,40 @@ async function waitReady(url: string, child: ChildProcess, deadline: number, pat
   throw new Error("wrangler dev did not become ready in time");
 }
 
+/** A TCP port free on 127.0.0.1 right now (the system's choice for port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** Starts the server; `stop()` kills its process group and removes the state folder. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "nextbest-dev-"));
   await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   await options.seed?.(state);
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  // Ports the system says are free, not ones derived from a pid: two test files whose pids agree
+  // modulo a range once shared a port, and the second file's tests talked to the first's server.
   // Its own inspector port too: left to wrangler, servers started at once race for the same free one.
-  const inspector = ["--inspector-port", String(options.port + 10_000)];
+  const port = options.port ?? (await freePort());
+  const inspector = ["--inspector-port", String(await freePort())];
   // Its chatter (including failed update checks on a closed network) is not ours to print, unless
   // NB_DEV_SERVER_LOGS names a folder: then each server's output goes to `<folder>/dev-<port>.log`
   // (to diagnose a browser test that failed under load).
   const logDir = process.env.NB_DEV_SERVER_LOGS;
-  const log = logDir ? openSync(join(logDir, `dev-${options.port}.log`), "a") : "ignore";
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(options.port), ...inspector, "--persist-to", state, ...vars], {
+  const log = logDir ? openSync(join(logDir, `dev-${port}.log`), "a") : "ignore";
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), ...inspector, "--persist-to", state, ...vars], {
     env,
     stdio: ["ignore", log, log],
     detached: true,
   });
-  const url = `http://127.0.0.1:${options.port}`;
+  const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     try {
       process.kill(-child.pid!, "SIGTERM");

@@ -25,7 +25,6 @@ beforeAll(async () => {
   const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   // Its own server: the webhooks are configuration, and retries come at once (base 0 s).
   worker = await startDevServer({
-    port: 8700 + (process.pid % 90),
     vars: { ADMIN_TOKEN: TOKEN, ALERT_WEBHOOK_WARN: `${hook}/warn`, ALERT_WEBHOOK_ALERT: `${hook}/alert`, ALERT_WEBHOOK_FORMAT: "generic", ALERT_RETRY_BASE_SECONDS: "0" },
   });
 });

@@ -38,7 +38,6 @@ export default async function setup(project: TestProject) {
   await buildTestClient(testClientPath);
   project.provide("testClientPath", testClientPath);
   const server = await startDevServer({
-    port: 8900 + (process.pid % 90),
     // Generous budgets: these tests check what is shown, not latency (bench measures that).
     // Rate limits report only: every browser of the run comes from 127.0.0.1 (worker tests enforce them).
     vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, ADMIN_TOKEN, RATE_LIMIT_MODE: "report", ACTIVATION_WEBHOOK_SECRET: WEBHOOK_SECRET,

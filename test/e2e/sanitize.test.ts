@@ -67,9 +67,9 @@ beforeAll(async () => {
   const catalogFile = join(dir, "catalog.json");
   writeFileSync(catalogFile, JSON.stringify(CATALOG));
   server = await startDevServer({
-    port: 9100 + (process.pid % 100),
     timeoutMs: 240_000,
-    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", ...GENEROUS_BUDGETS, PROXY_ORIGIN: originUrl, PROXY_PREFIX: "/edge", PROXY_PERSONALIZE: "/proxy/*" },
+    // Rate limits report only, as for the shared server: every browser comes from 127.0.0.1.
+    vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", RATE_LIMIT_MODE: "report", ...GENEROUS_BUDGETS, PROXY_ORIGIN: originUrl, PROXY_PREFIX: "/edge", PROXY_PERSONALIZE: "/proxy/*" },
     // The hostile catalog, written to the local KV before the Worker first reads it.
     seed: async (state) => {
       await promisify(execFile)("npx", ["wrangler", "kv", "key", "put", "catalog", "--binding", "CONFIG", "--local", "--persist-to", state, "--path", catalogFile], {
@@ -126,7 +126,15 @@ async function open(page: Page, mode: Mode, g: number): Promise<void> {
   }
   for (const { payload, slot } of groups[g]!) {
     const element = page.locator(`[data-nb-slot="${slot}"]`);
-    await element.locator(".marker").waitFor({ timeout: 60_000 });
+    await element.locator(".marker").waitFor({ timeout: 60_000 }).catch(async (err: Error) => {
+      // Say what the Worker answers now, so a failure on a busy machine can be told from a bug.
+      const answer = await fetch(`${server.url}/v1/decide`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ visitorId: "diagnosis", slots: [slot], consent: { personalization: true, analytics: false } }),
+      }).then(async (r) => `${r.status} ${(await r.text()).slice(0, 300)}`, (e: Error) => e.message);
+      throw new Error(`${err.message}\nslot ${slot} shows ${JSON.stringify((await element.innerHTML()).slice(0, 200))}; a decide now answers ${answer}`);
+    });
     expect(await element.locator(".marker").innerText()).toBe(payload.name);
     expect(await element.getAttribute("data-nb-block")).toBe(`b-${slot}`);
     expect(await element.getAttribute("data-nb-source")).toBe(mode === "proxy" ? "edge" : null);

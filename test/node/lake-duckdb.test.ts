@@ -56,7 +56,7 @@ interface Sent {
 const sent: Sent = { decisions: [], events: 0, conversionValue: 0 };
 
 beforeAll(async () => {
-  server = await startDevServer({ port: 8700 + (process.pid % 90), vars: { ADMIN_TOKEN: TOKEN, EXPLORATION_EPSILON: "0" }, timeoutMs: 120_000 });
+  server = await startDevServer({ vars: { ADMIN_TOKEN: TOKEN, EXPLORATION_EPSILON: "0" }, timeoutMs: 120_000 });
   for (let v = 0; v < VISITORS; v++) {
     const visitorId = `lake-duck-${v}`;
     const res = await post("/v1/decide", {
