@@ -107,6 +107,21 @@ describe("membership from events and decides, recorded on decisions", () => {
     expect(await momentsOf(env, { visitorId: id }, config)).toEqual([]);
   });
 
+  it("counts a resent event (same eventId, a retried beacon) once in a trigger's window", async () => {
+    expect((await put(EXAMPLE_MOMENTS)).status).toBe(200);
+    const id = visitor();
+    for (let i = 0; i < 3; i++) expect((await views(id, 1)).status).toBe(202);
+    expect((await until(() => momentRows(id), (r) => r.events > 0)).events).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await momentRows(id)).events).toBe(1);
+    expect((await momentsOf(env, { visitorId: id }, config)).map((m) => m.id)).not.toContain("intent-spike");
+    // Two new views (and the first resent once more) make three distinct ones.
+    expect((await views(id, 3)).status).toBe(202);
+    const moments = await until(() => momentsOf(env, { visitorId: id }, config), (m) => m.some((x) => x.id === "intent-spike"));
+    expect(moments.map((m) => m.id)).toContain("intent-spike");
+    expect((await momentRows(id)).events).toBe(3);
+  });
+
   it("keeps nothing from events sent without personalisation consent", async () => {
     const id = visitor();
     expect((await views(id, 3, false)).status).toBe(202);

@@ -98,6 +98,7 @@ export function optOutsIn(body: unknown): AcceptedEvent[] {
   if (!Array.isArray(events)) return [];
   return events.slice(0, 100).flatMap((e) => {
     const p = optOutSchema.safeParse(e);
-    return p.success ? [{ event: p.data as AcceptedEvent["event"], personalization: false }] : [];
+    // Not stored, so no stored id: named by its action (an unsubscribe from one action is one).
+    return p.success ? [{ event: p.data as AcceptedEvent["event"], id: `opt-out:${p.data.decisionId}`, personalization: false }] : [];
   });
 }

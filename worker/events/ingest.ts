@@ -20,6 +20,8 @@ export interface Rejection {
  */
 export interface AcceptedEvent {
   event: ClientEvent;
+  /** The stored id (`eventId`): the same for a resent event, so later steps can recognise it. */
+  id: string;
   personalization: boolean;
 }
 
@@ -83,8 +85,9 @@ export async function ingestEvents(body: unknown, deps: { store: EventStore; now
     }
     if (!keys.has(event.visitorId)) keys.set(event.visitorId, visitorKey(event.visitorId));
     const key = await keys.get(event.visitorId)!;
+    const id = await eventId(key, event);
     toStore.push({
-      id: await eventId(key, event),
+      id,
       time,
       type: event.type,
       name: event.name ?? null,
@@ -95,7 +98,7 @@ export async function ingestEvents(body: unknown, deps: { store: EventStore; now
       value: event.value ?? null,
       currency: event.currency ?? null,
     });
-    candidates.push({ event, personalization: (event.consent?.personalization ?? batch.data.consent?.personalization) === true });
+    candidates.push({ event, id, personalization: (event.consent?.personalization ?? batch.data.consent?.personalization) === true });
   }
   const fresh = toStore.length ? await deps.store.insert(toStore) : [];
   // Only events stored by this request lead anywhere: a refused one (invalid, no consent) or a

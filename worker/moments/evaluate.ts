@@ -15,6 +15,8 @@ import type { EventWindow, Moment, MomentsConfig } from "./schema.ts";
 
 /** An event kept for the trigger windows: its type (custom events: their name) and keys. */
 export interface RecentEvent {
+  /** The event's stored id (worker/events/ingest.ts `eventId`): a resent event has the same one. */
+  id?: string;
   /** ms. */
   at: number;
   /** `conversion`, `click`, `impression`, or a custom event's name. */

@@ -40,12 +40,12 @@ export function momentEventsFrom(stored: readonly AcceptedEvent[], config: Momen
   const out = new Map<string, RecentEvent[]>();
   if (config.moments.length === 0) return out;
   const needed = neededEvents(config);
-  for (const { event, personalization } of stored) {
+  for (const { event, id, personalization } of stored) {
     if (!personalization) continue;
     const name = event.type === "custom" ? event.name! : event.type;
     if (!needed.has(name)) continue;
     const list = out.get(event.visitorId) ?? [];
-    list.push({ at: now, event: name, ...(event.category ? { category: event.category } : {}), ...(event.slot ? { slot: event.slot } : {}), ...(event.blockId ? { blockId: event.blockId } : {}) });
+    list.push({ id, at: now, event: name, ...(event.category ? { category: event.category } : {}), ...(event.slot ? { slot: event.slot } : {}), ...(event.blockId ? { blockId: event.blockId } : {}) });
     out.set(event.visitorId, list);
   }
   return out;
