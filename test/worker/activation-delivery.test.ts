@@ -185,6 +185,26 @@ describe("Outbox", () => {
   });
 });
 
+describe("POST /admin/deliveries (operator scheduling)", () => {
+  it("refuses another customer's decisionId with 409 and leaves that action as it was", async () => {
+    const adminHeaders = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };
+    const post = (customerId: string) =>
+      exports.default.fetch("http://nextbest.test/admin/deliveries", {
+        method: "POST", headers: adminHeaders,
+        body: JSON.stringify({ customerId, decisionId: "operator-shared-1", channel: "email", actionId: "winback", contentRef: "tmpl:w", sendAt: LATER }),
+      });
+    const first = await post("owner@example.com");
+    expect(first.status).toBe(201);
+    const { customerKey } = (await first.json()) as { customerKey: string };
+    const other = await post("someone-else@example.com");
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe("conflict");
+    expect(await d1Row("operator-shared-1")).toMatchObject({ customer_key: customerKey, state: "scheduled" });
+    // The same customer again is the idempotent repeat it always was.
+    expect((await post("owner@example.com")).status).toBe(200);
+  });
+});
+
 describe("erasure", () => {
   it("DELETE /admin/customers/:id drops the customer's pending actions (never sent), their rows and feedback", async () => {
     const adminHeaders = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };

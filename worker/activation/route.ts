@@ -100,6 +100,11 @@ export const deliveriesRoute = new Hono<AppEnv>()
     const { customerId, decisionId, ...rest } = c.req.valid("json");
     const services = c.get("services");
     const key = await customerKey(c.env, customerId);
+    if (decisionId) {
+      // A decision id names one customer's action: reusing another customer's would move it.
+      const owner = await c.env.DB.prepare("SELECT customer_key FROM activation_actions WHERE decision_id = ?").bind(decisionId).first<{ customer_key: string }>();
+      if (owner && owner.customer_key !== key) throw new AppError("conflict", "decisionId: already an action of another customer");
+    }
     const result = await scheduleAction(c.env, { ...rest, decisionId: decisionId ?? services.newId(), customerKey: key });
     return c.json({ ...result, customerKey: key }, result.created ? 201 : 200);
   })
