@@ -67,7 +67,7 @@ export const num = (x: number | null | undefined, digits = 4) =>
 /** The decisions of a page as a table; each opens as "why this block". */
 export function DecisionsTable({ decisions, caption }: { decisions: AuditRecord[]; caption: string }) {
   if (decisions.length === 0) return html`<p class="muted">No decision in the audit log matches.</p>`;
-  return html`<div class="table-wrap"><table class="audit-list"><caption>${caption}</caption>
+  return html`<div class="table-wrap" tabindex="0"><table class="audit-list"><caption>${caption}</caption>
     <thead><tr><th scope="col">Time</th><th scope="col">Slot</th><th scope="col">Block</th><th scope="col">Reason</th>
       <th scope="col">Model</th><th scope="col">Holdout</th><th scope="col">Visitor key</th><th scope="col">Decision</th></tr></thead>
     <tbody>${decisions.map(
@@ -75,7 +75,7 @@ export function DecisionsTable({ decisions, caption }: { decisions: AuditRecord[
         <td>${when(d.time)}</td><td>${d.slot}</td><td><code>${d.chosenBlockId}</code></td><td>${d.reason}${d.fallbackCause ? ` (${d.fallbackCause})` : ""}</td>
         <td>${d.modelVersion ? html`<code>${d.modelVersion}</code>` : "–"}</td><td>${d.holdout ? d.holdoutScope ?? "yes" : "no"}</td>
         <td><code title=${d.visitorKey}>${d.visitorKey.slice(0, 8)}…</code></td>
-        <td><a href=${decisionHref(d.decisionId)} aria-label=${`Why ${d.chosenBlockId} (decision ${d.decisionId})`}>Why this block</a></td>
+        <td><a href=${decisionHref(d.decisionId)} aria-label=${`Why this block: ${d.chosenBlockId} (decision ${d.decisionId})`}>Why this block</a></td>
       </tr>`,
     )}</tbody></table></div>`;
 }

@@ -29,7 +29,7 @@ function Counts({ e, caption }: { e: Erasure; caption: string }) {
   return html`<p class=${e.complete ? "ok" : "bad"}>${e.complete ? "Complete." : "Not complete: send the erasure again to finish."}
       ${e.visitors && ` ${e.visitors.length} linked visitor${e.visitors.length === 1 ? "" : "s"}.`}
       ${e.lake && ` Lake: ${e.lake.status === "queued" ? "rewrite queued (next daily pass)" : "nothing to erase"}.`}</p>
-    <div class="table-wrap"><table class="erasure-counts"><caption>${caption}</caption>
+    <div class="table-wrap" tabindex="0"><table class="erasure-counts"><caption>${caption}</caption>
       <thead><tr><th scope="col">Store</th><th scope="col">Removed</th></tr></thead>
       <tbody>${Object.entries(e.removed).map(([store, n]) => html`<tr><th scope="row">${store}</th><td>${n}</td></tr>`)}</tbody></table></div>
     ${e.notRemoved.length > 0 && html`<ul>${e.notRemoved.map((n) => html`<li><strong>${n.store}</strong>: ${n.reason}</li>`)}</ul>`}`;

@@ -73,7 +73,7 @@ function SlotAnswer({ s }: { s: PreviewAnswer["slots"][number] }) {
   return html`<${Section} title=${`Slot ${s.slot}: ${d.block.id}`} id=${`preview-${s.slot}`}>
     <p>Reason <strong>${d.reason}</strong>${d.holdout ? `, holdout (${s.holdoutScope ?? "universal"})` : ""}${s.counterfactualBlockId ? `; the model would have served ${s.counterfactualBlockId}` : ""};
       propensity ${num(d.propensity)}; model ${d.modelVersion ?? "none"}.</p>
-    <div class="table-wrap"><table><caption>Why ${d.block.id} in ${s.slot}: every candidate</caption>
+    <div class="table-wrap" tabindex="0"><table><caption>Why ${d.block.id} in ${s.slot}: every candidate</caption>
       <thead><tr><th scope="col">Block</th><th scope="col">Campaign</th><th scope="col">Status</th><th scope="col">Outcome</th>
         <th scope="col">Rules</th><th scope="col">Score</th><th scope="col">Priority</th><th scope="col">Rank</th></tr></thead>
       <tbody>${s.candidates.map(

@@ -46,7 +46,7 @@ function Facts({ r }: { r: AuditRecord }) {
 
 function Candidates({ r }: { r: AuditRecord }) {
   if (r.candidates.length === 0) return html`<p class="muted">No candidate was ranked.</p>`;
-  return html`<div class="table-wrap"><table><caption>Candidates the served block was drawn from, with scores</caption>
+  return html`<div class="table-wrap" tabindex="0"><table><caption>Candidates the served block was drawn from, with scores</caption>
     <thead><tr><th scope="col">Block</th><th scope="col">Model score</th>${r.arbitration && html`<th scope="col">Priority</th>`}
       ${r.shadows.map((s) => html`<th scope="col">Shadow <code>${s.modelVersion}</code></th>`)}<th scope="col">Served</th></tr></thead>
     <tbody>${r.candidates.map(
@@ -58,7 +58,7 @@ function Candidates({ r }: { r: AuditRecord }) {
 
 function Excluded({ r }: { r: AuditRecord }) {
   if (r.excluded.length === 0) return html`<p>No block was excluded by the rules (consent, caps, exclusions, eligibility, brand, compliance).</p>`;
-  return html`<div class="table-wrap"><table><caption>Blocks the rules excluded, with their reason codes</caption>
+  return html`<div class="table-wrap" tabindex="0"><table><caption>Blocks the rules excluded, with their reason codes</caption>
     <thead><tr><th scope="col">Block</th><th scope="col">Reason code</th><th scope="col">Meaning</th></tr></thead>
     <tbody>${r.excluded.map(
       (e) => html`<tr><th scope="row"><code>${e.blockId}</code></th><td><code class="reason">${e.reason}</code></td>
@@ -69,7 +69,7 @@ function Excluded({ r }: { r: AuditRecord }) {
 function Arbitration({ a, candidates }: { a: NonNullable<AuditRecord["arbitration"]>; candidates: string[] }) {
   return html`<p>Formula: <code>${a.formula}</code></p>
     ${a.outcomes.length > 0 && html`<p>Other outcomes' models: ${a.outcomes.map((o, i) => html`${i ? ", " : ""}${o.outcome} <code>${o.modelVersion}</code>`)}</p>`}
-    <div class="table-wrap"><table><caption>Arbitration factors per candidate</caption>
+    <div class="table-wrap" tabindex="0"><table><caption>Arbitration factors per candidate</caption>
       <thead><tr><th scope="col">Block</th><th scope="col">Propensities</th><th scope="col">Weights</th><th scope="col">Value</th>
         <th scope="col">Context weight</th><th scope="col">Lever</th><th scope="col">Priority</th></tr></thead>
       <tbody>${a.factors.map(
@@ -81,7 +81,7 @@ function Arbitration({ a, candidates }: { a: NonNullable<AuditRecord["arbitratio
 function Features({ r }: { r: AuditRecord }) {
   if (r.featureNames.length === 0) return null;
   return html`<details><summary>Feature values the model saw (${r.featureNames.length} features)</summary>
-    <div class="table-wrap"><table><caption>Features per candidate</caption>
+    <div class="table-wrap" tabindex="0"><table><caption>Features per candidate</caption>
       <thead><tr><th scope="col">Feature</th>${r.candidates.map((c) => html`<th scope="col"><code>${c}</code></th>`)}</tr></thead>
       <tbody>${r.featureNames.map((f, j) => html`<tr><th scope="row"><code>${f}</code></th>${r.candidates.map((_, i) => html`<td>${num(r.features[i]?.[j])}</td>`)}</tr>`)}</tbody>
     </table></div></details>`;
