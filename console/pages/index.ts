@@ -7,6 +7,7 @@ import type { Session } from "../session.ts";
 import { overviewPage } from "./overview.ts";
 import { decisionsPage } from "./decisions.ts";
 import { visitorsPage } from "./visitors.ts";
+import { operationsPage } from "./operations.ts";
 
 export interface PageProps {
   session: Session;
@@ -26,4 +27,5 @@ export const PAGES: ConsolePage[] = [
   overviewPage,
   decisionsPage,
   visitorsPage,
+  operationsPage,
 ];
