@@ -33,11 +33,11 @@ function LookupForm({ params, navigate }: Pick<PageProps, "params" | "navigate">
     if (id.trim()) navigate("visitors", { [kind]: id.trim() });
   };
   const radio = (value: IdKind, label: string) =>
-    html`<label class="check"><input type="radio" name="lookup-kind" value=${value} checked=${kind === value} onChange=${() => setKind(value)} /> ${label}</label>`;
+    html`<label class="audit-check"><input type="radio" name="lookup-kind" value=${value} checked=${kind === value} onChange=${() => setKind(value)} /> ${label}</label>`;
   return html`<form role="search" aria-label="Look up a visitor" onSubmit=${submit}>
     <label for="lookup-id">Visitor or customer id</label>
     <input id="lookup-id" value=${id} autocomplete="off" onInput=${(e: Event) => setId((e.currentTarget as HTMLInputElement).value)} />
-    <fieldset><legend>The id is a</legend>${radio("visitor", "visitor id (nb_vid)")}${radio("customer", "customer id (the site's)")}</fieldset>
+    <fieldset class="audit"><legend>The id is a</legend>${radio("visitor", "visitor id (nb_vid)")}${radio("customer", "customer id (the site's)")}</fieldset>
     <p><button type="submit">Look up</button></p>
   </form>`;
 }

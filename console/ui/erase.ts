@@ -63,7 +63,7 @@ export function EraseVisitor({ kind, id, onErased }: { kind: IdKind; id: string;
     ${!confirming &&
     html`<p><button type="button" class="danger" onClick=${() => (setConfirming(true), setResult(null))}>Erase ${kind}…</button></p>`}
     ${confirming &&
-    html`<form class="confirm" onSubmit=${erase} aria-label="Confirm erasure">
+    html`<form class="audit-confirm" onSubmit=${erase} aria-label="Confirm erasure">
       <label for="erase-confirm">Type the ${kind} id <code>${id}</code> to confirm</label>
       <input id="erase-confirm" autocomplete="off" spellcheck=${false} value=${typed} onInput=${(e: Event) => setTyped((e.currentTarget as HTMLInputElement).value)} />
       <p><button type="submit" class="danger" disabled=${busy || typed !== id}>Erase permanently</button>

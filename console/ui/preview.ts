@@ -109,15 +109,15 @@ export function VisitorPreview({ visitorId }: { visitorId: string }) {
     }
   };
   const check = (name: string, on: boolean, toggle: () => void) =>
-    html`<label class="check"><input type="checkbox" checked=${on} onChange=${toggle} /> ${name}</label>`;
+    html`<label class="audit-check"><input type="checkbox" checked=${on} onChange=${toggle} /> ${name}</label>`;
   return html`<${Section} title="What they would get now" id="visitor-preview">
     <p class="muted">Decided exactly as the live site would, with nothing recorded (no audit row, no cap used).</p>
     <${Loading} when=${catalog.loading} /><${ErrorBox} error=${catalog.error} />
     <form onSubmit=${submit} aria-label="Preview">
-      <fieldset><legend>Slots</legend>${slots.map((s) =>
+      <fieldset class="audit"><legend>Slots</legend>${slots.map((s) =>
         check(s, chosen.includes(s), () => set({ slots: chosen.includes(s) ? chosen.filter((x) => x !== s) : [...chosen, s] })),
       )}</fieldset>
-      <fieldset><legend>Consent</legend>
+      <fieldset class="audit"><legend>Consent</legend>
         ${check("Personalisation", form.personalization, () => set({ personalization: !form.personalization }))}
         ${check("Analytics", form.analytics, () => set({ analytics: !form.analytics }))}</fieldset>
       <div class="audit-fields">
