@@ -5,6 +5,9 @@
 import type { FunctionComponent } from "preact";
 import type { Session } from "../session.ts";
 import { overviewPage } from "./overview.ts";
+import { decisionsPage } from "./decisions.ts";
+import { visitorsPage } from "./visitors.ts";
+import { operationsPage } from "./operations.ts";
 
 export interface PageProps {
   session: Session;
@@ -22,4 +25,7 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   overviewPage,
+  decisionsPage,
+  visitorsPage,
+  operationsPage,
 ];

@@ -71,6 +71,12 @@ export async function listDecisions(db: D1Database, f: DecisionFilter): Promise<
   };
 }
 
+/** One decision of the audit log by its id, or null when there is none (erased, expired, never logged). */
+export async function getDecision(db: D1Database, decisionId: string): Promise<AuditRecord | null> {
+  const row = await db.prepare("SELECT * FROM decisions WHERE decision_id = ?").bind(decisionId).first<DecisionRow>();
+  return row ? rowToRecord(row) : null;
+}
+
 /** Deletes a visitor's audit rows; returns how many. */
 export async function eraseVisitorDecisions(db: D1Database, visitorKey: string): Promise<number> {
   const res = await db.prepare("DELETE FROM decisions WHERE visitor_key = ?").bind(visitorKey).run();

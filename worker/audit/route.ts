@@ -3,7 +3,8 @@ import { z } from "zod";
 import { intParam, queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
 import { visitorKey } from "../visitor/key.ts";
-import { listDecisions } from "./query.ts";
+import { AppError } from "../errors/app-error.ts";
+import { getDecision, listDecisions } from "./query.ts";
 import { modelFilter } from "../reports/model.ts";
 
 const listQuery = z.object({
@@ -18,8 +19,19 @@ const listQuery = z.object({
   cursor: z.string().min(1).max(512).optional(),
 });
 
-/** `GET /admin/decisions`: the audit log, filtered, newest first, paginated by `cursor`. */
-export const decisionsRoute = new Hono<AppEnv>().get("/", queryParams(listQuery), async (c) => {
+const decisionIdParam = z.string().min(1).max(128);
+
+/**
+ * `GET /admin/decisions`: the audit log, filtered, newest first, paginated by `cursor`.
+ * `GET /admin/decisions/:id`: one decision's record (the console's "why this block"); 404 when absent.
+ */
+export const decisionsRoute = new Hono<AppEnv>().get("/:id", async (c) => {
+  const id = decisionIdParam.safeParse(c.req.param("id"));
+  if (!id.success) throw new AppError("invalid_request", "id: 1 to 128 characters");
+  const record = await getDecision(c.env.DB, id.data);
+  if (!record) throw new AppError("not_found", `id: no decision ${id.data} in the audit log`);
+  return c.json(record, 200, { "cache-control": "no-store" });
+}).get("/", queryParams(listQuery), async (c) => {
   const q = c.req.valid("query");
   const page = await listDecisions(c.env.DB, {
     from: q.from,

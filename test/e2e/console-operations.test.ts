@@ -1,0 +1,79 @@
+// The console's Operations page in Chromium. Opening an incident needs the kill switch on, which
+// would change every other file's decisions on the shared server: this file starts its own
+// `wrangler dev` (as alerts.test.ts does), opens an incident there, and acknowledges and resolves
+// it on the page. Moments, channels and deliveries are read-only tables of the same server.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "../../scripts/dev-server.ts";
+import { browserPerTest } from "./browser.ts";
+import { seriousViolations } from "./console-helpers.ts";
+
+const TOKEN = "ops-console-e2e-token";
+const browser = browserPerTest();
+let worker: DevServer;
+
+const admin = (path: string, method = "GET", body?: unknown) =>
+  fetch(`${worker.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+
+interface Incident { id: number; kind: string; state: string; updatedBy: string }
+const incidents = async (state: string): Promise<Incident[]> => ((await (await admin(`/admin/incidents?state=${state}`)).json()) as { incidents: Incident[] }).incidents;
+
+beforeAll(async () => {
+  worker = await startDevServer({ port: 8600 + (process.pid % 90), vars: { ADMIN_TOKEN: TOKEN } });
+  // The kill switch on is an incident (ops.kill_switch); the governance run opens it, then the
+  // switch goes off again (the incident stays open until resolved or the next run).
+  expect((await admin("/admin/kill-switch", "POST", { on: true, reason: "console e2e" })).status).toBe(200);
+  expect((await admin("/admin/incidents/run", "POST")).status).toBe(202);
+  const deadline = Date.now() + 60_000;
+  while ((await incidents("open")).length === 0) {
+    if (Date.now() > deadline) throw new Error("the governance run opened no incident");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect((await admin("/admin/kill-switch", "POST", { on: false })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+});
+
+async function signIn(page: Page, query = ""): Promise<void> {
+  await page.goto(`${worker.url}/console/#/operations${query}`);
+  await page.getByLabel("Your name").fill("ops-ana");
+  await page.getByLabel("Admin token").fill(TOKEN);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: "Operations" }).waitFor();
+}
+
+describe("console: Operations", () => {
+  it("acknowledges and resolves an incident, recorded under the signed-in name", async () => {
+    const page = await browser.context.newPage();
+    await signIn(page);
+    const [incident] = await incidents("open");
+    await page.getByRole("button", { name: `Acknowledge ${incident!.id}` }).click();
+    await page.getByText(`Incident ${incident!.id} acknowledged.`).waitFor({ timeout: 30_000 });
+    await expect.poll(async () => (await incidents("acknowledged")).find((i) => i.id === incident!.id)?.updatedBy).toBe("ops-ana");
+
+    await page.getByLabel("State").selectOption("acknowledged");
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/operations?state=acknowledged");
+    await page.getByRole("button", { name: `Resolve ${incident!.id}` }).click();
+    await page.getByText(`Incident ${incident!.id} resolved.`).waitFor({ timeout: 30_000 });
+    await expect.poll(async () => (await incidents("resolved")).map((i) => i.id)).toContain(incident!.id);
+    // A resolved incident offers no action any more.
+    await page.getByText(`No acknowledged incident.`).waitFor({ timeout: 30_000 });
+    await page.getByRole("heading", { name: "Moments" }).waitFor();
+    await page.getByRole("heading", { name: "Channels and deliveries" }).waitFor();
+  });
+
+  it.each([
+    { width: 1280, height: 900 },
+    { width: 390, height: 844 },
+  ])("has no serious axe violations at $width px", async (viewport) => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize(viewport);
+    await signIn(page, "?state=resolved");
+    await page.getByRole("table", { name: /Incidents \(resolved\)/ }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByRole("status").count(), { timeout: 30_000 }).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1)).toBe(true);
+  });
+});
