@@ -19,7 +19,7 @@ interface Incident { id: number; kind: string; state: string; updatedBy: string 
 const incidents = async (state: string): Promise<Incident[]> => ((await (await admin(`/admin/incidents?state=${state}`)).json()) as { incidents: Incident[] }).incidents;
 
 beforeAll(async () => {
-  worker = await startDevServer({ port: 8600 + (process.pid % 90), vars: { ADMIN_TOKEN: TOKEN } });
+  worker = await startDevServer({ timeoutMs: 240_000, vars: { ADMIN_TOKEN: TOKEN } });
   // The kill switch on is an incident (ops.kill_switch); the governance run opens it, then the
   // switch goes off again (the incident stays open until resolved or the next run).
   expect((await admin("/admin/kill-switch", "POST", { on: true, reason: "console e2e" })).status).toBe(200);
