@@ -5,6 +5,7 @@
 import type { FunctionComponent } from "preact";
 import type { Session } from "../session.ts";
 import { overviewPage } from "./overview.ts";
+import { experimentsPage } from "./experiments.ts";
 
 export interface PageProps {
   session: Session;
@@ -22,4 +23,5 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   overviewPage,
+  experimentsPage,
 ];
