@@ -132,7 +132,7 @@ function Overview() {
         <p>${h.incidents.open} open and ${h.incidents.acknowledged} acknowledged incidents (${h.incidents.alerts} alerts).</p>
         <${Incidents} active=${h.incidents.active} onChanged=${health.reload} />
       <//>
-      <${Section} title="Pipeline health"><${Pipeline} p=${h.pipeline} /><//>
+      <${Section} title="Log pipeline"><${Pipeline} p=${h.pipeline} /><//>
       <${Section} title="Active models"><${Models} m=${h.models} /><//>`}`;
 }
 
