@@ -8,6 +8,7 @@ import { overviewPage } from "./overview.ts";
 import { decisionsPage } from "./decisions.ts";
 import { visitorsPage } from "./visitors.ts";
 import { operationsPage } from "./operations.ts";
+import { experimentsPage } from "./experiments.ts";
 
 export interface PageProps {
   session: Session;
@@ -28,4 +29,5 @@ export const PAGES: ConsolePage[] = [
   decisionsPage,
   visitorsPage,
   operationsPage,
+  experimentsPage,
 ];

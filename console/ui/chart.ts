@@ -13,6 +13,9 @@ export function PlotChart({ options, label }: { options: Plot.PlotOptions; label
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const figure = Plot.plot({ style: { background: "transparent" }, ...options });
+    // Plot names each mark's <g> ("bar", "dot"): ARIA prohibits a label on an element without a
+    // role (axe: aria-prohibited-attr), and the container's role="img" label already names it all.
+    figure.querySelectorAll("g[aria-label]").forEach((g) => g.removeAttribute("aria-label"));
     ref.current?.replaceChildren(figure);
     return () => figure.remove();
   }, [options]);

@@ -65,7 +65,7 @@ const seeded = (async () => {
   await env.DB.batch(aggregateStatements(env.DB, { decisionIds: records.map((r) => r.decisionId), eventIds, decisions: records }));
 })();
 
-type Answer = LiftReport & { filters: Record<string, unknown>; kpi: { name: string; counts: Record<string, string> } };
+type Answer = LiftReport & { filters: Record<string, unknown>; kpi: { name: string; counts: Record<string, string> }; methods: Record<string, string> };
 
 async function report(query: string): Promise<Answer> {
   await seeded;
@@ -102,6 +102,8 @@ describe("GET /admin/reports/lift", () => {
     expect(r.srm).toMatchObject({ expectedControlShare: 0.05, mismatch: true });
     expect(r.srm.observedControlShare).toBeCloseTo(20 / 61, 12);
     expect(r.warnings.map((w) => w.code).sort()).toEqual(["mixed_visitors", "sample_ratio_mismatch", "small_sample"]);
+    // The estimators are named for the reader (the console shows them as small print).
+    expect(r.methods).toMatchObject({ absoluteLift: expect.stringContaining("Newcombe"), srm: expect.stringContaining("chi-square") });
   });
 
   it("uses a given control share for the SRM check", async () => {

@@ -36,6 +36,17 @@ function kpiLabels(kpi: string) {
   };
 }
 
+/** The estimators behind the figures (worker/stats/), named so a reader can check them. */
+export const LIFT_METHODS = {
+  rate: "Wilson score interval",
+  absoluteLift: "Newcombe hybrid score interval (method 10) of the rate difference",
+  relativeLift: "log risk-ratio (Katz) interval",
+  pValue: "pooled two-proportion z-test, two-sided",
+  revenuePerVisitor: "Welch interval of the difference of means",
+  srm: "Pearson chi-square goodness of fit to the configured split, alpha 0.001",
+  minimumDetectableLift: "two-sided test at 1 - confidence with 80% power at the control's rate",
+};
+
 /**
  * `GET /admin/reports/lift`: treatment vs control with intervals, p-value and SRM check, read from
  * the aggregates (worker/aggregates/). The window is whole UTC days (`filters` shows the one used).
@@ -66,6 +77,7 @@ export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuer
     {
       filters: { from, to, slot: q.slot ?? null, campaign: q.campaign ?? null, model: q.model ?? null, modelVersion: modelVersion ?? null, kpi: q.kpi, currency: q.currency ?? null },
       kpi: { name: q.kpi, counts: kpiLabels(q.kpi) },
+      methods: LIFT_METHODS,
       ...report,
     },
     200,
