@@ -5,6 +5,8 @@
 import type { FunctionComponent } from "preact";
 import type { Session } from "../session.ts";
 import { overviewPage } from "./overview.ts";
+import { modelsPage } from "./models.ts";
+import { driftPage } from "./drift.ts";
 
 export interface PageProps {
   session: Session;
@@ -22,4 +24,6 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   overviewPage,
+  modelsPage,
+  driftPage,
 ];
