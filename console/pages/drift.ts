@@ -112,7 +112,7 @@ function Drift({ params, navigate }: PageProps) {
     html`<${Section} title="Feature PSI over time" id="drift-features">
         <p class="muted">PSI of each feature against the ${latest.baseline ?? "–"} baseline, ${d.window.from} – ${d.window.to}. Warn at ${t.psiWarn}, alert at ${t.psiAlert}; days with fewer than ${t.minCount} observations are “insufficient”.</p>
         <${SeriesChart} points=${featureSeries} yLabel="PSI" rules=${psiRules} label=${`PSI per day of ${feature || "every feature"} of ${modelId}, with the warn (${t.psiWarn}) and alert (${t.psiAlert}) thresholds as horizontal rules`} />
-        <div class="table-wrap"><table><caption>Latest day per feature</caption>
+        <div class="table-wrap" tabindex="0"><table><caption>Latest day per feature</caption>
           <thead><tr><th scope="col">Feature</th><th scope="col">Day</th><th scope="col">PSI</th><th scope="col">Jensen–Shannon</th><th scope="col">n</th><th scope="col">Status</th></tr></thead>
           <tbody>${latest.features.map((f) => html`<tr><th scope="row">${f.feature}</th><td>${f.day}</td><td>${num(f.psi)}</td><td>${num(f.js)}</td><td>${f.n}</td><td><${StatusText} status=${f.status} /></td></tr>`)}</tbody></table></div>
       <//>
@@ -121,7 +121,7 @@ function Drift({ params, navigate }: PageProps) {
         ${latest.score && html`<p>Latest (${latest.score.day}): PSI ${num(latest.score.psi)}, <${StatusText} status=${latest.score.status} />.</p>`}
       <//>
       <${Section} title="Outcomes and calibration" id="drift-outcomes">
-        <div class="table-wrap"><table><caption>Latest outcome rates (against their trailing mean) and calibration (ECE, warn at ${t.eceWarn}, alert at ${t.eceAlert})</caption>
+        <div class="table-wrap" tabindex="0"><table><caption>Latest outcome rates (against their trailing mean) and calibration (ECE, warn at ${t.eceWarn}, alert at ${t.eceAlert})</caption>
           <thead><tr><th scope="col">Figure</th><th scope="col">Day</th><th scope="col">Value</th><th scope="col">Baseline</th><th scope="col">n</th><th scope="col">Status</th></tr></thead>
           <tbody>
             ${latest.outcomes.map((o) => html`<tr><th scope="row">${o.outcome} rate</th><td>${o.day}</td><td>${num(o.rate, 4)}</td><td>${o.baseline}</td><td>${o.n}</td><td><${StatusText} status=${o.status} /></td></tr>`)}

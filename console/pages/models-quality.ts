@@ -92,7 +92,7 @@ export function EvaluationPanel({ model, champion }: { model: ModelRow; champion
     ${result &&
     html`<p>${result.evaluated} of ${result.logged} logged decisions replayed; logged policy's mean ${result.reward}: ${interval(result.loggedPolicy)}.</p>
       ${c
-        ? html`<div class="table-wrap"><table class="evaluation">
+        ? html`<div class="table-wrap" tabindex="0"><table class="evaluation">
             <caption>Candidate vs champion on the same ${c.evaluated} decisions (estimate [interval])</caption>
             <thead><tr><th scope="col">Estimate</th><th scope="col">Candidate <code>${result.model.version}</code></th><th scope="col">Champion <code>${c.champion.version}</code></th><th scope="col">Difference</th></tr></thead>
             <tbody>
@@ -153,7 +153,7 @@ export function CalibrationPanel({ model }: { model: ModelRow }) {
     html`<p>${d.n} shown decisions under <code>${d.modelVersion}</code>: ECE ${num(d.ece)}, MCE ${num(d.mce)}, Brier ${num(d.brier)}, log-loss ${num(d.logLoss)}, AUC ${num(d.auc, 3)} — <strong>${d.verdict}</strong>.</p>
       ${d.warning && html`<p class="bad">${d.warning}</p>`}
       <${PlotChart} options=${options} label=${`Reliability curve of ${d.modelVersion}: observed ${d.outcome} rate against mean predicted probability per bin; the dashed diagonal is perfect calibration`} />
-      <div class="table-wrap"><table><caption>Reliability bins</caption>
+      <div class="table-wrap" tabindex="0"><table><caption>Reliability bins</caption>
         <thead><tr><th scope="col">Bin</th><th scope="col">Decisions</th><th scope="col">Mean predicted</th><th scope="col">Observed</th></tr></thead>
         <tbody>${d.bins.map((b) => html`<tr><th scope="row">${b.lo.toFixed(1)}–${b.hi.toFixed(1)}</th><td>${b.count}</td><td>${num(b.meanPredicted, 3)}</td><td>${num(b.observedRate, 3)}</td></tr>`)}</tbody></table></div>`}
   <//>`;

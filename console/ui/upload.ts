@@ -56,13 +56,13 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 /** The report: every refusal reason (its code and the API's message, which says how to fix it), or what was checked. */
 export function ReportView({ job }: { job: UploadJob }) {
   if (job.status === "failed" || job.status === "validating") {
-    return html`<div class="upload-report"><${ErrorBox} error=${job.status === "failed" ? Object.assign(new Error(job.error.message), { name: job.error.code }) : null} /></div>`;
+    return html`<div class="upload-report">${job.status === "failed" && html`<${ErrorBox} error=${new Error(`${job.error.code}: ${job.error.message}`)} />`}</div>`;
   }
   const r = job.report;
   return html`<div class="upload-report" aria-live="polite">
     ${job.status === "refused"
       ? html`<p class="bad"><strong>Refused</strong> (${job.error.code}): nothing was registered.</p>
-          <div class="table-wrap"><table><caption>Why the model was refused</caption>
+          <div class="table-wrap" tabindex="0"><table><caption>Why the model was refused</caption>
             <thead><tr><th scope="col">Code</th><th scope="col">Reason and fix</th></tr></thead>
             <tbody>${r.reasons.map((reason) => html`<tr><th scope="row"><code>${reason.code}</code></th><td>${reason.message}</td></tr>`)}</tbody></table></div>`
       : html`<p class="ok"><strong>Accepted</strong>: ${job.created ? "registered as" : "already registered as"} <code>${job.model.version}</code>.</p>`}
