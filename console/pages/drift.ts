@@ -57,7 +57,8 @@ function SeriesChart({ points, yLabel, rules, label }: { points: Point[]; yLabel
       marks: [
         ...rules.map((r, i) => Plot.ruleY([r.y], { stroke: i === 0 ? "#b26a00" : "#c62828", strokeDasharray: i === 0 ? "6 4" : undefined })),
         ...rules.map((r, i) => Plot.text([r], { y: "y", frameAnchor: "right", dx: 56, text: (d: { name: string }) => d.name, fill: i === 0 ? "#b26a00" : "#c62828" })),
-        Plot.line(data, { x: "date", y: "value", stroke: "subject", marker: "dot", title: (d: Point) => `${d.subject || "score"} ${d.day}: ${num(d.value)} (${d.status}, n=${d.n})` }),
+        Plot.line(data, { x: "date", y: "value", stroke: "subject" }),
+        Plot.dot(data, { x: "date", y: "value", fill: "subject", r: 3, title: (d: Point) => `${d.subject || "score"} ${d.day}: ${num(d.value)} (${d.status}, n=${d.n})` }),
       ],
     } as Plot.PlotOptions;
   }, [points, yLabel, rules]);
