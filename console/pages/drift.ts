@@ -91,20 +91,29 @@ function Drift({ params, navigate }: PageProps) {
       const f = new FormData(e.currentTarget as HTMLFormElement);
       go({ from: String(f.get("from") ?? ""), to: String(f.get("to") ?? "") });
     }}>
-      <label for="drift-model">Model</label>
-      <select id="drift-model" value=${modelId ?? ""} onChange=${(e: Event) => go({ model: (e.currentTarget as HTMLSelectElement).value, feature: "" })}>
-        ${(d?.models ?? []).map((m) => html`<option value=${m.model}>${m.model}</option>`)}
-        ${modelId && !d?.models.some((m) => m.model === modelId) && html`<option value=${modelId}>${modelId}</option>`}
-      </select>
-      <label for="drift-feature">Feature</label>
-      <select id="drift-feature" value=${feature} onChange=${(e: Event) => go({ feature: (e.currentTarget as HTMLSelectElement).value })}>
-        <option value="">all features</option>
-        ${features.map((f) => html`<option value=${f}>${f}</option>`)}
-      </select>
-      <label for="drift-from">From</label>
-      <input id="drift-from" name="from" type="date" value=${params.get("from") ?? d?.window.from ?? ""} />
-      <label for="drift-to">To</label>
-      <input id="drift-to" name="to" type="date" value=${params.get("to") ?? d?.window.to ?? ""} />
+      <div class="field">
+        <label for="drift-model">Model</label>
+        <select id="drift-model" value=${modelId ?? ""} onChange=${(e: Event) => go({ model: (e.currentTarget as HTMLSelectElement).value, feature: "" })}>
+          ${(d?.models ?? []).map((m) => html`<option value=${m.model}>${m.model}</option>`)}
+          ${!modelId && html`<option value="">no model with drift yet</option>`}
+          ${modelId && !d?.models.some((m) => m.model === modelId) && html`<option value=${modelId}>${modelId}</option>`}
+        </select>
+      </div>
+      <div class="field">
+        <label for="drift-feature">Feature</label>
+        <select id="drift-feature" value=${feature} onChange=${(e: Event) => go({ feature: (e.currentTarget as HTMLSelectElement).value })}>
+          <option value="">all features</option>
+          ${features.map((f) => html`<option value=${f}>${f}</option>`)}
+        </select>
+      </div>
+      <div class="field">
+        <label for="drift-from">From</label>
+        <input id="drift-from" name="from" type="date" value=${params.get("from") ?? d?.window.from ?? ""} />
+      </div>
+      <div class="field">
+        <label for="drift-to">To</label>
+        <input id="drift-to" name="to" type="date" value=${params.get("to") ?? d?.window.to ?? ""} />
+      </div>
       <button type="submit">Show</button>
     </form>
     <${Loading} when=${drift.loading} /><${ErrorBox} error=${drift.error} />

@@ -79,12 +79,16 @@ export function EvaluationPanel({ model, champion }: { model: ModelRow; champion
   return html`<${Section} title=${`Evaluate ${model.version} against the champion`} id="evaluate">
     <p class="muted">Champion now: <code>${champion.version}</code>. Replays the logged decisions with each model (off-policy: no visitor sees the candidate).</p>
     <form class="inline" onSubmit=${run}>
-      <label for="eval-reward">Reward</label>
-      <select id="eval-reward" value=${reward} onChange=${(e: Event) => setReward((e.currentTarget as HTMLSelectElement).value)}>
-        <option value="click">click</option><option value="conversion">conversion</option><option value="value">value</option>
-      </select>
-      <label for="eval-days">Last days</label>
-      <input id="eval-days" type="number" min="1" max="366" value=${days} onInput=${(e: Event) => setDays((e.currentTarget as HTMLInputElement).value)} />
+      <div class="field">
+        <label for="eval-reward">Reward</label>
+        <select id="eval-reward" value=${reward} onChange=${(e: Event) => setReward((e.currentTarget as HTMLSelectElement).value)}>
+          <option value="click">click</option><option value="conversion">conversion</option><option value="value">value</option>
+        </select>
+      </div>
+      <div class="field">
+        <label for="eval-days">Last days</label>
+        <input id="eval-days" type="number" min="1" max="366" value=${days} onInput=${(e: Event) => setDays((e.currentTarget as HTMLInputElement).value)} />
+      </div>
       <button type="submit" disabled=${busy}>Evaluate</button>
     </form>
     ${busy && html`<p role="status">Replaying logged decisions…</p>`}

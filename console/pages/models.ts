@@ -97,9 +97,9 @@ function ChallengerForm({ model, busy, change }: { model: ModelRow; busy: boolea
     e.preventDefault();
     change(`/admin/models/${model.id}/challenger`, { json: { percent: Number(percent) } });
   }}>
-    <label for=${id}>Challenger share % of ${model.version}</label>
+    <label for=${id}>Challenger %<span class="sr-only"> share of ${model.version}</span></label>
     <input id=${id} type="number" min="0" max="100" step="1" value=${percent} onInput=${(e: Event) => setPercent((e.currentTarget as HTMLInputElement).value)} />
-    <button type="submit" class="secondary" disabled=${busy}>Set share</button>
+    <button type="submit" class="secondary" disabled=${busy} aria-label=${`Set the challenger share of ${model.version}`}>Set</button>
   </form>`;
 }
 
@@ -115,7 +115,7 @@ function ModelsTable({ models, busy, change, navigate, params }: { models: Model
         <td>${m.outcome}</td>
         <td>${m.features} (${m.output})</td>
         <td>${m.uploadedBy}, ${when(m.uploadedAt)}</td>
-        <td class="actions">
+        <td><div class="actions">
           ${m.status !== "champion" && html`<button type="button" disabled=${busy} onClick=${() => change(`/admin/models/${m.id}/activate`)} aria-label=${`Activate ${m.version}`}>Activate</button>`}
           ${m.status === "shadow"
             ? html`<button type="button" class="secondary" disabled=${busy} onClick=${() => change(`/admin/models/${m.id}/shadow`, { method: "DELETE" })} aria-label=${`Stop shadowing ${m.version}`}>Unshadow</button>`
@@ -123,7 +123,7 @@ function ModelsTable({ models, busy, change, navigate, params }: { models: Model
           <button type="button" class="secondary" onClick=${() => select(m.id, "evaluate")} aria-label=${`Evaluate ${m.version} against the champion`}>Evaluate</button>
           ${m.output === "probability" && html`<button type="button" class="secondary" onClick=${() => select(m.id, "calibration")} aria-label=${`Calibration of ${m.version}`}>Calibration</button>`}
           ${m.status !== "champion" && html`<${ChallengerForm} model=${m} busy=${busy} change=${change} />`}
-        </td>
+        </div></td>
       </tr>`,
     )}</tbody></table></div>`;
 }

@@ -51,7 +51,7 @@ export async function uploadModelFile(file: Blob, poll: (ms: number) => Promise<
   }
 }
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const kb = (bytes: number) => (bytes < 1024 ? `${bytes} bytes` : `${(bytes / 1024).toFixed(1)} KB`);
 
 /** The report: every refusal reason (its code and the API's message, which says how to fix it), or what was checked. */
 export function ReportView({ job }: { job: UploadJob }) {

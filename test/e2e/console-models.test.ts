@@ -167,6 +167,7 @@ describe("console: models", () => {
     await signIn(page, "mia", "models");
     await openPage(page, "models", "Models", `model=${original.champion.id}&view=calibration`);
     await page.getByRole("heading", { name: /^Calibration of/ }).waitFor();
+    await expect.poll(() => page.getByRole("status").count(), { timeout: 60_000 }).toBe(0);
     expect(await seriousViolations(page)).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1)).toBe(true);
     await openPage(page, "models", "Models", `model=${original.champion.id}&view=evaluate`);
