@@ -12,7 +12,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { exportLine, type ExportLine } from "../../models/export-format.ts";
-import { mulberry32 } from "../../models/prng.ts";
 import { main as train } from "../../models/train.ts";
 import { browserPerTest } from "./browser.ts";
 import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
@@ -21,7 +20,6 @@ const base = inject("baseUrl");
 const admin = { authorization: `Bearer ${inject("adminToken")}`, "x-nextbest-actor": "console-models-test" };
 const browser = browserPerTest();
 const dir = mkdtempSync(join(tmpdir(), "nextbest-console-models-"));
-const FEATURES = ["page_category_match", "category_affinity", "block_promo"];
 
 interface Deployment {
   revision: number;
@@ -31,30 +29,35 @@ interface Deployment {
 const deployment = async (): Promise<Deployment> => (await fetch(`${base}/admin/models/deployment`, { headers: admin })).json() as Promise<Deployment>;
 const modelIds = async (): Promise<string[]> => ((await (await fetch(`${base}/admin/models?limit=200`, { headers: admin })).json()) as { models: { id: string }[] }).models.map((m) => m.id);
 
-/** A training export whose clicks follow a known logistic model (category match and affinity help). */
-function syntheticExport(n: number): string {
-  const rand = mulberry32(19);
-  const lines: ExportLine[] = [];
-  for (let i = 0; i < n; i++) {
-    const candidates = [0, 1, 2].map((k) => ({ blockId: `b${k}`, features: [rand() < 0.4 ? 1 : 0, Math.round(rand() * 100) / 100, rand() < 0.5 ? 1 : 0], score: null }));
-    const chosen = Math.floor(rand() * 3);
-    const x = candidates[chosen]!.features;
-    const p = 1 / (1 + Math.exp(-(-2.5 + 1.8 * x[0]! + 1.2 * x[1]! + 0.3 * x[2]!)));
-    lines.push({
-      decisionId: `cm-${i}`,
-      time: 1_764_000_000_000 + i * 1000,
-      visitorKey: `cmv-${i % 300}`,
-      slot: "hero",
-      modelVersion: "logging@000000000000",
-      featureNames: FEATURES,
-      candidates,
-      chosenBlockId: `b${chosen}`,
-      propensity: 1 / 3,
-      holdout: false,
-      outcomes: { impression: 1, click: rand() < p ? 1 : 0, conversion: 0, value: 0 },
-    });
-  }
-  return lines.map(exportLine).join("");
+/**
+ * The demo's simulated traffic (models/data/demo-traffic.csv, what the shipped default model was
+ * fitted on) as a training export: one shown decision per impression, clicked or not. A model
+ * trained on it ranks the demo's blocks as the default does, so the other files sharing the
+ * server see the same blocks during the seconds it is champion (checked below).
+ */
+function demoExport(): string {
+  const [header, ...rows] = readFileSync(new URL("../../models/data/demo-traffic.csv", import.meta.url), "utf8").trim().split("\n");
+  const featureNames = header!.split(",").slice(0, -1);
+  return rows
+    .map((row, i) => {
+      const values = row.split(",").map(Number);
+      const click = values.pop()! > 0 ? 1 : 0;
+      const line: ExportLine = {
+        decisionId: `cm-${i}`,
+        time: 1_764_000_000_000 + i * 1000,
+        visitorKey: `cmv-${i % 2000}`,
+        slot: "hero",
+        modelVersion: "simulated@000000000000",
+        featureNames,
+        candidates: [{ blockId: "b", features: values, score: null }],
+        chosenBlockId: "b",
+        propensity: 1,
+        holdout: false,
+        outcomes: { impression: 1, click, conversion: 0, value: 0 },
+      };
+      return exportLine(line);
+    })
+    .join("");
 }
 
 let modelPath = "";
@@ -64,8 +67,8 @@ let original: Deployment;
 beforeAll(async () => {
   const data = join(dir, "export.jsonl");
   modelPath = join(dir, "console-e2e.onnx");
-  writeFileSync(data, syntheticExport(3000));
-  await train(["--data", data, "--out", modelPath, "--name", "console-e2e", "--ips", "--folds", "0"]);
+  writeFileSync(data, demoExport());
+  await train(["--data", data, "--out", modelPath, "--name", "console-e2e", "--folds", "0"]);
   version = `console-e2e@${createHash("sha256").update(readFileSync(modelPath)).digest("hex").slice(0, 12)}`;
   original = await deployment();
 });
@@ -78,23 +81,26 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Versions decides carry for a few consented visitors of this file (control-group ones carry none). */
-async function servedVersions(): Promise<string[]> {
-  const versions: string[] = [];
-  for (let i = 0; i < 8; i++) {
+/** `version block` of decides for a few consented visitors of this file (control-group ones carry no version). */
+async function served(): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 9; i++) {
     const answer = await fetch(`${base}/v1/decide`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ visitorId: `console-models-v${i}`, slots: ["hero"], consent: { personalization: true, analytics: true }, context: { url: `${base}/`, signals: { pageType: "category", pageCategory: "shoes" } } }),
+      body: JSON.stringify({ visitorId: `console-models-v${i}`, slots: ["hero"], consent: { personalization: true, analytics: true }, context: { url: `${base}/`, signals: { pageType: "category", pageCategory: ["shoes", "bags", "jackets"][i % 3] } } }),
     });
-    const body = (await answer.json()) as { decisions: { modelVersion: string | null }[] };
-    versions.push(...body.decisions.map((d) => d.modelVersion ?? "none"));
+    const body = (await answer.json()) as { decisions: { modelVersion: string | null; block: { id: string } }[] };
+    out.push(...body.decisions.map((d) => `${d.modelVersion ?? "none"} ${d.block.id}`));
   }
-  return versions;
+  return out;
 }
+const servedVersions = async () => (await served()).map((s) => s.split(" ")[0]!);
+const servedBlocks = async () => (await served()).map((s) => s.split(" ")[1]!);
 
 describe("console: models", () => {
   it("uploads a trained model, shows its report, activates it (decides carry its version) and rolls back from the page", async () => {
+    const blocksBefore = await servedBlocks();
     const page = await browser.context.newPage();
     await signIn(page, "mia", "models");
     await openPage(page, "models", "Models");
@@ -102,7 +108,7 @@ describe("console: models", () => {
     const report = page.locator(".upload-report");
     await expect.poll(() => report.innerText(), { timeout: 60_000 }).toContain(version);
     expect(await report.innerText()).toMatch(/Accepted/);
-    expect(await report.innerText()).toContain("3 features, probability");
+    expect(await report.innerText()).toContain("16 features, probability");
     expect(await report.innerText()).toMatch(/Test inference\s+[\d.]+ ms mean over 100 candidates/);
 
     // The list (other files may upload too) has it; activate it with one click.
@@ -113,6 +119,8 @@ describe("console: models", () => {
     expect((await deployment()).champion.version).toBe(version);
     // Decides serve it (each isolate trusts its copy of the deployment for at most 5 s).
     await expect.poll(servedVersions, { timeout: 30_000, interval: 1000 }).toContain(version);
+    // Trained on the demo's traffic, it serves the blocks the default served (other files rely on them).
+    expect(await servedBlocks()).toEqual(blocksBefore);
 
     // Roll back from the page: the previous champion serves again.
     await page.getByRole("button", { name: "Roll back click champion" }).click();
