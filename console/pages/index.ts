@@ -9,6 +9,8 @@ import { decisionsPage } from "./decisions.ts";
 import { visitorsPage } from "./visitors.ts";
 import { operationsPage } from "./operations.ts";
 import { experimentsPage } from "./experiments.ts";
+import { modelsPage } from "./models.ts";
+import { driftPage } from "./drift.ts";
 
 export interface PageProps {
   session: Session;
@@ -30,4 +32,6 @@ export const PAGES: ConsolePage[] = [
   visitorsPage,
   operationsPage,
   experimentsPage,
+  modelsPage,
+  driftPage,
 ];
