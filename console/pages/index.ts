@@ -5,6 +5,8 @@
 import type { FunctionComponent } from "preact";
 import type { Session } from "../session.ts";
 import { overviewPage } from "./overview.ts";
+import { contentPage } from "./content.ts";
+import { guardrailsPage } from "./guardrails.ts";
 
 export interface PageProps {
   session: Session;
@@ -22,4 +24,6 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   overviewPage,
+  contentPage,
+  guardrailsPage,
 ];
