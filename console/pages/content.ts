@@ -120,7 +120,7 @@ function BlockHistory({ id }: { id: string }) {
     }
   };
   return html`<${ErrorBox} error=${history.error ?? error} />
-    <div class="table-wrap"><table>
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Block history"><table>
       <caption>Versions that changed ${id}</caption>
       <thead><tr><th scope="col">Version</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">When</th><th scope="col">Diff</th></tr></thead>
       <tbody>${versions.map(
@@ -173,7 +173,7 @@ function Performance() {
   return html`<${Loading} when=${report.loading && !r} /><${ErrorBox} error=${report.error} />
     ${r &&
     html`<p class="muted">${r.filters.from.slice(0, 10)} to ${r.filters.to.slice(0, 10)} (UTC). Rates with 95% Wilson intervals.</p>
-      <div class="table-wrap"><table>
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Performance per block"><table>
         <caption>Performance per block</caption>
         <thead><tr><th scope="col">Block</th><th scope="col">Campaign</th><th scope="col">Impressions</th><th scope="col">Clicks</th><th scope="col">CTR</th><th scope="col">Conversions</th><th scope="col">CVR</th><th scope="col">Fatigue</th></tr></thead>
         <tbody>${r.blocks.map(
@@ -200,7 +200,7 @@ function Content({ session, params, navigate }: PageProps) {
       </select>
       <${Loading} when=${blocks.loading && !blocks.data} /><${ErrorBox} error=${blocks.error} />
       ${blocks.data &&
-      html`<div class="table-wrap"><table>
+      html`<div class="table-wrap" tabindex="0" role="region" aria-label="Blocks"><table>
         <caption>Blocks in catalog version ${blocks.data.version}</caption>
         <thead><tr><th scope="col">Block</th><th scope="col">Status</th><th scope="col">Campaign</th><th scope="col">Slots</th><th scope="col">Last edited by</th></tr></thead>
         <tbody>${blocks.data.blocks.map(

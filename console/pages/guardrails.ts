@@ -138,7 +138,7 @@ function History({ current, onChanged }: { current: number; onChanged: () => voi
     }
   };
   return html`<${ErrorBox} error=${history.error ?? error} />${note && html`<p class="ok">${note}</p>`}
-    <div class="table-wrap"><table>
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Guardrail history"><table>
       <caption>Saved versions, newest first</caption>
       <thead><tr><th scope="col">Version</th><th scope="col">How</th><th scope="col">By</th><th scope="col">When</th><th scope="col">Actions</th></tr></thead>
       <tbody>${(history.data?.versions ?? []).map(
