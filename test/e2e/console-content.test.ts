@@ -2,6 +2,8 @@
 // approval by its own author (four eyes), approved by another, seen in the page's sandboxed
 // preview and then on the demo shop, and archived; a bad guardrail edit shown inline with nothing
 // saved; axe at desktop and phone widths.
+import { mkdirSync } from "node:fs";
+import type { Page } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { browserPerTest, openBrowser } from "./browser.ts";
 import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
@@ -12,6 +14,15 @@ const browser = browserPerTest();
 /** This run's block: only a visitor arriving with `utm_campaign=<id>` can get it, so no other test sees it. */
 const blockId = `console-e2e-${Date.now().toString(36)}`;
 
+/**
+ * Opens the Content page without waiting for every section (the performance report reads the
+ * aggregates and may take a while on a loaded machine; the block sections do not need it).
+ */
+async function openContent(page: Page, query = ""): Promise<void> {
+  await page.goto(`${base}/console/#/content${query ? `?${query}` : ""}`);
+  await page.getByRole("heading", { level: 1, name: "Content" }).waitFor({ timeout: 30_000 });
+}
+
 afterAll(async () => {
   // Whatever happened, the block does not stay serving for other test files.
   await fetch(`${base}/admin/catalog/blocks/${blockId}/archive`, { method: "POST", headers: admin }).catch(() => undefined);
@@ -21,7 +32,7 @@ describe("console: content", () => {
   it("creates a block as ana, refuses ana's approval, approves it as bo, previews it, serves it on the shop, archives it", { timeout: 240_000 }, async () => {
     const page = await browser.context.newPage();
     await signIn(page, "ana", "content");
-    await openPage(page, "content", "Content");
+    await openContent(page);
     const form = page.locator("form.block-editor").last();
     await form.getByLabel("Id").fill(blockId);
     await form.getByLabel("Slots (comma-separated)").fill("sidebar");
@@ -49,7 +60,7 @@ describe("console: content", () => {
     try {
       const bo = await other.context.newPage();
       await signIn(bo, "bo", "content");
-      await openPage(bo, "content", "Content", `block=${blockId}`);
+      await openContent(bo, `block=${blockId}`);
       const boDetail = bo.locator('section[aria-labelledby="h-block-detail"]');
       await boDetail.getByRole("button", { name: "Approve" }).click();
       await expect.poll(() => boDetail.locator(".status").innerText(), { timeout: 30_000 }).toBe("approved");
@@ -138,9 +149,12 @@ describe("console: content and guardrails accessibility", () => {
     await page.locator('section[aria-labelledby="h-block-detail"] iframe.preview-frame').waitFor({ timeout: 30_000 });
     expect(await seriousViolations(page)).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1)).toBe(true);
+    mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: `test-results/console-content-${viewport.width}.png`, fullPage: true });
     await openPage(page, "guardrails", "Guardrails");
     await page.locator(".guardrails-version").waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1)).toBe(true);
+    await page.screenshot({ path: `test-results/console-guardrails-${viewport.width}.png`, fullPage: true });
   });
 });
