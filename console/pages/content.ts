@@ -50,6 +50,12 @@ const STEPS = [
   ["discard", "Discard pending edit"],
 ] as const;
 const interval = (i: Interval) => `${pct(i.estimate)} (${pct(i.low)}–${pct(i.high)})`;
+/**
+ * The frame's document: the block's sanitised HTML as the API answered it, with the demo shop's
+ * stylesheet so it looks as it would in a slot. `sandbox=""` runs no script and gives the frame
+ * an opaque origin, so nothing in it can reach the console.
+ */
+const frameDoc = (blockHtml: string) => `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/style.css"></head><body class="nb-preview-frame">${blockHtml}</body></html>`;
 const blockPath = (id: string) => `/admin/catalog/blocks/${encodeURIComponent(id)}`;
 
 /** Which steps the block's state allows (the API decides; this only hides buttons that cannot work). */
@@ -100,7 +106,7 @@ function Preview({ block }: { block: Block }) {
     ${decision &&
     html`<p class="preview-outcome">A consented visitor would see <strong>${decision.block.id}</strong> in slot ${decision.slot}.
         ${mine && !mine.chosen && (mine.excluded ? ` This block is excluded: ${mine.excluded.reason} (${mine.excluded.description}).` : mine.eligible ? " This block is eligible but ranked lower." : "")}</p>
-      <iframe class="preview-frame" sandbox="" title=${`Preview of ${decision.block.id} in slot ${decision.slot}`} srcdoc=${decision.block.html}></iframe>`}`;
+      <iframe class="preview-frame" sandbox="" title=${`Preview of ${decision.block.id} in slot ${decision.slot}`} srcdoc=${frameDoc(decision.block.html)}></iframe>`}`;
 }
 
 /** History of one block: the catalog versions that changed it, each with its diff. */

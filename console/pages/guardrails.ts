@@ -147,6 +147,7 @@ function History({ current, onChanged }: { current: number; onChanged: () => voi
             ${v.version !== current && html`<button type="button" class="link" onClick=${() => rollback(v.version)}>Roll back to version ${v.version}</button>`}</td></tr>`,
       )}</tbody>
     </table></div>
+    ${history.data?.versions.length === 0 && html`<p class="muted">No version saved yet: the built-in defaults (version 0) are in force.</p>`}
     ${open && html`<${DiffView} before=${open.before} after=${open.after} label=${`Changes in version ${open.version}`} />`}`;
 }
 
