@@ -83,11 +83,16 @@ export function BlockEditor({ block, onSaved }: { block?: Block; onSaved: (id: s
     setError(null);
     setRemoved(null);
     try {
-      const body = blockBody(new FormData(event.currentTarget as HTMLFormElement));
+      const form = event.currentTarget as HTMLFormElement;
+      const body = blockBody(new FormData(form));
       const answer = block
-        ? await api<{ removed?: Removal[] }>(`/admin/catalog/blocks/${encodeURIComponent(block.id)}`, { method: "PUT", json: body })
-        : await api<{ removed?: Removal[] }>("/admin/catalog/blocks", { json: body });
+        ? await api<{ removed?: Removal[]; block?: Block }>(`/admin/catalog/blocks/${encodeURIComponent(block.id)}`, { method: "PUT", json: body })
+        : await api<{ removed?: Removal[]; block?: Block }>("/admin/catalog/blocks", { json: body });
       setRemoved(answer?.removed ?? []);
+      // Show what was saved (the sanitised HTML); a new block opens in its own editor.
+      const saved = answer?.block?.pending?.content ?? answer?.block;
+      if (!block) form.reset();
+      else if (saved) (form.elements.namedItem("html") as HTMLTextAreaElement).value = saved.html;
       onSaved(String(body.id));
     } catch (err) {
       setError(err as Error);
@@ -101,14 +106,14 @@ export function BlockEditor({ block, onSaved }: { block?: Block; onSaved: (id: s
       ? html`<input type="hidden" name="id" value=${block.id} />`
       : html`<label for=${f("id")}>Id</label><input id=${f("id")} name="id" required maxlength="64" />`}
     <div class="fields">
-      <div><label for=${f("slots")}>Slots (comma-separated)</label><input id=${f("slots")} name="slots" required value=${b?.slots.join(", ") ?? ""} /></div>
-      <div><label for=${f("campaign")}>Campaign</label><input id=${f("campaign")} name="campaign" required value=${b?.campaign ?? ""} /></div>
-      <div><label for=${f("category")}>Category</label><input id=${f("category")} name="category" required value=${b?.category ?? ""} /></div>
-      <div><label for=${f("tags")}>Tags (comma-separated)</label><input id=${f("tags")} name="tags" value=${b?.tags?.join(", ") ?? ""} /></div>
-      <div><label for=${f("priority")}>Priority (0–100)</label><input id=${f("priority")} name="priority" type="number" step="any" required value=${b?.priority ?? 50} /></div>
-      <div><label for=${f("value")}>Value of a conversion</label><input id=${f("value")} name="value" type="number" step="any" required value=${b?.value ?? 1} /></div>
-      <div><label for=${f("startAt")}>Schedule: starts</label><input id=${f("startAt")} name="startAt" type="datetime-local" value=${localOf(startAt)} /></div>
-      <div><label for=${f("endAt")}>Schedule: ends</label><input id=${f("endAt")} name="endAt" type="datetime-local" value=${localOf(endAt)} /></div>
+      <div><label for=${f("slots")}>Slots (comma-separated)</label><input id=${f("slots")} name="slots" required defaultValue=${b?.slots.join(", ") ?? ""} /></div>
+      <div><label for=${f("campaign")}>Campaign</label><input id=${f("campaign")} name="campaign" required defaultValue=${b?.campaign ?? ""} /></div>
+      <div><label for=${f("category")}>Category</label><input id=${f("category")} name="category" required defaultValue=${b?.category ?? ""} /></div>
+      <div><label for=${f("tags")}>Tags (comma-separated)</label><input id=${f("tags")} name="tags" defaultValue=${b?.tags?.join(", ") ?? ""} /></div>
+      <div><label for=${f("priority")}>Priority (0–100)</label><input id=${f("priority")} name="priority" type="number" step="any" required defaultValue=${b?.priority ?? 50} /></div>
+      <div><label for=${f("value")}>Value of a conversion</label><input id=${f("value")} name="value" type="number" step="any" required defaultValue=${b?.value ?? 1} /></div>
+      <div><label for=${f("startAt")}>Schedule: starts</label><input id=${f("startAt")} name="startAt" type="datetime-local" defaultValue=${localOf(startAt)} /></div>
+      <div><label for=${f("endAt")}>Schedule: ends</label><input id=${f("endAt")} name="endAt" type="datetime-local" defaultValue=${localOf(endAt)} /></div>
     </div>
     <label for=${f("html")}>HTML</label>
     <textarea id=${f("html")} name="html" required spellcheck="false">${b?.html ?? ""}</textarea>
