@@ -16,7 +16,7 @@ import { DiffView } from "../ui/diff.ts";
 import { ErrorBox, Loading, Section, useApi, when } from "../ui/common.ts";
 import type { ConsolePage } from "./index.ts";
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the API's document, edited by path
+type Json = Record<string, any>; // the API's document, edited by path
 interface Version {
   version: number;
   config: Json;
@@ -36,7 +36,7 @@ export function setPath(doc: Json, path: (string | number)[], value: unknown): J
   return copy;
 }
 /** The value at `path`, or undefined. */
-export const getPath = (doc: unknown, path: (string | number)[]): any => path.reduce<any>((v, k) => (v == null ? undefined : v[k]), doc); // eslint-disable-line @typescript-eslint/no-explicit-any
+export const getPath = (doc: unknown, path: (string | number)[]): any => path.reduce<any>((v, k) => (v == null ? undefined : v[k]), doc);
 
 /** A number input's value: a number when it reads as one, else the text (the API says what is wrong). */
 const numberOf = (s: string): unknown => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s);
