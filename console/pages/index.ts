@@ -11,6 +11,8 @@ import { operationsPage } from "./operations.ts";
 import { experimentsPage } from "./experiments.ts";
 import { modelsPage } from "./models.ts";
 import { driftPage } from "./drift.ts";
+import { contentPage } from "./content.ts";
+import { guardrailsPage } from "./guardrails.ts";
 
 export interface PageProps {
   session: Session;
@@ -34,4 +36,6 @@ export const PAGES: ConsolePage[] = [
   experimentsPage,
   modelsPage,
   driftPage,
+  contentPage,
+  guardrailsPage,
 ];
