@@ -30,12 +30,12 @@ export interface ConsolePage {
 
 export const PAGES: ConsolePage[] = [
   overviewPage,
-  decisionsPage,
-  visitorsPage,
-  operationsPage,
   experimentsPage,
   modelsPage,
   driftPage,
   contentPage,
   guardrailsPage,
+  decisionsPage,
+  visitorsPage,
+  operationsPage,
 ];

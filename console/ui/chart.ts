@@ -15,7 +15,11 @@ export function PlotChart({ options, label }: { options: Plot.PlotOptions; label
     const figure = Plot.plot({ style: { background: "transparent" }, ...options });
     // Plot names each mark's <g> ("bar", "dot"): ARIA prohibits a label on an element without a
     // role (axe: aria-prohibited-attr), and the container's role="img" label already names it all.
-    figure.querySelectorAll("g[aria-label]").forEach((g) => g.removeAttribute("aria-label"));
+    // The mark's kind stays as data-mark (tests and styles find marks by it).
+    figure.querySelectorAll("g[aria-label]").forEach((g) => {
+      g.setAttribute("data-mark", g.getAttribute("aria-label")!);
+      g.removeAttribute("aria-label");
+    });
     ref.current?.replaceChildren(figure);
     return () => figure.remove();
   }, [options]);

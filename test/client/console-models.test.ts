@@ -81,10 +81,10 @@ describe("Drift page", () => {
     expect(rows).toEqual([expect.stringMatching(/^category_affinity.*0\.180.*warn$/), expect.stringMatching(/^block_promo.*0\.310.*alert$/)]);
     const chart = document.querySelector(".chart")!;
     expect(chart.getAttribute("aria-label")).toContain("warn (0.1) and alert (0.25)");
-    // Two threshold rules and one line per feature.
-    expect(chart.querySelectorAll('g[aria-label="rule"]').length).toBe(2);
-    expect(chart.querySelectorAll('g[aria-label="line"] path').length).toBe(2);
-    expect(chart.querySelectorAll('g[aria-label="dot"] circle').length).toBe(4);
+    // Two threshold rules and one line per feature (drawn by an effect, after the table).
+    await vi.waitFor(() => expect(chart.querySelectorAll('g[data-mark="rule"]').length).toBe(2), { timeout: 5000 });
+    expect(chart.querySelectorAll('g[data-mark="line"] path').length).toBe(2);
+    expect(chart.querySelectorAll('g[data-mark="dot"] circle').length).toBe(4);
     expect(document.body.textContent).toContain("click rate");
   });
 });
