@@ -49,14 +49,14 @@ beforeAll(async () => {
     expect(res.status).toBe(202);
   }
   // The queue consumer folds them into the aggregates the reports read (expect.poll is for tests).
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   for (;;) {
     const now = await adminJson<{ treatment: { conversions: number } }>("/admin/reports/lift?kpi=click");
     if (now.treatment.conversions - before.treatment.conversions >= VISITORS / 2) break;
-    if (Date.now() > deadline) throw new Error(`clicks not in the lift report after 60 s: ${now.treatment.conversions} (before ${before.treatment.conversions})`);
+    if (Date.now() > deadline) throw new Error(`clicks not in the lift report after 150 s: ${now.treatment.conversions} (before ${before.treatment.conversions})`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-}, 90_000);
+}, 200_000);
 
 describe("console overview", () => {
   it("charts decisions per day and shows the universal control group's lift figures", async () => {
