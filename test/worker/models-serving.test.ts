@@ -5,7 +5,7 @@ import { builtinId } from "../../worker/models/builtin.ts";
 import { applyAction, inChallenger, initialDeployment, type DeploymentAction, type DeploymentState } from "../../worker/models/deployment.ts";
 import { DEPLOYMENT_TTL_MS, MAX_ROLLBACK_HISTORY } from "../../worker/models/limits.ts";
 import { memoryModelRegistry } from "../../worker/models/registry.ts";
-import { createModelRuntime, isolateModelRuntime, modelSourceFromEnv } from "../../worker/models/runtime.ts";
+import { createModelRuntime, isolateModelRuntime, modelSourceFromEnv, STALE_LOAD_MS } from "../../worker/models/runtime.ts";
 import { sha256Hex } from "../../worker/models/scorer.ts";
 import { postDecide } from "./helpers.ts";
 import { linearModel } from "./models-fixtures.ts";
@@ -153,6 +153,53 @@ describe("the session cache", () => {
     expect(runtime.loaded()).toEqual(ids.slice(2));
     await expect(scorers[0]!.score(new Float32Array([1]), 1)).rejects.toThrow(/unloaded/);
     expect((await scorers[5]!.score(new Float32Array([0]), 1))[0]).toBeCloseTo(0.5, 5);
+  });
+});
+
+describe("loads shared by an isolate's requests", () => {
+  async function oneModel(name: string) {
+    const store = memoryModelRegistry();
+    const bytes = linearModel(["block_priority"], [1], 0, name);
+    const id = await sha256Hex(bytes);
+    await store.files.put(id, bytes, name);
+    await store.appendDeployment({ revision: 1, action: "activate", modelId: id, state: { ...initialDeployment(id) }, actor: "t", at: 0 });
+    return { store, id };
+  }
+
+  it("keeps the request that starts a load alive until it is done (once per load, not on a hit)", async () => {
+    const { store } = await oneModel("keep-alive");
+    const runtime = createModelRuntime({ ttlMs: 60_000 });
+    const kept: Promise<unknown>[] = [];
+    const provider = runtime.provider({ registry: store, files: store.files, keepAlive: (work) => kept.push(work) });
+    await provider.select("v");
+    // The deployment read and the model's load.
+    expect(kept).toHaveLength(2);
+    await Promise.all(kept);
+    await provider.select("v");
+    expect(kept).toHaveLength(2);
+  });
+
+  it("starts again a load still pending after STALE_LOAD_MS (its request ended: workerd never settles it for others)", async () => {
+    const { store, id } = await oneModel("stale-load");
+    let t = 5_000_000;
+    const runtime = createModelRuntime({ ttlMs: 10 * STALE_LOAD_MS, now: () => t });
+    let reads = 0;
+    // The first read of the file never answers, as a read whose request was cancelled.
+    const files = { get: (key: string) => (++reads === 1 ? new Promise<never>(() => {}) : store.files.get(key)) };
+    const provider = runtime.provider({ registry: store, files });
+    const first = provider.select("v");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(reads).toBe(1);
+    t += STALE_LOAD_MS - 1;
+    const second = Promise.race([provider.select("v"), new Promise((r) => setTimeout(() => r("still waiting"), 200))]);
+    expect(await second).toBe("still waiting");
+    expect(reads).toBe(1);
+    t += 1;
+    const third = await provider.select("v");
+    expect(reads).toBe(2);
+    expect(third.serving.version).toContain("stale-load");
+    expect(runtime.loaded()).toEqual([id]);
+    void first;
   });
 });
 

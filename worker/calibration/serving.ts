@@ -10,6 +10,8 @@ import { calibratedVersion, type StoredCalibration } from "./store.ts";
 
 /** How long the isolate trusts its calibrations before refreshing them (ms). */
 export const CALIBRATION_TTL_MS = 5_000;
+/** A read of the calibrations still pending after this long is started again, ms. */
+const STALE_READ_MS = 60_000;
 
 interface Compiled {
   n: number;
@@ -25,9 +27,21 @@ export function calibrationCache(options: { ttlMs?: number; now?: () => number }
   const now = options.now ?? Date.now;
   let cached: { byModel: Map<string, Compiled>; at: number } | undefined;
   let loading: Promise<void> | undefined;
+  let loadingSince = 0;
 
-  const load = (read: CalibrationReader) =>
-    (loading ??= read()
+  // A read still pending after STALE_READ_MS is abandoned and started again: its request may
+  // have ended, and workerd never settles it for others then (worker/models/runtime.ts).
+  const load = (read: CalibrationReader, keepAlive?: (work: Promise<unknown>) => void) => {
+    if (loading && now() - loadingSince >= STALE_READ_MS) loading = undefined;
+    if (!loading) {
+      loadingSince = now();
+      loading = start(read);
+      keepAlive?.(loading);
+    }
+    return loading;
+  };
+  const start = (read: CalibrationReader): Promise<void> => {
+    const current: Promise<void> = read()
       .then((all) => {
         cached = { byModel: new Map([...all].map(([id, c]) => [id, { n: c.n, f: calibrator(c.map) }])), at: now() };
       })
@@ -35,13 +49,15 @@ export function calibrationCache(options: { ttlMs?: number; now?: () => number }
         console.warn("reading calibrations failed, serving uncalibrated until the next try:", err instanceof Error ? err.message : err);
         cached ??= { byModel: new Map(), at: now() };
       })
-      .finally(() => (loading = undefined)));
+      .finally(() => loading === current && (loading = undefined));
+    return current;
+  };
 
   return {
-    /** The compiled calibrations (awaits only the first read). */
-    async get(read: CalibrationReader): Promise<Map<string, Compiled>> {
-      if (!cached) await load(read);
-      else if (now() - cached.at >= ttl) void load(read);
+    /** The compiled calibrations (awaits only the first read); `keepAlive` as ModelSource's. */
+    async get(read: CalibrationReader, keepAlive?: (work: Promise<unknown>) => void): Promise<Map<string, Compiled>> {
+      if (!cached) await load(read, keepAlive);
+      else if (now() - cached.at >= ttl) void load(read, keepAlive);
       return cached!.byModel;
     },
     invalidate: () => (cached = undefined),

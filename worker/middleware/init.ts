@@ -29,7 +29,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
   const log = logProducer(env);
   return {
     catalog: kvCatalogStore(env.CONFIG, Date.now, undefined, env.DB),
-    models: registryModelProvider(env),
+    models: registryModelProvider(env, defer),
     guardrails: d1GuardrailStore(env.DB, env.CONFIG),
     campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG),
     visitorState: visitorStateClient(env.VISITOR),

@@ -6,6 +6,15 @@
  *
  * Why D1 and not KV for the pointer: KV reads may be stale for up to 60 s at other locations,
  * D1 reads are consistent, and one query per isolate every few seconds is cheap.
+ *
+ * Loads are shared by the requests of an isolate, which is where workerd bites: a promise whose
+ * I/O (the R2 read, the D1 read) belongs to one request never settles for the others once that
+ * request has ended — workerd cancels the continuations of a finished request. A decide whose
+ * cold-start budget ran out answers with the fallback and ends, and every later decide of the
+ * isolate then waited its whole budget on a load that could no longer finish (seen as a test
+ * server answering every decide after exactly 30 s). So the request that starts a shared load
+ * keeps itself alive until the load is done (`ModelSource.keepAlive`, `ctx.waitUntil`), and a
+ * load still pending after STALE_LOAD_MS (longer than any `waitUntil` lasts) is started again.
  */
 import { z } from "zod";
 import { adaptiveId } from "../adaptive/model.ts";
@@ -31,7 +40,16 @@ export interface ModelSource {
   adaptive?: AdaptiveStateSource;
   /** The active calibrations (worker/calibration/); without it models serve uncalibrated. */
   calibrations?: CalibrationReader;
+  /**
+   * Keeps the calling request alive until `work` is done (`ctx.waitUntil`): given a load this
+   * request starts and others may wait on. Without it (tests, the warm-up, which is itself
+   * waited for) a load lives as long as its request.
+   */
+  keepAlive?: (work: Promise<unknown>) => void;
 }
+
+/** A shared load still pending after this long is abandoned and started again, ms. */
+export const STALE_LOAD_MS = 60_000;
 
 export interface RuntimeOptions {
   ttlMs?: number;
@@ -90,8 +108,10 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
   const cacheSize = options.cacheSize ?? SESSION_CACHE_SIZE;
   const now = options.now ?? Date.now;
   let cached: { state: DeploymentState; at: number } | undefined;
-  let refreshing: Promise<DeploymentState> | undefined;
+  let refreshing: { promise: Promise<DeploymentState>; since: number } | undefined;
   const sessions = new Map<string, Promise<ManagedScorer>>();
+  /** When each session's load started, while it is pending. */
+  const pendingSince = new Map<string, number>();
   const stateful = new Set<string>();
 
   async function refresh(source: ModelSource): Promise<DeploymentState> {
@@ -120,20 +140,32 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
 
   async function deployment(source: ModelSource): Promise<DeploymentState> {
     if (cached && now() - cached.at < ttlMs) return cached.state;
-    // One read per isolate however many requests arrive while it runs.
-    refreshing ??= refresh(source).finally(() => (refreshing = undefined));
-    return refreshing;
+    // One read per isolate however many requests arrive while it runs (a stale one is replaced).
+    if (!refreshing || now() - refreshing.since >= STALE_LOAD_MS) {
+      const current: { promise: Promise<DeploymentState>; since: number } = { promise: refresh(source), since: now() };
+      current.promise = current.promise.finally(() => refreshing === current && (refreshing = undefined));
+      refreshing = current;
+      source.keepAlive?.(current.promise.catch(() => undefined));
+    }
+    return refreshing.promise;
   }
 
   function scorer(source: ModelSource, id: string, pinned: readonly string[]): Promise<ManagedScorer> {
     const hit = sessions.get(id);
-    if (hit) {
+    const since = pendingSince.get(id);
+    if (hit && (since === undefined || now() - since < STALE_LOAD_MS)) {
       sessions.delete(id);
       sessions.set(id, hit);
       return hit;
     }
     const loading = loadScorer(source, id);
     sessions.set(id, loading);
+    pendingSince.set(id, now());
+    loading.then(
+      () => sessions.get(id) === loading && pendingSince.delete(id),
+      () => sessions.get(id) === loading && pendingSince.delete(id),
+    );
+    source.keepAlive?.(loading.catch(() => undefined));
     void adaptiveId().then((a) => a === id && stateful.add(id));
     // A failed load is retried by a later request instead of being cached.
     loading.catch(() => sessions.get(id) === loading && sessions.delete(id));
@@ -149,7 +181,7 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
   /** The model's scorer through its active calibration, if it has one (issue 14 item 3). */
   async function calibrated(source: ModelSource, id: string, scorer: ManagedScorer): Promise<ManagedScorer> {
     if (!source.calibrations) return scorer;
-    const c = (await isolateCalibrations.get(source.calibrations)).get(id);
+    const c = (await isolateCalibrations.get(source.calibrations, source.keepAlive)).get(id);
     return c ? calibratedScorer(scorer, c) : scorer;
   }
 
@@ -209,19 +241,20 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
 /** The runtime of this isolate. */
 export const isolateModelRuntime = createModelRuntime();
 
-/** Reads models from the Worker's bindings. */
-export function modelSourceFromEnv(env: Pick<Env, "DB" | "MODELS">): ModelSource {
+/** Reads models from the Worker's bindings; `keepAlive` is the request's `ctx.waitUntil`. */
+export function modelSourceFromEnv(env: Pick<Env, "DB" | "MODELS">, keepAlive?: (work: Promise<unknown>) => void): ModelSource {
   return {
     registry: d1ModelRegistry(env.DB),
     files: r2ModelFiles(env.MODELS),
     adaptive: { read: (id) => readAdaptiveState(env.DB, id) },
     calibrations: () => activeCalibrations(env.DB),
+    ...(keepAlive ? { keepAlive } : {}),
   };
 }
 
-/** The production ScorerProvider: registry-backed, cached per isolate. */
-export function registryModelProvider(env: Pick<Env, "DB" | "MODELS">): ScorerProvider {
-  return isolateModelRuntime.provider(modelSourceFromEnv(env));
+/** The production ScorerProvider: registry-backed, cached per isolate; `keepAlive` as above. */
+export function registryModelProvider(env: Pick<Env, "DB" | "MODELS">, keepAlive?: (work: Promise<unknown>) => void): ScorerProvider {
+  return isolateModelRuntime.provider(modelSourceFromEnv(env, keepAlive));
 }
 
 /**
