@@ -86,12 +86,15 @@ describe("request headers on a path that will be personalised", () => {
 });
 
 describe("credentials and the Worker's own cookies", () => {
-  const visitorHeaders = { authorization: "Bearer visitor-secret", "proxy-authorization": "Basic eA==", cookie: `${CONSENT}; site=1; nb_vid=abcdefgh12345678; theme=dark`, connection: "x-hop", "x-hop": "1", "keep-alive": "timeout=5" };
+  // A signed-in marketer browsing the site through the proxy carries the console's session too.
+  const visitorHeaders = { authorization: "Bearer visitor-secret", "proxy-authorization": "Basic eA==", cookie: `${CONSENT}; site=1; nb_vid=abcdefgh12345678; nb_console=v1.123.YW5h.nonce.mac; theme=dark`, connection: "x-hop", "x-hop": "1", "keep-alive": "timeout=5" };
 
   it.each<{ vars: Record<string, string>; authorization: string | null; cookie: string }>([
     { vars: {}, authorization: null, cookie: "site=1; theme=dark" },
     { vars: { PROXY_FORWARD_AUTH: "true" }, authorization: "Bearer visitor-secret", cookie: "site=1; theme=dark" },
     { vars: { PROXY_FORWARD_COOKIES: "nb_consent" }, authorization: null, cookie: `${CONSENT}; site=1; theme=dark` },
+    // The console's session is an admin credential: never the origin's, even when listed.
+    { vars: { PROXY_FORWARD_COOKIES: "nb_console,nb_consent" }, authorization: null, cookie: `${CONSENT}; site=1; theme=dark` },
   ])("with $vars the origin gets Authorization=$authorization and Cookie=$cookie", async ({ vars, authorization, cookie }) => {
     for (const path of ["/edge/", "/edge/style.css"]) {
       originRequests.length = 0;

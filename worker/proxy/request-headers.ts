@@ -5,6 +5,7 @@
  * (a 304, a 206, an encoding the runtime does not decode). The README's *Proxy mode* lists them.
  */
 import { CONSENT_COOKIE, VISITOR_COOKIE } from "./request-context.ts";
+import { SESSION_COOKIE } from "../console/session.ts";
 
 /**
  * Never forwarded: hop-by-hop fields, meaningful for one connection only (RFC 9110 §7.6.1), the
@@ -33,6 +34,12 @@ export interface ForwardPolicy {
 /** The Worker's own cookies, never sent to the origin unless listed in PROXY_FORWARD_COOKIES. */
 export const OWN_COOKIES = [VISITOR_COOKIE, CONSENT_COOKIE];
 
+/**
+ * Cookies never sent to the origin, whatever PROXY_FORWARD_COOKIES says: the console's session
+ * (worker/console/session.ts) is an admin credential; with it the origin could call the admin API.
+ */
+export const NEVER_FORWARDED_COOKIES = [SESSION_COOKIE];
+
 /** The Cookie header without the Worker's own cookies (other cookies kept byte for byte). */
 export function withoutOwnCookies(header: string, keep: string[]): string {
   return header
@@ -40,6 +47,7 @@ export function withoutOwnCookies(header: string, keep: string[]): string {
     .filter((part) => {
       const i = part.indexOf("=");
       const name = (i < 0 ? part : part.slice(0, i)).trim();
+      if (NEVER_FORWARDED_COOKIES.includes(name)) return false;
       return !OWN_COOKIES.includes(name) || keep.includes(name);
     })
     .map((part) => part.trim())
