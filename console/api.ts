@@ -59,6 +59,9 @@ export async function apiResponse(path: string, init: ApiInit = {}, fetchImpl: t
     const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
     const error = new ApiError(response.status, body?.error?.code ?? "http_error", body?.error?.message ?? `${response.status} ${response.statusText}`);
     if (response.status === 401 && !path.startsWith("/console/session")) onSignedOut();
+    // The session changed under this page (signed out, or in as someone else, in another tab):
+    // its CSRF token is stale. Sign in again rather than act under a name the page does not show.
+    if (response.status === 403 && /X-CSRF-Token/.test(error.message)) onSignedOut();
     throw error;
   }
   return response;

@@ -62,7 +62,12 @@ export function Console() {
   if (session === undefined) return html`<main id="main"><p role="status">Loading…</p></main>`;
   if (session === null) return html`<${SignIn} onSignedIn=${setSession} />`;
   const Page = page.component;
-  return html`<a class="skip" href="#main">Skip to content</a>
+  // The skip link moves focus, not the address: "#main" would be read as a page by the router.
+  const skip = (event: Event) => {
+    event.preventDefault();
+    document.getElementById("main")?.focus();
+  };
+  return html`<a class="skip" href=${`#/${page.id}`} onClick=${skip}>Skip to content</a>
     <header class="top">
       <span class="brand">nextbest</span>
       <nav aria-label="Console">

@@ -24,6 +24,12 @@ describe("console sign-in", () => {
     expect(requested.filter((url) => url.includes(token))).toEqual([]);
     const [cookie] = await browser.context.cookies(base);
     expect(cookie).toMatchObject({ name: "nb_console", httpOnly: true, secure: true, sameSite: "Strict" });
+    // The skip link moves focus to the content and stays on the page.
+    await page.keyboard.press("Tab");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("main");
+    expect(await page.evaluate(() => location.hash)).toBe("#/overview");
     // A reload keeps the session; signing out ends it.
     await page.reload();
     await page.getByText("Signed in as").waitFor();
@@ -56,6 +62,22 @@ describe("console sign-in", () => {
     expect(await seriousViolations(page)).toEqual([]);
     // Nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1)).toBe(true);
+  });
+});
+
+describe("a session changed in another tab", () => {
+  it("asks to sign in again instead of acting under a name the page does not show", async () => {
+    const page = await browser.context.newPage();
+    await signIn(page, "frank");
+    // Another tab of the same browser signs in as someone else (the browser's cookie jar): new cookie, new CSRF token.
+    const again = await page.request.post(`${base}/console/session`, { data: { token: inject("adminToken"), name: "grace" } });
+    expect(again.status()).toBe(200);
+    await page.getByRole("button", { name: "Turn kill switch on…" }).click();
+    await page.getByRole("textbox", { name: /^Reason/ }).fill("stale tab");
+    await page.getByRole("button", { name: "Confirm: turn kill switch on" }).click();
+    await page.getByLabel("Admin token").waitFor();
+    const state = await page.request.get(`${base}/admin/kill-switch`, { headers: { authorization: `Bearer ${inject("adminToken")}` } });
+    expect((await state.json()).on).toBe(false);
   });
 });
 
