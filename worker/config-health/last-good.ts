@@ -8,6 +8,7 @@
  * State is per isolate (module scope): each isolate keeps its own last good value, which is what
  * it serves. The health route re-reads every source, so it reports what is stored now.
  */
+import { sharedRead } from "../isolate/shared-read.ts";
 
 /** The configuration sources the decide path reads. */
 export type ConfigSource = "catalog" | "guardrails" | "campaignHoldouts" | "modelDeployment";
@@ -77,7 +78,9 @@ const describe = (err: unknown) => (err instanceof Error ? err.message : String(
 export function lastGood<T>(spec: LastGoodSpec<T>): LastGood<T> {
   let fresh: { value: T; at: number } | undefined;
   let good: T | undefined;
-  let loading: Promise<T> | undefined;
+  // One read per isolate however many requests arrive while it runs; a request waits on another's
+  // for at most 10 s, then reads itself (a read whose request was cancelled never settles).
+  const loading = sharedRead<T>(10_000);
 
   function settle(value: T, now: number, entry: Omit<SourceHealth, "source" | "servingVersion" | "checkedAt">): T {
     fresh = { value, at: now };
@@ -107,9 +110,7 @@ export function lastGood<T>(spec: LastGoodSpec<T>): LastGood<T> {
   const cache: LastGood<T> = {
     async get(read, now) {
       if (fresh && now - fresh.at < spec.ttlMs) return fresh.value;
-      // One read per isolate however many requests arrive while it runs.
-      loading ??= load(read, now).finally(() => (loading = undefined));
-      return loading;
+      return loading(() => load(read, now));
     },
     refresh(read, now) {
       fresh = undefined;

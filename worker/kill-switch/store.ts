@@ -15,6 +15,7 @@
  * cannot be read the isolate keeps the value it last read (off before any read succeeds).
  */
 import { z } from "zod";
+import { sharedRead } from "../isolate/shared-read.ts";
 
 /** How long an isolate serves the value it read, ms (the propagation bound besides one D1 read). */
 export const KILL_SWITCH_CACHE_MS = 2_000;
@@ -53,12 +54,15 @@ export async function killSwitchHistory(db: D1Database, limit = 20): Promise<Kil
 export async function setKillSwitch(db: D1Database, kv: KVNamespace, on: boolean, reason: string | null, actor: string, now: number): Promise<KillSwitchState> {
   await db.prepare("INSERT INTO kill_switch (on_, reason, actor, at) VALUES (?, ?, ?, ?)").bind(on ? 1 : 0, reason, actor, now).run();
   const state: KillSwitchState = { on, reason, changedBy: actor, changedAt: now };
-  cache = { value: state, until: now + KILL_SWITCH_CACHE_MS, pending: null };
+  cache = { value: state, until: now + KILL_SWITCH_CACHE_MS };
+  read.reset();
   await kv.put(KILL_SWITCH_KEY, JSON.stringify(state)).catch((err) => console.warn("kill switch: KV mirror not written:", err instanceof Error ? err.message : err));
   return state;
 }
 
-let cache: { value: KillSwitchState; until: number; pending: Promise<KillSwitchState> | null } = { value: KILL_SWITCH_OFF, until: 0, pending: null };
+let cache: { value: KillSwitchState; until: number } = { value: KILL_SWITCH_OFF, until: 0 };
+/** The D1 read concurrent decides share; one waits on another's for at most 1 s (worker/isolate/shared-read.ts). */
+const read = sharedRead<KillSwitchState>(1_000);
 
 /**
  * The switch as this isolate serves it: the cached value while younger than `ttlMs`, else one
@@ -66,22 +70,22 @@ let cache: { value: KillSwitchState; until: number; pending: Promise<KillSwitchS
  */
 export function cachedKillSwitch(db: D1Database, now: number = Date.now(), ttlMs = KILL_SWITCH_CACHE_MS): Promise<KillSwitchState> {
   if (now < cache.until) return Promise.resolve(cache.value);
-  if (cache.pending) return cache.pending;
-  const pending = readKillSwitch(db)
-    .then((value) => {
-      cache = { value, until: now + ttlMs, pending: null };
-      return value;
-    })
-    .catch((err) => {
-      console.warn("kill switch: D1 not read, keeping the last value:", err instanceof Error ? err.message : err);
-      cache = { ...cache, until: now + ttlMs, pending: null };
-      return cache.value;
-    });
-  cache.pending = pending;
-  return pending;
+  return read(() =>
+    readKillSwitch(db)
+      .then((value) => {
+        cache = { value, until: now + ttlMs };
+        return value;
+      })
+      .catch((err) => {
+        console.warn("kill switch: D1 not read, keeping the last value:", err instanceof Error ? err.message : err);
+        cache = { ...cache, until: now + ttlMs };
+        return cache.value;
+      }),
+  );
 }
 
 /** Forgets this isolate's cached value (tests; the next decide reads D1). */
 export function expireKillSwitchCache(): void {
-  cache = { ...cache, until: 0, pending: null };
+  cache = { ...cache, until: 0 };
+  read.reset();
 }

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { sharedRead } from "../../worker/isolate/shared-read.ts";
+
+describe("a read shared by an isolate's requests", () => {
+  it("is started once for the requests that ask while it runs, and again after it settled", async () => {
+    const read = sharedRead<number>(1_000);
+    let starts = 0;
+    const start = () => new Promise<number>((resolve) => setTimeout(() => resolve(++starts), 20));
+    expect(await Promise.all([read(start), read(start), read(start)])).toEqual([1, 1, 1]);
+    expect(await read(start)).toBe(2);
+  });
+
+  it("is dropped by a waiter once it is older than staleMs (a read whose request was cancelled never settles)", async () => {
+    const read = sharedRead<string>(50);
+    const never = read(() => new Promise<string>(() => {}));
+    const waiter = read(() => Promise.resolve("not used: joins the pending read"));
+    // Both give up on the hung read after 50 ms and read again themselves.
+    const again = () => Promise.resolve("read again");
+    const late = read(again);
+    expect(await Promise.race([late, new Promise((r) => setTimeout(() => r("still waiting"), 500))])).toBe("read again");
+    expect(await Promise.race([waiter, new Promise((r) => setTimeout(() => r("still waiting"), 500))])).not.toBe("still waiting");
+    void never;
+  });
+
+  it("passes a failure to every request that joined it, and the next one starts afresh", async () => {
+    const read = sharedRead<number>(1_000);
+    const failing = () => new Promise<number>((_, reject) => setTimeout(() => reject(new Error("D1 down")), 10));
+    const results = await Promise.allSettled([read(failing), read(failing)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(await read(() => Promise.resolve(7))).toBe(7);
+  });
+});
