@@ -5,6 +5,7 @@
  * pass through the map and `version` reads `<version>+cal<n>`.
  */
 import type { ManagedScorer } from "../models/scorer.ts";
+import { sharedRead } from "../isolate/shared-read.ts";
 import { calibrator } from "./fit.ts";
 import { calibratedVersion, type StoredCalibration } from "./store.ts";
 
@@ -26,32 +27,19 @@ export function calibrationCache(options: { ttlMs?: number; now?: () => number }
   const ttl = options.ttlMs ?? CALIBRATION_TTL_MS;
   const now = options.now ?? Date.now;
   let cached: { byModel: Map<string, Compiled>; at: number } | undefined;
-  let loading: Promise<void> | undefined;
-  let loadingSince = 0;
-
-  // A read still pending after STALE_READ_MS is abandoned and started again: its request may
-  // have ended, and workerd never settles it for others then (worker/models/runtime.ts).
-  const load = (read: CalibrationReader, keepAlive?: (work: Promise<unknown>) => void) => {
-    if (loading && now() - loadingSince >= STALE_READ_MS) loading = undefined;
-    if (!loading) {
-      loadingSince = now();
-      loading = start(read);
-      keepAlive?.(loading);
-    }
-    return loading;
-  };
-  const start = (read: CalibrationReader): Promise<void> => {
-    const current: Promise<void> = read()
+  // One read shared by the isolate's requests; one still pending after STALE_READ_MS is not
+  // waited on any longer (its request may have ended: worker/isolate/shared-read.ts).
+  const loading = sharedRead<void>(STALE_READ_MS, now);
+  const load = (read: CalibrationReader, keepAlive?: (work: Promise<unknown>) => void) => loading(() => start(read), keepAlive);
+  const start = (read: CalibrationReader): Promise<void> =>
+    read()
       .then((all) => {
         cached = { byModel: new Map([...all].map(([id, c]) => [id, { n: c.n, f: calibrator(c.map) }])), at: now() };
       })
       .catch((err) => {
         console.warn("reading calibrations failed, serving uncalibrated until the next try:", err instanceof Error ? err.message : err);
         cached ??= { byModel: new Map(), at: now() };
-      })
-      .finally(() => loading === current && (loading = undefined));
-    return current;
-  };
+      });
 
   return {
     /** The compiled calibrations (awaits only the first read); `keepAlive` as ModelSource's. */

@@ -13,8 +13,12 @@
 const STALE = Symbol("stale");
 
 export interface SharedRead<T> {
-  /** The pending shared read if there is a young one, else `start()`'s, shared from now on. */
-  (start: () => Promise<T>): Promise<T>;
+  /**
+   * The pending shared read if there is a young one, else `start()`'s, shared from now on;
+   * `keepAlive` (the caller's `ctx.waitUntil`) is given a read this call starts, so its request
+   * lives until the read is done.
+   */
+  (start: () => Promise<T>, keepAlive?: (work: Promise<unknown>) => void): Promise<T>;
   /** Forgets the pending read (the next call starts a new one). */
   reset(): void;
 }
@@ -22,13 +26,14 @@ export interface SharedRead<T> {
 /** Creates a shared read; `now` is injectable (ms). */
 export function sharedRead<T>(staleMs: number, now: () => number = Date.now): SharedRead<T> {
   let current: { promise: Promise<T>; since: number } | undefined;
-  const get = (start: () => Promise<T>): Promise<T> => {
+  const get = (start: () => Promise<T>, keepAlive?: (work: Promise<unknown>) => void): Promise<T> => {
     if (!current || now() - current.since >= staleMs) {
       const entry: { promise: Promise<T>; since: number } = { promise: Promise.resolve().then(start), since: now() };
       entry.promise = entry.promise.finally(() => {
         if (current === entry) current = undefined;
       });
       current = entry;
+      keepAlive?.(entry.promise.catch(() => undefined));
     }
     const joined = current;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -38,7 +43,7 @@ export function sharedRead<T>(staleMs: number, now: () => number = Date.now): Sh
         clearTimeout(timer);
         if (value !== STALE) return value as T;
         if (current === joined) current = undefined;
-        return get(start);
+        return get(start, keepAlive);
       },
       (err) => {
         clearTimeout(timer);

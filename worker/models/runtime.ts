@@ -24,6 +24,7 @@ import { calibratedScorer, isolateCalibrations, type CalibrationReader } from ".
 import { activeCalibrations } from "../calibration/store.ts";
 import { reportHealth } from "../config-health/last-good.ts";
 import { formatZodError } from "../errors/app-error.ts";
+import { sharedRead } from "../isolate/shared-read.ts";
 import type { ModelSelection, OutcomeModel, ScorerProvider } from "../ranking/active-model.ts";
 import { builtinBytes, builtinId } from "./builtin.ts";
 import { inChallenger, initialDeployment, modelsInUse, type DeploymentState } from "./deployment.ts";
@@ -108,7 +109,8 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
   const cacheSize = options.cacheSize ?? SESSION_CACHE_SIZE;
   const now = options.now ?? Date.now;
   let cached: { state: DeploymentState; at: number } | undefined;
-  let refreshing: { promise: Promise<DeploymentState>; since: number } | undefined;
+  // One deployment read per isolate however many requests arrive while it runs (worker/isolate/).
+  const refreshing = sharedRead<DeploymentState>(STALE_LOAD_MS, now);
   const sessions = new Map<string, Promise<ManagedScorer>>();
   /** When each session's load started, while it is pending. */
   const pendingSince = new Map<string, number>();
@@ -140,14 +142,7 @@ export function createModelRuntime(options: RuntimeOptions = {}): ModelRuntime {
 
   async function deployment(source: ModelSource): Promise<DeploymentState> {
     if (cached && now() - cached.at < ttlMs) return cached.state;
-    // One read per isolate however many requests arrive while it runs (a stale one is replaced).
-    if (!refreshing || now() - refreshing.since >= STALE_LOAD_MS) {
-      const current: { promise: Promise<DeploymentState>; since: number } = { promise: refresh(source), since: now() };
-      current.promise = current.promise.finally(() => refreshing === current && (refreshing = undefined));
-      refreshing = current;
-      source.keepAlive?.(current.promise.catch(() => undefined));
-    }
-    return refreshing.promise;
+    return refreshing(() => refresh(source), source.keepAlive);
   }
 
   function scorer(source: ModelSource, id: string, pinned: readonly string[]): Promise<ManagedScorer> {
