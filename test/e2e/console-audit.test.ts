@@ -6,7 +6,7 @@ import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { AuditRecord } from "../../worker/audit/record.ts";
 import { browserPerTest } from "./browser.ts";
-import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
+import { CONSOLE_VIEWPORTS, openPage, seriousViolations, signIn } from "./console-helpers.ts";
 
 const base = inject("baseUrl");
 const bearer = { authorization: `Bearer ${inject("adminToken")}` };
@@ -87,10 +87,7 @@ describe("console: Decisions", () => {
     await expect.poll(() => page.getByRole("alert").innerText()).toContain("not_found");
   });
 
-  it.each([
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 },
-  ])("has no serious axe violations at $width px (search results and one decision)", async (viewport) => {
+  it.each(CONSOLE_VIEWPORTS)("has no serious axe violations at $width px (search results and one decision)", async (viewport) => {
     const page = await browser.context.newPage();
     await page.setViewportSize(viewport);
     await signIn(page, "ana", "decisions");
@@ -151,10 +148,7 @@ describe("console: Visitors", () => {
     expect(await logged(ERASED)).toEqual([]);
   });
 
-  it.each([
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 },
-  ])("has no serious axe violations at $width px (lookup, preview answer, confirmation)", async (viewport) => {
+  it.each(CONSOLE_VIEWPORTS)("has no serious axe violations at $width px (lookup, preview answer, confirmation)", async (viewport) => {
     const page = await browser.context.newPage();
     await page.setViewportSize(viewport);
     await signIn(page, "ana", "visitors");

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { browserPerTest, openBrowser } from "./browser.ts";
-import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
+import { CONSOLE_VIEWPORTS, openPage, seriousViolations, signIn } from "./console-helpers.ts";
 
 const base = inject("baseUrl");
 const admin = { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" };
@@ -160,10 +160,7 @@ describe("console: guardrails", () => {
 });
 
 describe("console: content and guardrails accessibility", () => {
-  it.each([
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 },
-  ])("no serious or critical axe violations at $width px", { timeout: 120_000 }, async (viewport) => {
+  it.each(CONSOLE_VIEWPORTS)("no serious or critical axe violations at $width px", { timeout: 120_000 }, async (viewport) => {
     const page = await browser.context.newPage();
     await page.setViewportSize(viewport);
     await signIn(page, "ana", "content");

@@ -6,6 +6,12 @@ import { expect, inject } from "vitest";
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
+/** The widths every console page is checked at: a laptop and a phone. */
+export const CONSOLE_VIEWPORTS = [
+  { width: 1280, height: 900 },
+  { width: 390, height: 844 },
+];
+
 /** Opens the console and signs in as `name` with the e2e server's admin token; resolves on the page `id`. */
 export async function signIn(page: Page, name = "ana", id = "overview"): Promise<void> {
   await page.goto(`${inject("baseUrl")}/console/#/${id}`);

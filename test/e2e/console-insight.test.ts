@@ -4,7 +4,7 @@
 // experiments page shows lift with intervals and the SRM warning the API raises.
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { browserPerTest } from "./browser.ts";
-import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
+import { CONSOLE_VIEWPORTS, openPage, seriousViolations, signIn } from "./console-helpers.ts";
 
 const base = inject("baseUrl");
 const ADMIN = { authorization: `Bearer ${inject("adminToken")}` };
@@ -107,7 +107,7 @@ describe("console insight accessibility", () => {
   it("overview and experiments have no serious or critical axe violations at 1280 px and 390 px, nothing wider than the screen", async () => {
     const page = await browser.context.newPage();
     await signIn(page, "insight-axe");
-    for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+    for (const viewport of CONSOLE_VIEWPORTS) {
       await page.setViewportSize(viewport);
       for (const [id, title] of [["overview", "Overview"], ["experiments", "Experiments"]] as const) {
         await openPage(page, id, title);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { exportLine, type ExportLine } from "../../models/export-format.ts";
 import { main as train } from "../../models/train.ts";
 import { browserPerTest } from "./browser.ts";
-import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
+import { CONSOLE_VIEWPORTS, openPage, seriousViolations, signIn } from "./console-helpers.ts";
 
 const base = inject("baseUrl");
 const admin = { authorization: `Bearer ${inject("adminToken")}`, "x-nextbest-actor": "console-models-test" };
@@ -166,10 +166,7 @@ describe("console: models", () => {
     expect(after.champion).toEqual(before.champion);
   });
 
-  it.each([
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 },
-  ])("Models (with the calibration panel) and Drift have no serious axe violations at $width px", async (viewport) => {
+  it.each(CONSOLE_VIEWPORTS)("Models (with the calibration panel) and Drift have no serious axe violations at $width px", async (viewport) => {
     const page = await browser.context.newPage();
     await page.setViewportSize(viewport);
     await signIn(page, "mia", "models");

@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../scripts/dev-server.ts";
 import { browserPerTest } from "./browser.ts";
-import { seriousViolations } from "./console-helpers.ts";
+import { CONSOLE_VIEWPORTS, seriousViolations } from "./console-helpers.ts";
 
 const TOKEN = "ops-console-e2e-token";
 const browser = browserPerTest();
@@ -83,10 +83,7 @@ describe("console: Operations", () => {
     await page.getByRole("heading", { name: "Channels and deliveries" }).waitFor();
   });
 
-  it.each([
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 },
-  ])("has no serious axe violations at $width px", async (viewport) => {
+  it.each(CONSOLE_VIEWPORTS)("has no serious axe violations at $width px", async (viewport) => {
     const page = await browser.context.newPage();
     await page.setViewportSize(viewport);
     await signIn(page, "?state=resolved");

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { browserPerTest } from "./browser.ts";
-import { openPage, seriousViolations, signIn } from "./console-helpers.ts";
+import { CONSOLE_VIEWPORTS, openPage, seriousViolations, signIn } from "./console-helpers.ts";
 
 const base = inject("baseUrl");
 const browser = browserPerTest();
@@ -48,10 +48,7 @@ describe("console sign-in", () => {
     expect(await browser.context.cookies(base)).toEqual([]);
   });
 
-  it.each([
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 },
-  ])("has no serious or critical axe violations at $width px (sign-in and overview)", async (viewport) => {
+  it.each(CONSOLE_VIEWPORTS)("has no serious or critical axe violations at $width px (sign-in and overview)", async (viewport) => {
     const page = await browser.context.newPage();
     await page.setViewportSize(viewport);
     await page.goto(`${base}/console/`);
