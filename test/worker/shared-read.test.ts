@@ -10,6 +10,15 @@ describe("a read shared by an isolate's requests", () => {
     expect(await read(start)).toBe(2);
   });
 
+  it("hands a read it starts to the starting request's keepAlive, once", async () => {
+    const read = sharedRead<number>(1_000);
+    const kept: Promise<unknown>[] = [];
+    const keepAlive = (work: Promise<unknown>) => kept.push(work);
+    const start = () => new Promise<number>((resolve) => setTimeout(() => resolve(1), 10));
+    await Promise.all([read(start, keepAlive), read(start, keepAlive)]);
+    expect(kept).toHaveLength(1);
+  });
+
   it("is dropped by a waiter once it is older than staleMs (a read whose request was cancelled never settles)", async () => {
     const read = sharedRead<string>(50);
     const never = read(() => new Promise<string>(() => {}));

@@ -56,7 +56,7 @@ export const catalogCache = catalogCacheOf();
  * within CATALOG_TTL_MS. Never rejects: an unreadable or invalid stored catalog leaves the last
  * valid one in service.
  */
-export function kvCatalogStore(kv: KVNamespace, now: () => number = Date.now, cache: LastGood<Catalog> = catalogCache, db?: D1Database): CatalogStore {
+export function kvCatalogStore(kv: KVNamespace, now: () => number = Date.now, cache: LastGood<Catalog> = catalogCache, db?: D1Database, keepAlive?: (work: Promise<unknown>) => void): CatalogStore {
   return {
     get() {
       return cache.get(async () => {
@@ -68,7 +68,7 @@ export function kvCatalogStore(kv: KVNamespace, now: () => number = Date.now, ca
         if (raw !== null) return raw;
         await kv.put(CATALOG_KEY, JSON.stringify(demoCatalog));
         return demoCatalog;
-      }, now());
+      }, now(), keepAlive);
     },
   };
 }

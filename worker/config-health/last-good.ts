@@ -64,7 +64,8 @@ export interface LastGoodSpec<T> {
 /** A per-isolate cache of one source that only ever serves values that validated. */
 export interface LastGood<T> {
   /** The value to serve; `read` resolves the raw stored value, null when none is stored. */
-  get(read: () => Promise<unknown>, now: number): Promise<T>;
+  /** The value (a fresh one, else one read shared by the isolate); `keepAlive` is the request's `ctx.waitUntil`, given a read it starts. */
+  get(read: () => Promise<unknown>, now: number, keepAlive?: (work: Promise<unknown>) => void): Promise<T>;
   /** Like `get`, but reads the source whatever the cache holds. */
   refresh(read: () => Promise<unknown>, now: number): Promise<T>;
   /** Serves a value this isolate just validated and stored (e.g. after an admin save). */
@@ -108,9 +109,9 @@ export function lastGood<T>(spec: LastGoodSpec<T>): LastGood<T> {
   }
 
   const cache: LastGood<T> = {
-    async get(read, now) {
+    async get(read, now, keepAlive) {
       if (fresh && now - fresh.at < spec.ttlMs) return fresh.value;
-      return loading(() => load(read, now));
+      return loading(() => load(read, now), keepAlive);
     },
     refresh(read, now) {
       fresh = undefined;

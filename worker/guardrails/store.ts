@@ -94,10 +94,10 @@ function fromRow(r: Row): GuardrailVersion {
 }
 
 /** The store on D1 (history) and KV (version in force). */
-export function d1GuardrailStore(db: D1Database, kv: KVNamespace, now: () => number = Date.now): GuardrailStore {
+export function d1GuardrailStore(db: D1Database, kv: KVNamespace, now: () => number = Date.now, keepAlive?: (work: Promise<unknown>) => void): GuardrailStore {
   const store: GuardrailStore = {
     current() {
-      return guardrailsCache.get(() => kv.get(GUARDRAILS_KEY, "json"), now());
+      return guardrailsCache.get(() => kv.get(GUARDRAILS_KEY, "json"), now(), keepAlive);
     },
     async latest() {
       const row = await db.prepare(`SELECT ${COLUMNS} FROM guardrail_versions ORDER BY version DESC LIMIT 1`).first<Row>();

@@ -71,8 +71,8 @@ const read = (kv: KVNamespace) => () => kv.get(CAMPAIGN_HOLDOUTS_KEY, "json");
  * validate (or cannot be read) keeps the last valid one (else none) in force and is reported by
  * `GET /admin/config/health`. Never rejects.
  */
-export function cachedCampaignHoldouts(kv: KVNamespace, now: number = Date.now()): Promise<CampaignHoldoutConfig> {
-  return holdoutsCache.get(read(kv), now);
+export function cachedCampaignHoldouts(kv: KVNamespace, now: number = Date.now(), keepAlive?: (work: Promise<unknown>) => void): Promise<CampaignHoldoutConfig> {
+  return holdoutsCache.get(read(kv), now, keepAlive);
 }
 
 /** The same, read from KV now (reports must show the configuration as stored). Never rejects. */

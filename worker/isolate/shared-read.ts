@@ -6,8 +6,10 @@
  * never settles for the others once that request has ended or was cancelled (a visitor who
  * navigates away aborts their decide). Joined to such a read, every later request waited for
  * ever — seen as a test server whose decides stopped answering after a proxied page was left
- * mid-load. So a request waits on a read it did not start for at most `staleMs` (from when that
- * read started); then it drops it and starts its own.
+ * mid-load. So the request that starts a read keeps itself alive until the read is done
+ * (`keepAlive` = its `ctx.waitUntil`, which Cloudflare documents as delaying the cancellation of a
+ * request whose client disconnected), and, as a backstop, a request waits on a read it did not
+ * start for at most `staleMs` (from when that read started); then it drops it and starts its own.
  */
 
 const STALE = Symbol("stale");

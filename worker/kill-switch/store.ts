@@ -68,7 +68,7 @@ const read = sharedRead<KillSwitchState>(1_000);
  * The switch as this isolate serves it: the cached value while younger than `ttlMs`, else one
  * D1 read (concurrent callers share it). Never rejects.
  */
-export function cachedKillSwitch(db: D1Database, now: number = Date.now(), ttlMs = KILL_SWITCH_CACHE_MS): Promise<KillSwitchState> {
+export function cachedKillSwitch(db: D1Database, now: number = Date.now(), ttlMs = KILL_SWITCH_CACHE_MS, keepAlive?: (work: Promise<unknown>) => void): Promise<KillSwitchState> {
   if (now < cache.until) return Promise.resolve(cache.value);
   return read(() =>
     readKillSwitch(db)
@@ -81,6 +81,7 @@ export function cachedKillSwitch(db: D1Database, now: number = Date.now(), ttlMs
         cache = { ...cache, until: now + ttlMs };
         return cache.value;
       }),
+    keepAlive,
   );
 }
 

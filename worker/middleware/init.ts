@@ -28,10 +28,12 @@ function rate(value: string | undefined, fallback: number): number {
 export function servicesFromEnv(env: Env, defer: Defer): Services {
   const log = logProducer(env);
   return {
-    catalog: kvCatalogStore(env.CONFIG, Date.now, undefined, env.DB),
+    // `defer` keeps a request that starts a shared read alive until it is done, even if its
+    // client leaves (worker/isolate/shared-read.ts).
+    catalog: kvCatalogStore(env.CONFIG, Date.now, undefined, env.DB, defer),
     models: registryModelProvider(env, defer),
-    guardrails: d1GuardrailStore(env.DB, env.CONFIG),
-    campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG),
+    guardrails: d1GuardrailStore(env.DB, env.CONFIG, Date.now, defer),
+    campaignHoldouts: () => cachedCampaignHoldouts(env.CONFIG, Date.now(), defer),
     visitorState: visitorStateClient(env.VISITOR),
     audit: queueAuditSink(log),
     events: queueEventStore(log, defer),
@@ -42,7 +44,7 @@ export function servicesFromEnv(env: Env, defer: Defer): Services {
     budgets: budgetOverridesFromEnv(env),
     writeLimits: writeLimitsFromEnv(env),
     pageUrlParams: paramList(env.PAGE_URL_PARAMS),
-    killSwitch: () => cachedKillSwitch(env.DB),
+    killSwitch: () => cachedKillSwitch(env.DB, Date.now(), undefined, defer),
     moments: d1MomentStore(env.DB, env.CONFIG),
     actions: d1ActionCatalogStore(env.DB),
     // Outbound actions wait in the customer's Outbox until `sendAt` (worker/activation/).
