@@ -15,6 +15,16 @@ const FLAGS = [
 ];
 
 /**
+ * Playwright's own defaults (30 s for a navigation or an action) are a speed limit, and these
+ * tests check behaviour, not speed (`npm run bench` measures that): on a 2-core machine running the
+ * whole suite, a page served by a `wrangler dev` that shares the cores with other servers,
+ * browsers and workerd can take longer. A real hang still fails, at these limits or the test's.
+ */
+export const NAVIGATION_TIMEOUT_MS = 120_000;
+/** Default for clicks, fills and waits that name no timeout of their own. */
+export const ACTION_TIMEOUT_MS = 60_000;
+
+/**
  * Opens a fresh browser profile (with `args` added to the flags); `close()` removes it. Its pages
  * load the test build of nb.js (a generous decide timeout, ./test-client.ts); a page that must run
  * the shipped one routes nb.js itself with `route.continue()` (a page's routes come before its
@@ -29,6 +39,8 @@ export async function openBrowser(options: { javaScriptEnabled?: boolean; args?:
     viewport: { width: 1280, height: 900 },
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
+  context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   const testClient = inject("testClientPath");
   await context.route("**/nb.js", (route) => route.fulfill({ path: testClient, contentType: "text/javascript; charset=utf-8" }));
   return {

@@ -119,7 +119,16 @@ async function unsanitisedDecides(page: Page): Promise<void> {
 
 /** Opens a group's page and waits until each slot shows its block. */
 async function open(page: Page, mode: Mode, g: number): Promise<void> {
-  await page.goto(`${server.url}${pagePath(mode, g)}`);
+  const url = `${server.url}${pagePath(mode, g)}`;
+  await page.goto(url).catch(async (err: Error) => {
+    // Say what the Worker answers for the page now, so a stalled server can be told from a stalled browser.
+    const started = Date.now();
+    const answer = await fetch(url, { signal: AbortSignal.timeout(30_000) }).then(
+      async (r) => `${r.status} after ${Date.now() - started} ms, ${(await r.text()).length} characters`,
+      (e: Error) => `${e.message} after ${Date.now() - started} ms`,
+    );
+    throw new Error(`${err.message}\nthe same URL fetched now: ${answer}`);
+  });
   if (mode !== "proxy") {
     await page.waitForFunction(() => typeof (window as { nextbest?: unknown }).nextbest === "object");
     await page.evaluate(() => (window as unknown as { nextbest: { consent(a: object): Promise<unknown> } }).nextbest.consent({ personalization: true, analytics: false }));
