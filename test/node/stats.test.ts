@@ -76,6 +76,15 @@ describe("proportions", () => {
     // 80% power, α = 0.05, p = 0.1, 3,841 per group ≈ MDE of 0.02 (2.8016 · √(0.09 · 2/n)).
     expect(minimumDetectableLift(3841, 3841, 0.1)).toBeCloseTo(2.8015852 * Math.sqrt((0.09 * 2) / 3841), 6);
   });
+
+  it.each([
+    ["no conversions in the control yet", 1000, 1000, 0],
+    ["every control visitor converted", 1000, 1000, 1],
+    ["an empty treatment group", 0, 1000, 0.1],
+    ["an empty control group", 1000, 0, 0.1],
+  ])("states no minimum detectable lift for %s", (_, nt, nc, rate) => {
+    expect(minimumDetectableLift(nt, nc, rate)).toBeNull();
+  });
 });
 
 describe("means", () => {

@@ -84,11 +84,13 @@ export function compareProportions(treatment: Counts, control: Counts, confidenc
 /**
  * The smallest absolute lift detectable with the given power at these group sizes and base
  * rate (two-sided test at 1 − confidence). Tells a reader how large an effect the experiment
- * could have seen when it found none.
+ * could have seen when it found none. Null when a group is empty or the base rate is 0 or 1 (no
+ * conversions yet, or all): the normal approximation then has no variance, and a figure of ±0%
+ * would claim the experiment could see any effect at all.
  */
 export function minimumDetectableLift(nTreatment: number, nControl: number, baseRate: number, confidence = 0.95, power = 0.8): number | null {
-  if (nTreatment <= 0 || nControl <= 0) return null;
-  const p = Math.min(Math.max(baseRate, 1e-9), 1 - 1e-9);
+  if (nTreatment <= 0 || nControl <= 0 || !(baseRate > 0 && baseRate < 1)) return null;
+  const p = baseRate;
   const zPower = zCritical(2 * power - 1);
   return (zCritical(confidence) + zPower) * Math.sqrt(p * (1 - p) * (1 / nTreatment + 1 / nControl));
 }
