@@ -150,6 +150,19 @@ describe("drift in the governance run", () => {
     await runGovernance(withHook, now + 300_000, [driftSource], hook.send);
     expect(alerts()).toHaveLength(drift.length);
   });
+
+  it("judges by the DRIFT_* variables the Worker is configured with", async () => {
+    const now = SHIFT_DAY0 + SHIFT_DAYS * DAY_MS - 60_000;
+    const featureFindings = (findings: Finding[]) => findings.filter((f) => f.kind === "drift.feature" && f.subject.startsWith(SHIFTED)).map((f) => f.severity);
+    // The same shift under thresholds far above its PSI: computed and judged ok, so no finding.
+    const lenient = { ...env, DRIFT_PSI_WARN: "50", DRIFT_PSI_ALERT: "100" } as Env;
+    expect(featureFindings((await driftSource(lenient, now)).findings)).toEqual([]);
+    // And as a warning between the two.
+    const between = { ...env, DRIFT_PSI_WARN: "0.1", DRIFT_PSI_ALERT: "100" } as Env;
+    expect(featureFindings((await driftSource(between, now)).findings)).toEqual(["warn"]);
+    // Back to the defaults for the tests after this one.
+    expect(featureFindings((await driftSource(env, now)).findings)).toEqual(["alert"]);
+  });
 });
 
 describe("the calibration fold", () => {

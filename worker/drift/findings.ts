@@ -6,6 +6,7 @@
 import { utcDay } from "../aggregates/sql.ts";
 import type { Finding, FindingReport, FindingSource } from "../incidents/finding.ts";
 import { computeDrift } from "./compute.ts";
+import { driftThresholds } from "./thresholds.ts";
 import { shiftDay } from "./outcomes.ts";
 import { readSeries, type DriftKind, type DriftPoint } from "./series.ts";
 
@@ -54,6 +55,7 @@ export async function driftFindings(db: D1Database, now: number): Promise<Findin
  * its findings. If computing fails the source throws, and the run leaves drift incidents as they are.
  */
 export const driftSource: FindingSource = async (env, now) => {
-  await computeDrift(env.DB, now);
+  // Judged by the thresholds the Worker is configured with (DRIFT_* vars), as GET /admin/drift shows them.
+  await computeDrift(env.DB, now, { thresholds: driftThresholds(env) });
   return driftFindings(env.DB, now);
 };
