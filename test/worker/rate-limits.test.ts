@@ -1,6 +1,6 @@
 /**
  * Issue 12 item 8: unauthenticated writes are bounded. Rate limits per client IP and per visitor
- * on POST /v1/decide, /v1/events and /v1/consent, with the real Rate Limiting binding (miniflare):
+ * on POST /v1/decide, /v1/events, /v1/consent and /v1/identify, with the real Rate Limiting binding (miniflare):
  * the app runs with small test limits (vitest.config.ts TEST_RATE_LIMIT_*) in enforce mode. And
  * requests about visitors with no state create no Durable Object state.
  */
@@ -38,6 +38,8 @@ async function send(path: string, body: unknown, ip: string | null, mode?: strin
 const decideBody = (visitorId: string) => ({ visitorId, slots: ["hero"], consent: { personalization: false } });
 const eventsBody = (visitorId: string) => ({ consent: { analytics: false }, events: [{ type: "custom", name: "x", visitorId }] });
 const consentBody = (visitorId: string) => ({ visitorId, consent: { personalization: false, analytics: false } });
+// Unsigned identify is off, so each is a 401 until the limit makes it a 429.
+const identifyBody = (visitorId: string) => ({ visitorId, consent: { personalization: true }, customerId: "rate-limited-customer" });
 
 /**
  * Sends until refused. The binding counts in fixed windows; a test shorter than one window
@@ -57,6 +59,7 @@ describe.each([
   ["/v1/decide", decideBody, 200],
   ["/v1/events", eventsBody, 400],
   ["/v1/consent", consentBody, 202],
+  ["/v1/identify", identifyBody, 401],
 ] as const)("POST %s", (path, body, _status) => {
   it("refuses a client IP over its limit with 429 rate_limited and Retry-After", async () => {
     const ip = freshIp();

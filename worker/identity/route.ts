@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import { checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
 import { applyIdentification, type Identification } from "./identify.ts";
 import type { IdentityEnv } from "./keys.ts";
@@ -52,7 +53,10 @@ async function identification(env: Env & IdentityEnv, body: IdentifyRequest, now
 
 export const identifyRoute = new Hono<AppEnv>().post("/", requireJson(), limitBody(IDENTIFY_MAX_BYTES), jsonBody(identifyRequestSchema), async (c) => {
   const body = c.req.valid("json");
-  const now = c.get("services").now();
+  const services = c.get("services");
+  // Bounded like every unauthenticated write: per client address and per visitor (worker/ratelimit/).
+  await checkWriteLimits(services.writeLimits, c.req.header("cf-connecting-ip"), [body.visitorId]);
+  const now = services.now();
   const env = c.env as Env & IdentityEnv;
   // Checked even without consent, so a bad token is a clear 4xx whatever the consent.
   const who = await identification(env, body, now, body.consent.personalization);
