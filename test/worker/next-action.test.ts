@@ -58,6 +58,8 @@ const ACTIONS = [
   { id: "web-banner", channel: "web", contentRef: "hero-renew", value: 1 },
   { id: "sales-call", channel: "sales_task", contentRef: "task-call", value: 5, condition: { "==": [{ var: "profile.tier" }, "gold"] } },
   { id: "renewal-mail", channel: "email", contentRef: "tpl-renewal-window", value: 50, moments: ["renewal"] },
+  // Only for customers of enterprise accounts (account traits from POST /admin/profiles).
+  { id: "enterprise-mail", channel: "email", contentRef: "tpl-enterprise", value: 80, condition: { "==": [{ var: "account.plan" }, "enterprise"] } },
 ];
 const putActions = (doc: unknown, headers: Record<string, string> = {}) => fetchApp("/admin/actions", json("PUT", doc, { ...ADMIN, ...headers }));
 const ALL_CHANNELS = { email: true, push: true, sms: true };
@@ -128,6 +130,20 @@ describe("POST /v1/next-action", () => {
     // The same customer again within the day: e-mail has had its message (one per channel per day).
     const again = await nextActionOk({ customerId: "na-guard-renewal", moment: "renewal" });
     expect(again.excluded).toContainEqual({ actionId: "renewal-mail", reason: "channel_daily_cap" });
+  });
+
+  it("action conditions read the customer's account traits", async () => {
+    const contact = { timeZone: "Europe/Paris", marketing: true, optIns: { email: true }, reachable: { email: true } };
+    expect((await profiles([
+      { accountId: "na-acme", accountTraits: { plan: "enterprise" } },
+      { accountId: "na-corner-shop", accountTraits: { plan: "starter" } },
+      { customerId: "na-acme-buyer", traits: { contact }, accountId: "na-acme" },
+      { customerId: "na-shop-buyer", traits: { contact }, accountId: "na-corner-shop" },
+    ])).status).toBe(200);
+    expect((await nextActionOk({ customerId: "na-acme-buyer" })).actionId).toBe("enterprise-mail");
+    const starter = await nextActionOk({ customerId: "na-shop-buyer" });
+    expect(starter.actionId).not.toBe("enterprise-mail");
+    expect(starter.excluded).toContainEqual({ actionId: "enterprise-mail", reason: "condition_false" });
   });
 
   it("without marketing consent or reachability nothing is proposed, and nothing is recorded", async () => {

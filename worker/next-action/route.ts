@@ -68,7 +68,7 @@ export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
   const holdout = isHeldOut(key, services.holdout);
   const started = now;
   const result = await decideNextAction(
-    { decisionId, customerKey: key, ...(body.moment ? { moment: body.moment } : {}), triggerAt, now, catalog: version.catalog, traits: state.traits, counts: state.counts, population, holdout },
+    { decisionId, customerKey: key, ...(body.moment ? { moment: body.moment } : {}), triggerAt, now, catalog: version.catalog, traits: state.traits, account: state.account, counts: state.counts, population, holdout },
     { scorer: async () => (await services.models.select(key)).serving, reserve: (input) => object.reserveContact(input), salt: services.holdout.salt, epsilon: services.epsilon },
   );
   let scheduled = false;

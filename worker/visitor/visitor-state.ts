@@ -545,11 +545,19 @@ export class VisitorState extends DurableObject<Env> {
     return { profile: JSON.parse(traits ?? "{}") as ProfileTraits, account: account ? await this.object(account).accountTraits() : {} };
   }
 
-  /** (Customer object) Traits and send-hour counts for next-action (worker/next-action/). */
-  outboundState(): { traits: ProfileTraits; counts: HourCounts } {
-    if (!this.hasTables()) return { traits: {}, counts: emptyCounts() };
+  /**
+   * (Customer object) Traits, the account's traits and send-hour counts for next-action
+   * (worker/next-action/): action conditions read `profile.*` and `account.*` as web decides do.
+   */
+  async outboundState(): Promise<{ traits: ProfileTraits; account: AccountTraits; counts: HourCounts }> {
+    if (!this.hasTables()) return { traits: {}, account: {}, counts: emptyCounts() };
     ensureOutboundTables(this.sql);
-    return { traits: JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits, counts: hourCounts(this.sql) };
+    const account = readIdentity(this.sql, "account");
+    return {
+      traits: JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits,
+      account: account ? await this.object(account).accountTraits() : {},
+      counts: hourCounts(this.sql),
+    };
   }
 
   /** (Customer object) Contact policy over web + outbound, checked and recorded atomically. */
