@@ -11,6 +11,7 @@ import type { Outbox } from "../../worker/activation/outbox.ts";
 import { cancelActions, outboxOf, scheduleAction } from "../../worker/activation/schedule.ts";
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../../worker/activation/signature.ts";
 import type { ScheduledAction } from "../../worker/activation/types.ts";
+import { setKillSwitch } from "../../worker/kill-switch/store.ts";
 /** The binding of vitest.config.ts (TEST_WEBHOOK_SECRET). */
 const TEST_WEBHOOK_SECRET = env.ACTIVATION_WEBHOOK_SECRET;
 
@@ -133,6 +134,26 @@ describe("Outbox", () => {
     expect(await d1Row(a.decisionId)).toMatchObject({ state: "cancelled", cancel_reason: "converted" });
     // Cancelling after the send is too late, and says so.
     expect(await cancelActions(env, a.customerKey, { reason: "converted" })).toEqual({ cancelled: [], tooLate: [other.decisionId] });
+  });
+
+  it("is not sent while the kill switch is on: cancelled at its send time with the reason kill_switch", async () => {
+    const a = action();
+    await scheduleAction(env, a);
+    await setKillSwitch(env.DB, env.CONFIG, true, "activation test", "test", Date.now());
+    try {
+      const rx = receiver();
+      await fire(a, a.sendAt + HOUR, rx);
+      expect(rx.received).toEqual([]);
+      expect(await d1Row(a.decisionId)).toMatchObject({ state: "cancelled", cancel_reason: "kill_switch" });
+    } finally {
+      await setKillSwitch(env.DB, env.CONFIG, false, null, "test", Date.now());
+    }
+    // Turned off again: what is scheduled from now on is sent.
+    const b = action();
+    await scheduleAction(env, b);
+    const rx = receiver();
+    await fire(b, b.sendAt + HOUR, rx);
+    expect(rx.received).toHaveLength(1);
   });
 
   it("never sends twice: repeated schedule, alarm re-runs, and a crash between send and record (same idempotency key)", async () => {

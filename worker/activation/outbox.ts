@@ -13,6 +13,7 @@
  * receiver's help (the two generals problem); every attempt, including that one, is in D1.
  */
 import { DurableObject } from "cloudflare:workers";
+import { KILL_SWITCH_OFF, readKillSwitch } from "../kill-switch/store.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { readChannel, signingSecret } from "./channels.ts";
 import { attemptDelivery, backoffMs, type Transport } from "./deliver.ts";
@@ -201,9 +202,14 @@ export class Outbox extends DurableObject<Env> {
     const secret = config && signingSecret(this.env, config.secretName);
     const attempt = r.attempts + 1;
     const optedOut = this.ctx.storage.sql.exec("SELECT 1 FROM opt_outs WHERE channel = ?", action.channel).toArray().length > 0;
-    if (optedOut) {
-      this.ctx.storage.sql.exec("UPDATE outbox SET state = 'cancelled', next_at = NULL, cancel_reason = 'unsubscribed' WHERE decision_id = ?", r.decision_id);
-      await this.mirror(r.decision_id, await this.mirrorOf({ ...r, state: "cancelled" }, now, "unsubscribed"));
+    // The kill switch stops what was scheduled before it was turned on, too: cancelled (final, not
+    // held — a message sent hours late after the switch is off is not what anyone asked for).
+    // Read fresh from D1; a failed read fails open, as decides do (worker/kill-switch/store.ts).
+    const killed = !optedOut && (await readKillSwitch(db).catch(() => KILL_SWITCH_OFF)).on;
+    if (optedOut || killed) {
+      const reason = optedOut ? "unsubscribed" : "kill_switch";
+      this.ctx.storage.sql.exec("UPDATE outbox SET state = 'cancelled', next_at = NULL, cancel_reason = ? WHERE decision_id = ?", reason, r.decision_id);
+      await this.mirror(r.decision_id, await this.mirrorOf({ ...r, state: "cancelled" }, now, reason));
       return;
     }
     if (!config || !config.enabled || !secret) {
