@@ -58,7 +58,7 @@ export function KillSwitch({ state, onChanged }: { state: KillSwitchState; onCha
     html`<button type="button" class=${next ? "danger" : ""} onClick=${() => setAsking(true)}>${next ? "Turn kill switch on…" : "Turn kill switch off…"}</button>`}
     ${asking &&
     html`<form class="confirm" onSubmit=${confirm}>
-      <p>${next ? "Every visitor will get each slot's default block until you turn it off again." : "Personalisation will resume."}
+      <p>${next ? "Every visitor will get each slot's default block until you turn it off again. " : "Personalisation will resume. "}
         Every server follows within ${Math.round(state.propagationMs / 1000)} s.</p>
       <label for="kill-switch-reason">Reason <span class="muted">(recorded with your name)</span></label>
       <input id="kill-switch-reason" maxlength="200" value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLInputElement).value)} />

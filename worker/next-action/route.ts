@@ -3,7 +3,7 @@
  *
  * Trust model: the body names a customer id and the answer reveals what we know about how to
  * reach them, so only the site's backend may ask: `Authorization: Bearer <NEXT_ACTION_TOKEN>`
- * (a Worker secret; when unset, the admin token is accepted instead). Browsers never call it.
+ * (a Worker secret, so the backend needs no admin token) or the admin token. Browsers never call it.
  *
  * Body: `{ customerId, moment?, triggerAt? }` (triggerAt: ISO 8601 or epoch ms, default now; the
  * service-level window runs from it). Answer: decisionId, channel, actionId, contentRef, sendAt
