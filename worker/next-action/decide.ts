@@ -114,7 +114,10 @@ export async function decideNextAction(input: NextActionInput, deps: NextActionD
   let modelVersion: string | null = null;
   if (eligible.length && deps.scorer) {
     try {
-      const { ranked, run } = await rankByModel(await deps.scorer(), { moment: input.moment } as never, eligible.map(actionBlock), input.now);
+      // No page here: the model sees the actions as blocks and the customer's traits (declared
+      // `profile.*` / `account.*` features), the same contract as a web decide of a known visitor.
+      const traits = { profile: input.traits, account: input.account ?? {} };
+      const { ranked, run } = await rankByModel(await deps.scorer(), {}, eligible.map(actionBlock), input.now, undefined, traits);
       modelVersion = run.version;
       for (const [id, r] of ranked) {
         scores[id] = r.score ?? 0;
