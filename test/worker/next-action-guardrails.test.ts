@@ -49,7 +49,16 @@ describe("moment, condition, service window, quiet hours", () => {
     ["abandonment", ["renewal"], "not_in_moment"],
     ["renewal", undefined, "not_in_moment"],
   ] as const)("moment %s, action moments %j → %s", (moment, moments, reason) => {
-    expect(momentGuard(moments ? { moments: [...moments] } : {}, moment)).toBe(reason);
+    expect(momentGuard(moments ? { id: "a", moments: [...moments] } : { id: "a" }, moment)).toBe(reason);
+  });
+
+  it.each([
+    ["the moment lists the action", "renewal", ["a"], undefined, undefined],
+    ["the moment lists other actions", "renewal", ["b"], undefined, "not_in_moment"],
+    ["the action lists the moment", "renewal", [], ["renewal"], undefined],
+    ["no moment: a moment's list does not matter", undefined, ["a"], undefined, undefined],
+  ] as const)("%s → %s", (_, moment, momentActions, moments, reason) => {
+    expect(momentGuard(moments ? { id: "a", moments: [...moments] } : { id: "a" }, moment, momentActions)).toBe(reason);
   });
 
   it.each([

@@ -9,6 +9,8 @@ import { memoryAuditSink } from "../../worker/audit/record.ts";
 import { customerKey, customerObject, type IdentityEnv } from "../../worker/identity/keys.ts";
 import { recordEngagement, setChannelOptIn } from "../../worker/next-action/channel-state.ts";
 import { memoryScheduler } from "../../worker/next-action/scheduler.ts";
+import { momentsConfigSchema } from "../../worker/moments/schema.ts";
+import type { MomentStore } from "../../worker/moments/store.ts";
 import { ADMIN, writeAudit } from "./audit-fixtures.ts";
 
 const clock = { now: Date.parse("2026-06-03T06:30:00Z") };
@@ -16,7 +18,17 @@ let scheduler = memoryScheduler();
 let audit = memoryAuditSink();
 let holdoutRate = 0;
 let ids = 0;
-const app = createApp(() => ({ now: () => clock.now, scheduler, audit, newId: () => `na-${++ids}`, holdout: { rate: holdoutRate, salt: "na-test" }, epsilon: 0 }));
+/** A moments configuration in which the `winback` moment lists `email-renew` as eligible (no action lists winback itself). */
+const MOMENTS: MomentStore = {
+  current: async () => ({
+    version: 1,
+    config: momentsConfigSchema.parse({ moments: [{ id: "winback", trigger: { event: "na_test_never_sent" }, exit: { event: "conversion" }, kpi: { event: "conversion", windowSeconds: 86_400 }, actions: ["email-renew"] }] }),
+    author: "test",
+    createdAt: 0,
+    action: "put",
+  }),
+} as unknown as MomentStore;
+const app = createApp(() => ({ now: () => clock.now, scheduler, audit, newId: () => `na-${++ids}`, holdout: { rate: holdoutRate, salt: "na-test" }, epsilon: 0, moments: MOMENTS }));
 
 async function fetchApp(path: string, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
@@ -130,6 +142,13 @@ describe("POST /v1/next-action", () => {
     // The same customer again within the day: e-mail has had its message (one per channel per day).
     const again = await nextActionOk({ customerId: "na-guard-renewal", moment: "renewal" });
     expect(again.excluded).toContainEqual({ actionId: "renewal-mail", reason: "channel_daily_cap" });
+  });
+
+  it("in a moment, the actions its configuration lists are eligible too; the others are not_in_moment", async () => {
+    await profiles([{ customerId: "na-winback", traits: { contact: { timeZone: "Europe/Paris", marketing: true, optIns: ALL_CHANNELS, reachable: ALL_CHANNELS } } }]);
+    const a = await nextActionOk({ customerId: "na-winback", moment: "winback" });
+    expect(a.actionId).toBe("email-renew");
+    for (const other of ["push-renew", "sms-renew", "renewal-mail", "enterprise-mail"]) expect(a.excluded).toContainEqual({ actionId: other, reason: "not_in_moment" });
   });
 
   it("action conditions read the customer's account traits", async () => {

@@ -19,6 +19,8 @@ export interface NextActionInput {
   decisionId: string;
   customerKey: string;
   moment?: string;
+  /** Action ids the moment's configuration lists as eligible in it (besides actions naming the moment). */
+  momentActions?: readonly string[];
   /** When the trigger happened (start of the service-level window), epoch ms. */
   triggerAt: number;
   now: number;
@@ -103,7 +105,7 @@ export async function decideNextAction(input: NextActionInput, deps: NextActionD
   }
   const data = { profile: input.traits, account: input.account ?? {}, moment: input.moment ?? null };
   const eligible = catalog.actions.filter((a) => {
-    const reason = momentGuard(a, input.moment) ?? consentGuard(a.channel, contact) ?? reachabilityGuard(a.channel, contact) ?? conditionGuard(a, data);
+    const reason = momentGuard(a, input.moment, input.momentActions) ?? consentGuard(a.channel, contact) ?? reachabilityGuard(a.channel, contact) ?? conditionGuard(a, data);
     if (reason) excluded.push({ actionId: a.id, reason });
     return !reason;
   });

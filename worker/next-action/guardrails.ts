@@ -31,10 +31,14 @@ export function reachabilityGuard(channel: Channel, contact: ContactTraits | und
   return ADDRESSED_CHANNELS.has(channel) && contact?.reachable?.[channel] !== true ? "unreachable" : undefined;
 }
 
-/** The action's moments: with a moment, only actions listing it; without, only actions listing none. */
-export function momentGuard(action: Pick<Action, "moments">, moment: string | undefined): NextActionReason | undefined {
+/**
+ * Moments: with a moment, only actions eligible in it — the action lists the moment, or the
+ * moment's configuration lists the action (`momentActions`, worker/moments/schema.ts `actions`);
+ * without a moment, only actions listing none.
+ */
+export function momentGuard(action: Pick<Action, "id" | "moments">, moment: string | undefined, momentActions: readonly string[] = []): NextActionReason | undefined {
   if (moment === undefined) return action.moments ? "not_in_moment" : undefined;
-  return action.moments?.includes(moment) ? undefined : "not_in_moment";
+  return action.moments?.includes(moment) || momentActions.includes(action.id) ? undefined : "not_in_moment";
 }
 
 /** The action's JSON Logic condition over `{ profile, account, moment }` (bounded evaluation). */

@@ -63,12 +63,19 @@ export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
   // nothing reserved or scheduled.
   if ((await services.killSwitch?.())?.on) return c.json(killedAnswer(services.newId(), body.moment), 200, { "cache-control": "no-store" });
   const object = c.env.VISITOR.get(c.env.VISITOR.idFromName(customerObject(key)));
-  const [version, state, population] = await Promise.all([services.actions.current(), object.outboundState(), populationCounts(c.env.DB, now)]);
+  const [version, state, population, moments] = await Promise.all([
+    services.actions.current(),
+    object.outboundState(),
+    populationCounts(c.env.DB, now),
+    body.moment ? services.moments?.current() : undefined,
+  ]);
+  // The actions the moment's configuration lists are eligible in it too (worker/moments/schema.ts).
+  const momentActions = body.moment ? moments?.config.moments.find((m) => m.id === body.moment)?.actions : undefined;
   const decisionId = services.newId();
   const holdout = isHeldOut(key, services.holdout);
   const started = now;
   const result = await decideNextAction(
-    { decisionId, customerKey: key, ...(body.moment ? { moment: body.moment } : {}), triggerAt, now, catalog: version.catalog, traits: state.traits, account: state.account, counts: state.counts, population, holdout },
+    { decisionId, customerKey: key, ...(body.moment ? { moment: body.moment } : {}), ...(momentActions ? { momentActions } : {}), triggerAt, now, catalog: version.catalog, traits: state.traits, account: state.account, counts: state.counts, population, holdout },
     { scorer: async () => (await services.models.select(key)).serving, reserve: (input) => object.reserveContact(input), salt: services.holdout.salt, epsilon: services.epsilon },
   );
   let scheduled = false;
