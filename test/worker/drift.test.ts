@@ -196,16 +196,18 @@ describe("the calibration fold", () => {
 });
 
 describe("no shift over 30 days", () => {
-  it("gives no alert (first-day baseline, as the series says)", async () => {
+  it("gives no finding, so no incident (first-day baseline, as the series says)", async () => {
     const series = await readSeries(db, { from: utcDay(STEADY_DAY0), to: utcDay(STEADY_DAY0 + 40 * DAY_MS), model: STEADY });
     expect(series.filter((p) => p.kind === "feature").length).toBe(STEADY_DAYS * FEATURES.length);
     // Clicks are judged from the 8th day on (7 trailing days needed); there are no conversions.
     expect(series.filter((p) => p.kind === "outcome" && p.status !== "insufficient").length).toBe(STEADY_DAYS - DEFAULT_DRIFT_THRESHOLDS.minTrailingDays);
-    expect(series.filter((p) => p.status === "alert")).toEqual([]);
+    // Neither alert nor warn on any day: a warn would open an incident too. (Over many seeds the
+    // false-alarm rate is measured by test/node/drift-false-alarms.ts and stated in the README.)
+    expect(series.filter((p) => p.status === "alert" || p.status === "warn")).toEqual([]);
     expect(new Set(series.filter((p) => p.kind === "feature" || p.kind === "score").map((p) => p.baseline))).toEqual(new Set(["first_day"]));
     const { kinds, findings } = await driftFindings(db, noon(STEADY_DAY0, STEADY_DAYS - 1));
     expect(kinds).toEqual(["drift.feature", "drift.score", "drift.outcome", "drift.calibration"]);
-    expect(findings.filter((f) => f.model === STEADY && f.severity === "alert")).toEqual([]);
+    expect(findings.filter((f) => f.model === STEADY)).toEqual([]);
   });
 });
 
