@@ -10,6 +10,7 @@
  * A write with `If-Match: "<version>"` is applied only if that is still the newest (412 otherwise);
  * `X-Nextbest-Actor` names the author.
  */
+import { actorOf } from "../admin/actor.ts";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors/app-error.ts";
@@ -21,7 +22,6 @@ import type { ActionCatalogVersion } from "./store.ts";
 
 const MAX_BYTES = 512 * 1024;
 const etag = (v: number) => `"${v}"`;
-const actor = (h: string | undefined) => (h ?? "").trim().slice(0, 128) || "admin";
 
 async function save(c: Context<AppEnv>, catalog: ActionCatalog, extra: { action: "put" | "rollback"; restoredFrom?: number }): Promise<Response> {
   const { actions, now } = c.get("services");
@@ -33,7 +33,7 @@ async function save(c: Context<AppEnv>, catalog: ActionCatalog, extra: { action:
     if (accepted !== "*" && !accepted.includes(base.version)) throw new AppError("precondition_failed", `If-Match ${header} is not the newest version ${etag(base.version)}`);
     expectedVersion = base.version;
   }
-  const saved = await actions.save(catalog, actor(c.req.header("x-nextbest-actor")), now(), { ...extra, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
+  const saved = await actions.save(catalog, actorOf(c), now(), { ...extra, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
   if (!saved) throw new AppError("precondition_failed", "the action catalog was replaced meanwhile: read it again and reapply your change");
   return c.json(saved, 200, { etag: etag(saved.version) });
 }

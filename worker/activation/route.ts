@@ -6,6 +6,7 @@
  * - `POST /admin/deliveries`: schedules an action by hand (an API-triggered send), `POST
  *   /admin/deliveries/cancel`: cancels a customer's pending actions (an exit rule outside nextbest).
  */
+import { actorOf } from "../admin/actor.ts";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors/app-error.ts";
@@ -17,7 +18,6 @@ import { channelConfigSchema, channelVersions, isOutboundChannel, listChannels, 
 import { cancelActions, scheduleAction } from "./schedule.ts";
 import { ACTION_STATES, OUTBOUND_CHANNELS, SEND_TIME_ARMS } from "./types.ts";
 
-const actorOf = (c: Context<AppEnv>) => (c.req.header("x-nextbest-actor") ?? "").trim().slice(0, 128) || "admin";
 
 /** A channel as answered: the configuration, and whether its secret is set (never its value). */
 const view = (env: Env, cfg: ChannelConfig) => ({ ...cfg, secretConfigured: signingSecret(env, cfg.secretName) !== undefined });

@@ -7,6 +7,7 @@
  * click or a conversion carries its id), the served block's logged score and whether the outcome
  * (click by default, or conversion) followed. Read from the lake like off-policy evaluation.
  */
+import { actorOf } from "../admin/actor.ts";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { adaptiveId } from "../adaptive/model.ts";
@@ -155,7 +156,7 @@ export const calibrationRoute = new Hono<AppEnv>()
       before: { ece: before.ece, brier: before.brier, logLoss: before.logLoss, auc: before.auc },
       after: { ece: after.ece, brier: after.brier, logLoss: after.logLoss, auc: after.auc },
     };
-    const stored = await insertCalibration(c.env.DB, { modelId: model.id, method: body.method, map, fitted, createdBy: c.req.header("x-nextbest-actor")?.trim() || "admin", createdAt: services.now() });
+    const stored = await insertCalibration(c.env.DB, { modelId: model.id, method: body.method, map, fitted, createdBy: actorOf(c), createdAt: services.now() });
     isolateModelRuntime.invalidate();
     return c.json({ model: { id: model.id, version: model.version }, calibration: { ...summary(stored), map, modelVersion: calibratedVersion(model.version, stored.n), fitted }, ...assessment(before) }, 201);
   })

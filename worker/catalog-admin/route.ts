@@ -17,6 +17,7 @@
  * 412. Without `If-Match`, a write that loses a race to a change of the same block (or slot) is
  * 409 and nothing of it is saved; a race with a change elsewhere is retried on the newer version.
  */
+import { actorOf } from "../admin/actor.ts";
 import { Hono, type Context } from "hono";
 import { apply as applyMergePatch } from "json-merge-patch";
 import { z } from "zod";
@@ -36,7 +37,6 @@ const MAX_BLOCK_BYTES = 64 * 1024;
 /** Saves of a change that raced changes elsewhere before the answer is 409. */
 const ATTEMPTS = 8;
 
-const actorOf = (c: Context<AppEnv>) => (c.req.header("x-nextbest-actor") ?? "").trim().slice(0, 128) || "admin";
 const etag = (n: number) => `"${n}"`;
 const storeOf = (c: Context<AppEnv>) => d1CatalogVersionStore(c.env.DB, c.env.CONFIG, c.get("services").now);
 /** Four eyes unless the deployment turns it off (wrangler.toml `CATALOG_REQUIRE_FOUR_EYES`). */

@@ -8,6 +8,7 @@
  * - `DELETE` (with `X-CSRF-Token`): signs out.
  * The admin routes themselves accept the cookie (worker/admin/auth.ts).
  */
+import { actorName } from "../admin/actor.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { hasAdminToken } from "../admin/auth.ts";
@@ -16,8 +17,6 @@ import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import { accessIdentity } from "./access.ts";
 import { issueSession, sameSecret, sessionCookieHeader, sessionCookieOf, verifySession, type ConsoleSession } from "./session.ts";
 
-/** The characters an actor may have everywhere it is recorded (as `X-Nextbest-Actor`). */
-const actorName = z.string().trim().regex(/^[\w .@:+/-]{1,64}$/, "1 to 64 letters, digits, spaces or . @ : + / - _");
 
 const signIn = z.object({ token: z.string().max(512).optional(), name: actorName.optional() }).strict();
 

@@ -23,6 +23,7 @@
  * configuration that was valid when saved, so it is never refused for that: it answers the names
  * the catalog no longer has in `warnings`.
  */
+import { actorOf } from "../admin/actor.ts";
 import { Hono, type Context } from "hono";
 import { apply as applyMergePatch } from "json-merge-patch";
 import { z } from "zod";
@@ -35,12 +36,6 @@ import type { GuardrailStore, GuardrailVersion, SaveOptions } from "./store.ts";
 
 /** Guardrail configurations can hold suppression lists; 1 MB is plenty. */
 const MAX_BYTES = 1024 * 1024;
-
-/** Who made a change: `X-Nextbest-Actor` if given, else "admin". */
-function actor(header: string | undefined): string {
-  const name = (header ?? "").trim().slice(0, 128);
-  return name || "admin";
-}
 
 const etag = (version: number) => `"${version}"`;
 
@@ -81,7 +76,7 @@ async function save(c: Context<AppEnv>, config: GuardrailConfig, base: { base: G
   if (unknown.length && options.action !== "rollback") throw new AppError("invalid_config", describeReferences(unknown));
   // PUT without If-Match replaces whatever is newest; everything else is a compare-and-set.
   const expectedVersion = base.conditional || options.action !== "put" ? base.base.version : undefined;
-  const saved = await guardrails.save(config, actor(c.req.header("x-nextbest-actor")), now(), { ...options, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
+  const saved = await guardrails.save(config, actorOf(c), now(), { ...options, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
   if (!saved) {
     if (base.conditional) throw new AppError("precondition_failed", `version ${etag(base.base.version)} was replaced meanwhile: read it again and reapply your change`);
     throw new AppError("conflict", "the configuration was changed by another request meanwhile; retry");

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { deliveriesOf, queueAlerts, webhooksFromEnv } from "../alerts/deliver.ts";
 import { AppError, formatZodError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
-import { actorHeader } from "../kill-switch/route.ts";
+import { actorHeader, actorOf } from "../admin/actor.ts";
 import type { AppEnv } from "../services.ts";
 import { EXTRA_SOURCES, runGovernance } from "./governance.ts";
 import { act, incidentRate, listIncidents } from "./store.ts";
@@ -57,7 +57,7 @@ export const incidentsRoute = new Hono<AppEnv>()
   })
   .post("/:id", idParam, actorHeader, requireJson(), limitBody(4096), jsonBody(actionBody), async (c) => {
     const { action, note } = c.req.valid("json");
-    const actor = c.req.header("x-nextbest-actor")?.trim() || "admin";
+    const actor = actorOf(c);
     const now = c.get("services").now();
     const change = await act(c.env.DB, c.req.valid("param").id, action, actor, note || null, now);
     await queueAlerts(c.env.DB, [change], webhooksFromEnv(c.env), now);

@@ -1,19 +1,9 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
-import { z } from "zod";
-import { AppError, formatZodError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
+import { actorHeader, actorOf } from "../admin/actor.ts";
 import { KILL_SWITCH_CACHE_MS, killSwitchBody, killSwitchHistory, readKillSwitch, setKillSwitch } from "./store.ts";
 
-/** Who made a change: `X-Nextbest-Actor` (as the other admin routes), else "admin". */
-export const actorHeader = zValidator(
-  "header",
-  z.object({ "x-nextbest-actor": z.string().trim().regex(/^[\w .@:+/-]{1,64}$/, "1 to 64 letters, digits, spaces or . @ : + / - _").optional() }),
-  (result) => {
-    if (!result.success) throw new AppError("invalid_request", formatZodError(result.error, "header"));
-  },
-);
 
 /**
  * `/admin/kill-switch`:
@@ -29,7 +19,7 @@ export const killSwitchRoute = new Hono<AppEnv>()
   })
   .post("/", actorHeader, requireJson(), limitBody(2048), jsonBody(killSwitchBody), async (c) => {
     const { on, reason } = c.req.valid("json");
-    const actor = c.req.header("x-nextbest-actor")?.trim() || "admin";
+    const actor = actorOf(c);
     const state = await setKillSwitch(c.env.DB, c.env.CONFIG, on, reason || null, actor, c.get("services").now());
     return c.json({ ...state, propagationMs: KILL_SWITCH_CACHE_MS });
   });

@@ -3,6 +3,7 @@
  * status, list, read, activate, roll back, challenger and shadow. Mounted after
  * the admin bearer-token check (worker/app.ts).
  */
+import { actorHeader, actorOf } from "../admin/actor.ts";
 import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z, type ZodType } from "zod";
@@ -26,17 +27,6 @@ const shaParam = validated("param", z.object({ sha256: z.string().regex(/^[0-9a-
 
 const idParam = validated("param", z.object({ id: z.string().regex(/^[0-9a-f]{12,64}$/, "a model id: 12 to 64 lower-case hex digits") }));
 
-/** Who made a change: `X-Nextbest-Actor` (a label, e.g. an e-mail address), else "admin". */
-const actorHeader = validated(
-  "header",
-  z.object({
-    "x-nextbest-actor": z
-      .string()
-      .trim()
-      .regex(/^[\w .@:+/-]{1,64}$/, "1 to 64 letters, digits, spaces or . @ : + / - _")
-      .optional(),
-  }),
-);
 
 /** `?outcome=churn`: which outcome's deployment a rollback changes (default click). */
 const outcomeQuery = validated("query", z.object({ outcome: outcomeSchema.default("click") }));
@@ -59,7 +49,7 @@ export function admin(c: Context<AppEnv>) {
   });
 }
 
-const actor = (c: Context<AppEnv>) => c.req.header("x-nextbest-actor")?.trim() || "admin";
+const actor = actorOf;
 
 /** ONNX files are sent as raw bytes. */
 const requireOctetStream: MiddlewareHandler = async (c, next) => {

@@ -9,6 +9,7 @@
  * (412 when another version landed). An invalid configuration is a 422 `invalid_config` with
  * `path: message` per problem, and nothing changes.
  */
+import { actorOf } from "../admin/actor.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors/app-error.ts";
@@ -21,7 +22,6 @@ import type { Context } from "hono";
 
 const MAX_BYTES = 256 * 1024;
 const etag = (version: number) => `"${version}"`;
-const actor = (header: string | undefined) => (header ?? "").trim().slice(0, 128) || "admin";
 
 function store(c: Context<AppEnv>): MomentStore {
   const s = c.get("services").moments;
@@ -41,7 +41,7 @@ async function save(c: Context<AppEnv>, config: MomentsConfig, options: { action
     }
     expectedVersion = base.version;
   }
-  const saved: MomentsVersion | null = await moments.save(config, actor(c.req.header("x-nextbest-actor")), c.get("services").now(), { ...options, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
+  const saved: MomentsVersion | null = await moments.save(config, actorOf(c), c.get("services").now(), { ...options, ...(expectedVersion !== undefined ? { expectedVersion } : {}) });
   if (!saved) throw new AppError("precondition_failed", "the moments were changed by another request meanwhile: read them again");
   return c.json(saved, 200, { etag: etag(saved.version) });
 }
