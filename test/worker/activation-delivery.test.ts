@@ -200,7 +200,8 @@ describe("Outbox", () => {
     expect(await env.DB.prepare("SELECT error FROM activation_attempts WHERE decision_id = ?").bind(a.decisionId).first("error")).toBe("no webhook configured for channel sms");
   });
 
-  it("refuses a raw customer id or an unknown channel", async () => {
+  it("refuses a raw customer id, an unknown channel or a send time no alarm can hold", async () => {
+    await expect(scheduleAction(env, action({ sendAt: Date.UTC(9999, 11, 31) }))).rejects.toMatchObject({ code: "invalid_request" });
     await expect(scheduleAction(env, action({ customerKey: "alice@example.com" }))).rejects.toMatchObject({ code: "invalid_request" });
     await expect(scheduleAction(env, action({ channel: "web" }))).rejects.toMatchObject({ code: "invalid_request" });
   });
@@ -223,6 +224,18 @@ describe("POST /admin/deliveries (operator scheduling)", () => {
     expect(await d1Row("operator-shared-1")).toMatchObject({ customer_key: customerKey, state: "scheduled" });
     // The same customer again is the idempotent repeat it always was.
     expect((await post("owner@example.com")).status).toBe(200);
+  });
+
+  it.each([["9999-12-31T00:00:00Z"], [8.64e15]])("refuses sendAt %s (past 2100) with a 4xx and schedules nothing", async (sendAt) => {
+    const adminHeaders = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };
+    const decisionId = `operator-far-${String(sendAt).length}`;
+    const res = await exports.default.fetch("http://nextbest.test/admin/deliveries", {
+      method: "POST", headers: adminHeaders,
+      body: JSON.stringify({ customerId: "far-future@example.com", decisionId, channel: "email", actionId: "winback", contentRef: "tmpl:w", sendAt }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_request", message: expect.stringMatching(/sendAt/) });
+    expect(await d1Row(decisionId)).toBeNull();
   });
 });
 

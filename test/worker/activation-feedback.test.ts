@@ -35,7 +35,7 @@ describe("/admin/channels", () => {
     const versions = (await (await admin("/admin/channels/push/versions")).json()) as { versions: Array<{ version: number; updatedBy: string }> };
     expect(versions.versions.map((v) => [v.version, v.updatedBy])).toEqual([[2, "ben"], [1, "ana"]]);
 
-    for (const bad of [{ url: "http://esp.example/hook" }, { url: "https://user:pw@esp.example/" }, { url: "https://esp.example/", secretName: "IDENTITY_SECRET" }, { url: "https://esp.example/", extra: 1 }]) {
+    for (const bad of [{ url: "not a url" }, { url: "https://" }, { url: "http://[::1" }, { url: "http://esp.example/hook" }, { url: "https://user:pw@esp.example/" }, { url: "https://esp.example/", secretName: "IDENTITY_SECRET" }, { url: "https://esp.example/", extra: 1 }]) {
       const res = await put(bad);
       expect(res.status).toBe(422);
       expect(await res.json()).toMatchObject({ error: { code: "invalid_config" } });

@@ -57,6 +57,16 @@ describe("traits", () => {
     expect((await call("/admin/profiles", { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: "" })).status).toBe(401);
   });
 
+  it("POST /admin/profiles takes at most 5,000 lines, with or without a final newline", async () => {
+    const lines = (n: number) => Array.from({ length: n }, () => "{}").join("\n");
+    for (const body of [lines(5001), `${lines(5001)}\n`]) {
+      const res = await profiles(body);
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+    }
+    for (const body of [lines(5000), `${lines(5000)}\n`]) expect((await profiles(body)).status).toBe(200);
+  });
+
   it.each([
     { profile: { plan: "pro" }, account: {}, shown: true },
     { profile: { plan: "free" }, account: {}, shown: false },

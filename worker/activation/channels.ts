@@ -21,7 +21,13 @@ export const webhookUrl = z
   .max(2048)
   .url()
   .refine((s) => {
-    const u = new URL(s);
+    // zod runs this refinement even when .url() already failed: a string URL cannot parse is refused here too.
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      return false;
+    }
     return !u.username && !u.password && (u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.has(u.hostname)));
   }, "an https:// URL (http:// only to localhost/127.0.0.1), without user:password@");
 

@@ -16,7 +16,7 @@ import { customerKey } from "../identity/keys.ts";
 import type { AppEnv } from "../services.ts";
 import { channelConfigSchema, channelVersions, isOutboundChannel, listChannels, readChannel, saveChannel, signingSecret, type ChannelConfig } from "./channels.ts";
 import { cancelActions, scheduleAction } from "./schedule.ts";
-import { ACTION_STATES, OUTBOUND_CHANNELS, SEND_TIME_ARMS } from "./types.ts";
+import { ACTION_STATES, MAX_SEND_AT, OUTBOUND_CHANNELS, SEND_TIME_ARMS } from "./types.ts";
 
 
 /** A channel as answered: the configuration, and whether its secret is set (never its value). */
@@ -59,7 +59,9 @@ const manualSchema = z.object({
   actionId: ident,
   contentRef: z.string().min(1).max(512),
   /** ISO 8601 or epoch ms. */
-  sendAt: z.union([z.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))]),
+  sendAt: z
+    .union([z.number().int().nonnegative(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))])
+    .pipe(z.number().max(MAX_SEND_AT, "before 2100 (a Durable Object alarm cannot be set later)")),
   moment: ident.optional(),
   sendTimeArm: z.enum(SEND_TIME_ARMS).optional(),
   hourOfWeek: z.number().int().min(0).max(167).optional(),

@@ -38,6 +38,9 @@ export interface ScheduledAction {
 
 const ident = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, "letters, digits, _ . : - (max 128)");
 
+/** The latest `sendAt` accepted, epoch ms (2100-01-01; workerd refuses alarms after 2189). */
+export const MAX_SEND_AT = Date.UTC(2100, 0, 1);
+
 /** Validates a ScheduledAction at the boundary (the Outbox trusts nothing it is handed). */
 export const scheduledActionSchema = z.object({
   decisionId: ident,
@@ -45,7 +48,7 @@ export const scheduledActionSchema = z.object({
   channel: z.enum(OUTBOUND_CHANNELS),
   actionId: ident,
   contentRef: z.string().min(1).max(512),
-  sendAt: z.number().int().nonnegative(),
+  sendAt: z.number().int().nonnegative().max(MAX_SEND_AT, "sendAt: before 2100 (a Durable Object alarm cannot be set later)"),
   moment: ident.optional(),
   sendTimeArm: z.enum(SEND_TIME_ARMS).optional(),
   hourOfWeek: z.number().int().min(0).max(167).optional(),

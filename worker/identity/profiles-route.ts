@@ -32,7 +32,8 @@ export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/(x-)?ndjson\b|^application\/jsonl\b/i.test(type)) throw new AppError("unsupported_media_type", "content-type: application/x-ndjson (one JSON object a line)");
   const lines = (await c.req.text()).split("\n");
-  if (lines.length > PROFILES_MAX_LINES + 1) throw new AppError("payload_too_large", `at most ${PROFILES_MAX_LINES} lines`);
+  // A final newline ends the last line; it does not start one more.
+  if (lines.length - (lines.at(-1) === "" ? 1 : 0) > PROFILES_MAX_LINES) throw new AppError("payload_too_large", `at most ${PROFILES_MAX_LINES} lines`);
   const env = c.env as Env & IdentityEnv;
   const now = c.get("services").now();
   const rejected: LineError[] = [];
