@@ -58,10 +58,10 @@ export function KillSwitch({ state, onChanged }: { state: KillSwitchState; onCha
     html`<button type="button" class=${next ? "danger" : ""} onClick=${() => setAsking(true)}>${next ? "Turn kill switch on…" : "Turn kill switch off…"}</button>`}
     ${asking &&
     html`<form class="confirm" onSubmit=${confirm}>
-      <p>${next ? "Every visitor will get each slot's default block until you turn it off again. " : "Personalisation will resume. "}
+      <p>${next ? "Every visitor will get each slot's default block until you turn it off again; no outbound message is decided, and scheduled ones that come due while it is on are cancelled, not sent later. " : "Personalisation and outbound decisions will resume (messages cancelled while it was on stay cancelled). "}
         Every server follows within ${Math.round(state.propagationMs / 1000)} s.</p>
       <label for="kill-switch-reason">Reason <span class="muted">(recorded with your name)</span></label>
-      <input id="kill-switch-reason" maxlength="200" value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLInputElement).value)} />
+      <input id="kill-switch-reason" maxlength="500" value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLInputElement).value)} />
       <div class="buttons">
         <button type="submit" class=${next ? "danger" : ""} disabled=${busy}>${next ? "Confirm: turn kill switch on" : "Confirm: turn kill switch off"}</button>
         <button type="button" class="secondary" onClick=${() => setAsking(false)}>Cancel</button>

@@ -59,7 +59,7 @@ async function decide(visitorId: string): Promise<{ reason: string }> {
 async function killSwitch(page: Page, on: boolean): Promise<void> {
   await page.getByRole("button", { name: on ? "Turn kill switch on…" : "Turn kill switch off…" }).click();
   // What will happen, read as one sentence after another (htm drops the line break between them).
-  expect(await page.locator("form.confirm p").first().innerText()).toMatch(on ? /off again\. Every server follows within \d+ s\./ : /will resume\. Every server follows within \d+ s\./);
+  expect(await page.locator("form.confirm p").first().innerText()).toMatch(on ? /are cancelled, not sent later\. Every server follows within \d+ s\./ : /stay cancelled\)\. Every server follows within \d+ s\./);
   await page.getByRole("textbox", { name: /^Reason/ }).fill(`e2e ${on ? "on" : "off"}`);
   await page.getByRole("button", { name: on ? "Confirm: turn kill switch on" : "Confirm: turn kill switch off" }).click();
   await expect.poll(() => page.getByTestId("kill-switch-state").innerText(), { timeout: 15_000 }).toContain(on ? "Kill switch ON" : "Kill switch off");

@@ -50,7 +50,7 @@ export const nextActionRequestSchema = z
 export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
   const env = c.env as Env & { NEXT_ACTION_TOKEN?: string };
   const auth = c.req.header("authorization");
-  if (!hasAdminToken(auth, env.NEXT_ACTION_TOKEN) && !hasAdminToken(auth, env.ADMIN_TOKEN)) throw new AppError("unauthorized", "next-action is server to server: Authorization: Bearer <NEXT_ACTION_TOKEN>");
+  if (!hasAdminToken(auth, env.NEXT_ACTION_TOKEN) && !hasAdminToken(auth, env.ADMIN_TOKEN)) throw new AppError("unauthorized", "next-action is server to server: Authorization: Bearer <NEXT_ACTION_TOKEN> (or the admin token)");
   await next();
 }, requireJson(), limitBody(4 * 1024), jsonBody(nextActionRequestSchema), async (c) => {
   const body = c.req.valid("json");

@@ -1,5 +1,5 @@
 /**
- * Rate limits on the public write routes (`POST /v1/decide`, `/v1/events`, `/v1/consent`): per
+ * Rate limits on the public write routes (`POST /v1/decide`, `/v1/events`, `/v1/consent`, `/v1/identify`): per
  * client IP and per visitor, with Cloudflare's Rate Limiting binding (`[[ratelimits]]` in
  * wrangler.toml: RATE_LIMIT_IP and RATE_LIMIT_VISITOR; miniflare runs the same binding locally
  * under `wrangler dev` and the Worker tests). The binding counts per Cloudflare location in a
