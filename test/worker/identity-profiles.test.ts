@@ -57,6 +57,20 @@ describe("traits", () => {
     expect((await call("/admin/profiles", { method: "POST", headers: { "content-type": "application/x-ndjson" }, body: "" })).status).toBe(401);
   });
 
+  it("POST /admin/profiles names the field of a bad line, and counts what each line set", async () => {
+    const body = [
+      JSON.stringify({ customerId: "crm-lines-1", accountTraits: { tier: "gold" } }), // account traits without the account
+      JSON.stringify({ accountId: "x" }),
+      JSON.stringify({ customerId: 5 }),
+      JSON.stringify({ customerId: "crm-lines-2", traits: { plan: 123 } }),
+      JSON.stringify({ customerId: "crm-lines-3", accountId: "crm-lines-acme", accountTraits: { plan: "pro" } }),
+      JSON.stringify({ accountId: "crm-lines-acme", accountTraits: { tier: "gold" } }),
+    ].join("\n");
+    const answer = (await (await profiles(body)).json()) as { accepted: number; customers: number; accounts: number; rejected: Array<{ line: number; error: { message: string } }> };
+    expect(answer.rejected.map((r) => [r.line, r.error.message.split(":")[0]])).toEqual([[1, "accountTraits"], [2, "accountTraits"], [3, "customerId"], [4, "traits.plan"]]);
+    expect(answer).toMatchObject({ accepted: 2, customers: 1, accounts: 2 });
+  });
+
   it("POST /admin/profiles takes at most 5,000 lines, with or without a final newline", async () => {
     const lines = (n: number) => Array.from({ length: n }, () => "{}").join("\n");
     for (const body of [lines(5001), `${lines(5001)}\n`]) {

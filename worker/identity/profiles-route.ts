@@ -18,10 +18,13 @@ import { accountIdSchema, accountTraitsSchema, customerIdSchema, profileTraitsSc
 export const PROFILES_MAX_BYTES = 1024 * 1024;
 export const PROFILES_MAX_LINES = 5000;
 
-const lineSchema = z.union([
-  z.object({ customerId: customerIdSchema, traits: profileTraitsSchema.optional(), accountId: accountIdSchema.optional(), accountTraits: accountTraitsSchema.optional() }).strict(),
-  z.object({ accountId: accountIdSchema, accountTraits: accountTraitsSchema }).strict(),
-]);
+const customerLine = z
+  .object({ customerId: customerIdSchema, traits: profileTraitsSchema.optional(), accountId: accountIdSchema.optional(), accountTraits: accountTraitsSchema.optional() })
+  .strict()
+  .refine((l) => l.accountTraits === undefined || l.accountId !== undefined, { path: ["accountTraits"], message: "needs the accountId they belong to" });
+const accountLine = z.object({ accountId: accountIdSchema, accountTraits: accountTraitsSchema }).strict();
+/** A line with `customerId` is a customer's; any other an account's (so errors name the field, not "Invalid input"). */
+const lineSchema = (value: unknown) => (value !== null && typeof value === "object" && Object.hasOwn(value, "customerId") ? customerLine : accountLine);
 
 interface LineError {
   line: number;
@@ -48,7 +51,7 @@ export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX
       rejected.push({ line: i + 1, error: { code: "invalid_json", message: "not a JSON value" } });
       continue;
     }
-    const parsed = lineSchema.safeParse(value);
+    const parsed = lineSchema(value).safeParse(value);
     if (!parsed.success) {
       rejected.push({ line: i + 1, error: { code: "invalid_request", message: formatZodError(parsed.error, "line") } });
       continue;
@@ -57,10 +60,13 @@ export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX
     if ("customerId" in line) {
       await applyIdentification(env, line, now);
       customers++;
+      // Account traits sent with a customer update that account too.
+      if (line.accountTraits) accounts++;
     } else {
       await applyAccountTraits(env, line.accountId, line.accountTraits);
       accounts++;
     }
   }
-  return c.json({ accepted: customers + accounts, customers, accounts, rejected }, 200, { "cache-control": "no-store" });
+  const accepted = lines.filter((l) => l.trim()).length - rejected.length;
+  return c.json({ accepted, customers, accounts, rejected }, 200, { "cache-control": "no-store" });
 });
