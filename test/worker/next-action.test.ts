@@ -108,6 +108,8 @@ describe("/admin/actions", () => {
     const rolled = (await (await fetchApp("/admin/actions/rollback", json("POST", { version: v1.version }))).json()) as { version: number; action: string; restoredFrom: number; catalog: { actions: unknown[] } };
     expect(rolled).toMatchObject({ version: v1.version + 2, action: "rollback", restoredFrom: v1.version });
     expect(rolled.catalog.actions).toHaveLength(ACTIONS.length);
+    for (const limit of ["0", "501", "abc"]) expect((await fetchApp(`/admin/actions/history?limit=${limit}`, { headers: ADMIN })).status).toBe(400);
+    expect(((await (await fetchApp("/admin/actions/history?limit=1", { headers: ADMIN })).json()) as { versions: unknown[] }).versions).toHaveLength(1);
     const history = (await (await fetchApp("/admin/actions/history", { headers: ADMIN })).json()) as { versions: Array<{ version: number; author: string }> };
     expect(history.versions.slice(0, 2).map((v) => v.version)).toEqual([v1.version + 2, v1.version + 1]);
     expect(history.versions[1]!.author).toBe("ana");

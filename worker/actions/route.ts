@@ -10,6 +10,7 @@
  * A write with `If-Match: "<version>"` is applied only if that is still the newest (412 otherwise);
  * `X-Nextbest-Actor` names the author.
  */
+import { queryParams } from "../http/query.ts";
 import { actorOf } from "../admin/actor.ts";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -22,6 +23,8 @@ import type { ActionCatalogVersion } from "./store.ts";
 
 const MAX_BYTES = 512 * 1024;
 const etag = (v: number) => `"${v}"`;
+/** `?limit=` of the history: 1–500 (default 50); anything else is a 400, as on the other admin lists. */
+const historyQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict();
 
 async function save(c: Context<AppEnv>, catalog: ActionCatalog, extra: { action: "put" | "rollback"; restoredFrom?: number }): Promise<Response> {
   const { actions, now } = c.get("services");
@@ -42,8 +45,8 @@ const show = (c: Context<AppEnv>, v: ActionCatalogVersion) => c.json(v, 200, { e
 
 export const actionsRoute = new Hono<AppEnv>()
   .get("/", async (c) => show(c, await c.get("services").actions.latest()))
-  .get("/history", async (c) => {
-    const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 50) || 50, 1), 500);
+  .get("/history", queryParams(historyQuery), async (c) => {
+    const { limit } = c.req.valid("query");
     return c.json({ versions: await c.get("services").actions.history(limit) }, 200, { "cache-control": "no-store" });
   })
   .get("/:version{[0-9]{1,15}}", async (c) => {
