@@ -5,7 +5,8 @@ import { createApp } from "./app.ts";
 import { LAKE_FLUSH_CRON } from "./lake/cadence.ts";
 import { flushLake } from "./lake/flush.ts";
 import { EXTRA_SOURCES, runGovernance } from "./incidents/governance.ts";
-import { onMomentExit } from "./moments/exits.ts";
+import { startJourneyOnEntry } from "./journeys/entry.ts";
+import { onMomentEntry, onMomentExit } from "./moments/exits.ts";
 import { handleQueue } from "./pipeline/wire.ts";
 import { runRetention } from "./retention/retention.ts";
 
@@ -17,6 +18,8 @@ const app = createApp();
 
 // Leaving a moment cancels the outbound actions scheduled for it (worker/activation/).
 onMomentExit(cancelOnMomentExit);
+// Entering a moment with `onEntry.nextAction` starts its journey for an identified customer (worker/journeys/).
+onMomentEntry(startJourneyOnEntry);
 
 export default {
   fetch: app.fetch,

@@ -10,6 +10,7 @@ import { outboxOf } from "../../worker/activation/schedule.ts";
 import { createApp } from "../../worker/app.ts";
 import { customerKey, customerObject, type IdentityEnv } from "../../worker/identity/keys.ts";
 import { notifyExits } from "../../worker/moments/exits.ts";
+import { momentsConfigSchema } from "../../worker/moments/schema.ts";
 // The Worker's entry module registers the moment-exit listener (as in production).
 import "../../worker/index.ts";
 import { ADMIN } from "./audit-fixtures.ts";
@@ -63,6 +64,35 @@ describe("next action → Outbox → feedback", () => {
     const after = new Map((await listed("jw-moment")).map((a) => [a.decisionId, a.state]));
     expect(after.get(inMoment.decisionId)).toBe("cancelled");
     expect(after.get(plain.decisionId)).toBe("scheduled");
+  });
+
+  it("entering a moment with onEntry.nextAction schedules its action for the customer at once; its exit rule cancels it", async () => {
+    await setUp("jw-entry");
+    const key = await keyOf("jw-entry");
+    // Local 22:00 now (quiet hours for e-mail, 21–8): the send time is hours ahead, so no real alarm fires during the test.
+    const utcHour = new Date().getUTCHours();
+    const offset = ((22 - utcHour + 36) % 24) - 12;
+    const timeZone = `Etc/GMT${offset >= 0 ? "-" : "+"}${Math.abs(offset)}`;
+    const line = { customerId: "jw-entry", traits: { contact: { timeZone, marketing: true, optIns: { email: true, push: true }, reachable: { email: true, push: true } } } };
+    expect((await fetchApp("/admin/profiles", { method: "POST", headers: { ...ADMIN, "content-type": "application/x-ndjson" }, body: JSON.stringify(line) })).status).toBe(200);
+    const config = momentsConfigSchema.parse({
+      moments: [{ id: "jw-cart", trigger: { event: "add_to_cart" }, exit: { event: "conversion" }, kpi: { event: "conversion", windowSeconds: 86_400 }, actions: ["jw-mail"], onEntry: { nextAction: true } }],
+    });
+    const rows = () => env.DB.prepare("SELECT decision_id, action_id, moment, state FROM activation_actions WHERE customer_key = ?").bind(key).all<{ decision_id: string; action_id: string; moment: string; state: string }>().then((r) => r.results);
+    // The customer's object sees the event (as the log consumer hands it over for a linked visitor).
+    const customerState = await customer("jw-entry");
+    const entered = await customerState.momentEvents([{ at: Date.now(), event: "add_to_cart" }], { config, key: customerObject(key) }, Date.now());
+    expect(entered.entered).toEqual(["jw-cart"]);
+    await expect.poll(rows, { timeout: 20_000, interval: 100 }).toEqual([expect.objectContaining({ action_id: "jw-mail", moment: "jw-cart", state: "scheduled" })]);
+    // Converting exits the moment: what its journey scheduled is cancelled, never sent.
+    const exited = await customerState.momentEvents([{ at: Date.now(), event: "conversion" }], { config, key: customerObject(key) }, Date.now());
+    expect(exited.exited).toEqual(["jw-cart"]);
+    await expect.poll(async () => (await rows()).map((r) => r.state), { timeout: 20_000, interval: 100 }).toEqual(["cancelled"]);
+    // A moment without onEntry starts nothing.
+    const quiet = momentsConfigSchema.parse({ moments: [{ ...config.moments[0]!, id: "jw-quiet", onEntry: undefined }] });
+    expect((await customerState.momentEvents([{ at: Date.now(), event: "add_to_cart" }], { config: quiet, key: customerObject(key) }, Date.now())).entered).toEqual(["jw-quiet"]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await rows()).length).toBe(1);
   });
 
   it("an open counts for the customer's send hour once; an unsubscribe, even without analytics consent, turns the customer's opt-in off", async () => {

@@ -6,7 +6,8 @@
  *   event, windowSeconds } }[]` — read from their Durable Object (one call; nothing stored).
  *   `who` is `{ visitorId }`, `{ customerId }` (keyed with IDENTITY_SECRET, worker/identity/keys.ts)
  *   or `{ objectName }` (a visitor key or `customer:<key>`, as the exit hook gives it).
- * - `onMomentExit(listener)` (./exits.ts): `(env, key, momentId, at)` after each exit.
+ * - `onMomentExit(listener)` (./exits.ts): `(env, key, momentId, at)` after each exit;
+ *   `onMomentEntry(listener)`: `(env, key, moment, at)` after each entry.
  * - `momentEventsFrom(stored)` / `applyMomentEvents`: used by `POST /v1/events`.
  */
 import { customerKey, customerObject, type IdentityEnv } from "../identity/keys.ts";
@@ -16,7 +17,7 @@ import type { VisitorState } from "../visitor/visitor-state.ts";
 import { neededEvents, type MomentMembership, type RecentEvent } from "./evaluate.ts";
 import type { MomentsConfig } from "./schema.ts";
 
-export { onMomentExit, type MomentExitListener } from "./exits.ts";
+export { onMomentEntry, onMomentExit, type MomentEntryListener, type MomentExitListener } from "./exits.ts";
 export type { MomentMembership } from "./evaluate.ts";
 
 type MomentsEnv = IdentityEnv & { VISITOR: DurableObjectNamespace<VisitorState> };

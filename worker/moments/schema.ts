@@ -82,6 +82,12 @@ export const momentSchema = z
     kpi: z.object({ event: eventNameSchema, windowSeconds: z.number().int().min(1).max(MAX_KPI_WINDOW_SECONDS) }).strict(),
     /** Actions eligible in the moment (ids of the next-action catalog; only their shape is checked here). */
     actions: z.array(id).max(50).default([]),
+    /**
+     * What entering the moment starts (worker/journeys/): `nextAction: true` decides and schedules
+     * the customer's next outbound action in this moment (as `POST /v1/next-action` with `moment`),
+     * for identified customers only. Absent: nothing (the backend may still call next-action).
+     */
+    onEntry: z.object({ nextAction: z.boolean().default(false) }).strict().optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -6,7 +6,7 @@ import { absorbHistory, createIdentityTables, identityRecords, markMerged, merge
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
 import { clearMoments, loadMoments, observe, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
 import { momentsRead, memberships, type MomentMembership, type RecentEvent } from "../moments/evaluate.ts";
-import { notifyExits } from "../moments/exits.ts";
+import { notifyEntries, notifyExits } from "../moments/exits.ts";
 import type { MomentsConfig } from "../moments/schema.ts";
 
 import type { Channel } from "../actions/channels.ts";
@@ -307,6 +307,10 @@ export class VisitorState extends DurableObject<Env> {
 
   private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number): MomentMembership[] {
     if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
+    if (update.entered.length) {
+      const entered = call.config.moments.filter((m) => update.entered.includes(m.id));
+      this.ctx.waitUntil(notifyEntries(this.env, call.key, entered, now));
+    }
     return update.moments;
   }
 

@@ -1,0 +1,26 @@
+/**
+ * Journeys: a moment that says `onEntry: { nextAction: true }` starts one when an identified
+ * customer enters it — the next outbound action is decided and scheduled for that moment at once
+ * (worker/next-action/run.ts, the same path as `POST /v1/next-action` with `moment`), instead of
+ * waiting for the site's backend to ask. Its exit rule then cancels what was scheduled, if it
+ * fires first (worker/activation/moment-exit.ts). Anonymous visitors have no channel to reach, so
+ * nothing starts for them. Guardrails, contact policy, holdout and kill switch apply as always.
+ */
+import { servicesFromEnv } from "../middleware/init.ts";
+import type { MomentEntryListener } from "../moments/exits.ts";
+import { runNextAction } from "../next-action/run.ts";
+
+const CUSTOMER_PREFIX = "customer:";
+
+/** The entry listener worker/index.ts registers (`onMomentEntry`). */
+export const startJourneyOnEntry: MomentEntryListener = async (env, key, moment, at) => {
+  if (!moment.onEntry?.nextAction || !key.startsWith(CUSTOMER_PREFIX)) return;
+  // Work the decision defers (its log record, population counts) is awaited here, inside the
+  // object's waitUntil that runs this listener.
+  const deferred: Promise<unknown>[] = [];
+  const defer = (work: Promise<unknown>) => void deferred.push(work);
+  // The moment's actions come from the configuration that was entered, not a later read.
+  const call = { customerKey: key.slice(CUSTOMER_PREFIX.length), moment: moment.id, momentActions: moment.actions, triggerAt: at };
+  await runNextAction(env, servicesFromEnv(env, defer), call, defer);
+  await Promise.allSettled(deferred);
+};
