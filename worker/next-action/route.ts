@@ -42,7 +42,7 @@ export const nextActionRoute = new Hono<AppEnv>().post("/", async (c, next) => {
   const services = c.get("services");
   const now = services.now();
   const triggerAt = body.triggerAt ?? now;
-  if (triggerAt > now + 60_000 || triggerAt < now - MAX_PAST_MS) throw new AppError("invalid_request", "triggerAt: within the last 14 days, not in the future");
+  if (triggerAt > now + 60_000 || triggerAt < now - MAX_PAST_MS) throw new AppError("invalid_request", "triggerAt: within the last 14 days and at most a minute ahead");
   const key = await customerKey(c.env as Env & IdentityEnv, body.customerId);
   const answer = await runNextAction(c.env, services, { customerKey: key, ...(body.moment ? { moment: body.moment } : {}), triggerAt }, (work) => c.executionCtx.waitUntil(work));
   return c.json(answer, 200, { "cache-control": "no-store" });
