@@ -76,23 +76,46 @@ describe("next action → Outbox → feedback", () => {
     const line = { customerId: "jw-entry", traits: { contact: { timeZone, marketing: true, optIns: { email: true, push: true }, reachable: { email: true, push: true } } } };
     expect((await fetchApp("/admin/profiles", { method: "POST", headers: { ...ADMIN, "content-type": "application/x-ndjson" }, body: JSON.stringify(line) })).status).toBe(200);
     const config = momentsConfigSchema.parse({
-      moments: [{ id: "jw-cart", trigger: { event: "add_to_cart" }, exit: { event: "conversion" }, kpi: { event: "conversion", windowSeconds: 86_400 }, actions: ["jw-mail"], onEntry: { nextAction: true } }],
+      moments: [
+        { id: "jw-cart", trigger: { event: "add_to_cart" }, exit: { event: "conversion" }, reentry: { maxEntries: 5 }, kpi: { event: "conversion", windowSeconds: 86_400 }, actions: ["jw-mail"], onEntry: { nextAction: true } },
+        { id: "jw-signal", trigger: { condition: { "==": [{ var: "signals.jwSignal" }, 1] } }, exit: { event: "conversion" }, kpi: { event: "conversion", windowSeconds: 86_400 }, actions: ["jw-mail"], onEntry: { nextAction: true } },
+      ],
     });
-    const rows = () => env.DB.prepare("SELECT decision_id, action_id, moment, state FROM activation_actions WHERE customer_key = ?").bind(key).all<{ decision_id: string; action_id: string; moment: string; state: string }>().then((r) => r.results);
-    // The customer's object sees the event (as the log consumer hands it over for a linked visitor).
+    const call = { config, key: customerObject(key) };
+    const rows = () => env.DB.prepare("SELECT decision_id, action_id, moment, state FROM activation_actions WHERE customer_key = ? ORDER BY created_at, decision_id").bind(key).all<{ decision_id: string; action_id: string; moment: string; state: string }>().then((r) => r.results);
+    const states = async () => (await rows()).map((r) => `${r.moment}:${r.state}`);
     const customerState = await customer("jw-entry");
-    const entered = await customerState.momentEvents([{ at: Date.now(), event: "add_to_cart" }], { config, key: customerObject(key) }, Date.now());
-    expect(entered.entered).toEqual(["jw-cart"]);
-    await expect.poll(rows, { timeout: 20_000, interval: 100 }).toEqual([expect.objectContaining({ action_id: "jw-mail", moment: "jw-cart", state: "scheduled" })]);
-    // Converting exits the moment: what its journey scheduled is cancelled, never sent.
-    const exited = await customerState.momentEvents([{ at: Date.now(), event: "conversion" }], { config, key: customerObject(key) }, Date.now());
-    expect(exited.exited).toEqual(["jw-cart"]);
-    await expect.poll(async () => (await rows()).map((r) => r.state), { timeout: 20_000, interval: 100 }).toEqual(["cancelled"]);
-    // A moment without onEntry starts nothing.
+    const events = (...names: string[]) => customerState.momentEvents(names.map((event) => ({ at: Date.now(), event })), call, Date.now());
+
+    // Entered and left in one batch (add_to_cart then conversion in one beacon): nothing starts.
+    const both = await events("add_to_cart", "conversion");
+    expect([both.entered, both.exited]).toEqual([["jw-cart"], ["jw-cart"]]);
+    // Entering (as the log consumer hands the event over for a linked visitor) schedules the moment's e-mail.
+    expect((await events("add_to_cart")).entered).toEqual(["jw-cart"]);
+    await expect.poll(states, { timeout: 20_000, interval: 100 }).toEqual(["jw-cart:scheduled"]);
+    expect((await rows())[0]).toMatchObject({ action_id: "jw-mail" });
+    // Converting exits the moment: what its journey scheduled is cancelled, never sent, and its
+    // contact released — so entering again the same day schedules again (one e-mail a day otherwise).
+    expect((await events("conversion")).exited).toEqual(["jw-cart"]);
+    await expect.poll(states, { timeout: 20_000, interval: 100 }).toEqual(["jw-cart:cancelled"]);
+    expect((await events("add_to_cart")).entered).toEqual(["jw-cart"]);
+    await expect.poll(states, { timeout: 20_000, interval: 100 }).toEqual(["jw-cart:cancelled", "jw-cart:scheduled"]);
+    expect((await events("conversion")).exited).toEqual(["jw-cart"]);
+    await expect.poll(states, { timeout: 20_000, interval: 100 }).toEqual(["jw-cart:cancelled", "jw-cart:cancelled"]);
+
+    // A debug decide (record=false) enters nothing for real, so it starts nothing; a recorded one does.
+    const decideCall = { ...call, signals: { jwSignal: 1 } };
+    expect(await customerState.momentsAtDecide(decideCall, Date.now(), false)).toEqual([expect.objectContaining({ id: "jw-signal" })]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await states()).toEqual(["jw-cart:cancelled", "jw-cart:cancelled"]);
+    expect(await customerState.momentsAtDecide(decideCall, Date.now(), true)).toEqual([expect.objectContaining({ id: "jw-signal" })]);
+    await expect.poll(states, { timeout: 20_000, interval: 100 }).toEqual(["jw-cart:cancelled", "jw-cart:cancelled", "jw-signal:scheduled"]);
+
+    // A moment without onEntry starts nothing (checked after the one above was seen to start).
     const quiet = momentsConfigSchema.parse({ moments: [{ ...config.moments[0]!, id: "jw-quiet", onEntry: undefined }] });
     expect((await customerState.momentEvents([{ at: Date.now(), event: "add_to_cart" }], { config: quiet, key: customerObject(key) }, Date.now())).entered).toEqual(["jw-quiet"]);
     await new Promise((r) => setTimeout(r, 500));
-    expect((await rows()).length).toBe(1);
+    expect(await states()).toEqual(["jw-cart:cancelled", "jw-cart:cancelled", "jw-signal:scheduled"]);
   });
 
   it("an open counts for the customer's send hour once; an unsubscribe, even without analytics consent, turns the customer's opt-in off", async () => {

@@ -6,8 +6,14 @@
 import type { MomentExitListener } from "../moments/exits.ts";
 import { cancelActions } from "./schedule.ts";
 
-/** Cancels a customer's pending actions of the moment left; anonymous visitors have none. */
+/**
+ * Cancels a customer's pending actions of the moment left; anonymous visitors have none. A
+ * cancelled message was never sent, so its contact is released: it no longer counts against the
+ * contact policy or as a send of its hour (worker/next-action/contact-store.ts).
+ */
 export const cancelOnMomentExit: MomentExitListener = async (env, key, momentId) => {
   if (!key.startsWith("customer:")) return;
-  await cancelActions(env, key.slice("customer:".length), { moment: momentId, reason: "moment_exit" });
+  const { cancelled } = await cancelActions(env, key.slice("customer:".length), { moment: momentId, reason: "moment_exit" });
+  const object = env.VISITOR.get(env.VISITOR.idFromName(key));
+  for (const decisionId of cancelled) await object.releaseContact(decisionId);
 };

@@ -9,6 +9,11 @@
 import { servicesFromEnv } from "../middleware/init.ts";
 import type { MomentEntryListener } from "../moments/exits.ts";
 import { runNextAction } from "../next-action/run.ts";
+import { cancelActions } from "../activation/schedule.ts";
+import type { Moment, MomentsConfig } from "../moments/schema.ts";
+
+/** A configuration of this one moment (membership is read per moment). */
+const momentsConfigOf = (moment: Moment): MomentsConfig => ({ moments: [moment] }) as MomentsConfig;
 
 const CUSTOMER_PREFIX = "customer:";
 
@@ -21,6 +26,13 @@ export const startJourneyOnEntry: MomentEntryListener = async (env, key, moment,
   const defer = (work: Promise<unknown>) => void deferred.push(work);
   // The moment's actions come from the configuration that was entered, not a later read.
   const call = { customerKey: key.slice(CUSTOMER_PREFIX.length), moment: moment.id, momentActions: moment.actions, triggerAt: at };
-  await runNextAction(env, servicesFromEnv(env, defer), call, defer);
+  const answer = await runNextAction(env, servicesFromEnv(env, defer), call, defer);
   await Promise.allSettled(deferred);
+  // The customer may have left the moment while this decision ran; that exit's cancel then found
+  // nothing to cancel. Checked after scheduling, so an exit after this check finds the action.
+  if (answer.scheduled) {
+    const object = env.VISITOR.get(env.VISITOR.idFromName(key));
+    const still = (await object.momentMemberships(momentsConfigOf(moment))).some((m) => m.id === moment.id);
+    if (!still) await cancelActions(env, call.customerKey, { moment: moment.id, reason: "moment_exit" });
+  }
 };

@@ -308,7 +308,10 @@ export class VisitorState extends DurableObject<Env> {
   private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number): MomentMembership[] {
     if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
     if (update.entered.length) {
-      const entered = call.config.moments.filter((m) => update.entered.includes(m.id));
+      // Only moments still held after the whole update: entered and left again in one batch
+      // (add_to_cart then conversion in one beacon) starts nothing.
+      const held = new Set(update.moments.map((m) => m.id));
+      const entered = call.config.moments.filter((m) => update.entered.includes(m.id) && held.has(m.id));
       this.ctx.waitUntil(notifyEntries(this.env, call.key, entered, now));
     }
     return update.moments;
@@ -349,7 +352,8 @@ export class VisitorState extends DurableObject<Env> {
     const traits = await this.momentTraits(call.config);
     if (record) this.ensureTables();
     const update = observe(this.sql, this.moments(), call.config, [{ now, signals: call.signals ?? {}, visitCount: (this.hasTables() ? this.meta("visits") : undefined) ?? 1, ...traits }], record);
-    return this.afterMoments(call, update, now);
+    // A debug decide stores nothing, so it tells no listener either (no journey starts, nothing is cancelled).
+    return record ? this.afterMoments(call, update, now) : update.moments;
   }
 
   /**
