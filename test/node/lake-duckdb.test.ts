@@ -76,14 +76,22 @@ beforeAll(async () => {
     sent.events += events.length + conversion.length;
     sent.conversionValue += conversion.reduce((s, c) => s + c.value, 0);
   }
-  // Decisions reach D1 after the answer (waitUntil): wait until the admin API shows them all.
-  for (let i = 0; i < 100; i++) {
-    const page = (await (await fetch(`${server.url}/admin/decisions?limit=500`, { headers: ADMIN })).json()) as { decisions: unknown[] };
-    if (page.decisions.length >= sent.decisions.length) break;
+  // Decisions and events reach the consumer through the queue after the answers, in batches of
+  // their own: wait until the pipeline has stored every one of both (a busy machine delays the
+  // events' batch past the decisions'), then flush until the lake's backlog is empty.
+  const getJson = async <T>(path: string) => (await (await fetch(`${server.url}${path}`, { headers: ADMIN })).json()) as T;
+  for (let i = 0; i < 600; i++) {
+    const { stored } = await getJson<{ stored: { decisions: number; events: number } }>("/admin/pipeline");
+    if (stored.decisions >= sent.decisions.length && stored.events >= sent.events) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const flush = await fetch(`${server.url}/admin/lake/flush`, { method: "POST", headers: ADMIN });
-  expect(flush.status).toBe(200);
+  for (let i = 0; i < 50; i++) {
+    const flush = await fetch(`${server.url}/admin/lake/flush`, { method: "POST", headers: ADMIN });
+    expect(flush.status).toBe(200);
+    const { backlog } = await getJson<{ backlog: { decisions: number; events: number } }>("/admin/lake");
+    if (backlog.decisions === 0 && backlog.events === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   duck = await (await DuckDBInstance.create(":memory:")).connect();
 }, 180_000);
 
