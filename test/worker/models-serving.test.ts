@@ -188,8 +188,8 @@ describe("loads shared by an isolate's requests", () => {
     const files = { get: (key: string) => (++reads === 1 ? new Promise<never>(() => {}) : store.files.get(key)) };
     const provider = runtime.provider({ registry: store, files });
     const first = provider.select("v");
-    await new Promise((r) => setTimeout(r, 20));
-    expect(reads).toBe(1);
+    // Once its load has asked for the file (however long the registry read before it takes).
+    await expect.poll(() => reads, { timeout: 10_000, interval: 10 }).toBe(1);
     t += STALE_LOAD_MS - 1;
     const second = Promise.race([provider.select("v"), new Promise((r) => setTimeout(() => r("still waiting"), 200))]);
     expect(await second).toBe("still waiting");
