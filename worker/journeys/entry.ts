@@ -9,7 +9,7 @@
 import { servicesFromEnv } from "../middleware/init.ts";
 import type { MomentEntryListener } from "../moments/exits.ts";
 import { runNextAction } from "../next-action/run.ts";
-import { cancelActions } from "../activation/schedule.ts";
+import { cancelOnMomentExit } from "../activation/moment-exit.ts";
 import type { Moment, MomentsConfig } from "../moments/schema.ts";
 
 /** A configuration of this one moment (membership is read per moment). */
@@ -33,6 +33,7 @@ export const startJourneyOnEntry: MomentEntryListener = async (env, key, moment,
   if (answer.scheduled) {
     const object = env.VISITOR.get(env.VISITOR.idFromName(key));
     const still = (await object.momentMemberships(momentsConfigOf(moment))).some((m) => m.id === moment.id);
-    if (!still) await cancelActions(env, call.customerKey, { moment: moment.id, reason: "moment_exit" });
+    // As the exit would have: cancelled with reason moment_exit, its contact released.
+    if (!still) await cancelOnMomentExit(env, key, moment.id, at);
   }
 };
