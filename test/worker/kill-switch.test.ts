@@ -17,7 +17,8 @@ import { NOW, admin, db, resetGovernance } from "./incidents-helpers.ts";
 import { shoesShopper, treatedVisitors } from "./models-helpers.ts";
 import { CONSENT, proxied } from "./proxy-helpers.ts";
 
-const visitors = treatedVisitors("kill", 40);
+// Ids of 8+ characters: the proxy adopts only a well-formed nb_vid (shorter ones get a fresh, random id).
+const visitors = treatedVisitors("kill-switch", 40);
 let next = 0;
 const hero = async () => (await decideOk(shoesShopper(visitors[next++]!, ["hero", "sidebar"]))).decisions;
 const proxyHero = async () => /<div data-nb-slot="hero"[^>]*data-nb-block="([^"]+)"[^>]*data-nb-reason="([^"]+)"/.exec(await (await proxied("/edge/", { headers: { cookie: `${CONSENT}; nb_vid=${visitors[next++]}` } })).text())?.slice(1, 3);
