@@ -2,51 +2,17 @@
 // decision waits in the customer's Outbox with its send-time arm; leaving the moment it was decided
 // for cancels it; channel feedback through POST /v1/events updates the customer's own state (an
 // open counts for send time, an unsubscribe turns the opt-in off).
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Outbox } from "../../worker/activation/outbox.ts";
-import { outboxOf } from "../../worker/activation/schedule.ts";
 import { createApp } from "../../worker/app.ts";
-import { customerKey, customerObject, type IdentityEnv } from "../../worker/identity/keys.ts";
+import { customerObject } from "../../worker/identity/keys.ts";
 import { notifyExits } from "../../worker/moments/exits.ts";
 import { momentsConfigSchema } from "../../worker/moments/schema.ts";
 // The Worker's entry module registers the moment-exit listener (as in production).
 import "../../worker/index.ts";
 import { ADMIN } from "./audit-fixtures.ts";
-
-// Ahead of the real clock the Outbox alarms run on, so nothing is due during the test.
-const NOW = Date.parse("2031-06-03T06:30:00Z");
-let ids = 0;
-const app = createApp(() => ({ now: () => NOW, newId: () => `jw-${NOW}-${++ids}`, holdout: { rate: 0, salt: "jw-test" }, epsilon: 0 }));
-
-async function fetchApp(path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://nextbest.test${path}`, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-const json = (method: string, body: unknown, headers: Record<string, string> = ADMIN) => ({ method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) });
-const keyOf = (id: string) => customerKey(env as IdentityEnv, id);
-const customer = async (id: string) => env.VISITOR.get(env.VISITOR.idFromName(customerObject(await keyOf(id))));
-const listed = async (id: string) => runInDurableObject(outboxOf(env, await keyOf(id)), (o: Outbox) => o.list());
-
-async function setUp(id: string): Promise<void> {
-  const actions = [
-    { id: "jw-mail", channel: "email", contentRef: "tpl-jw", value: 3 },
-    { id: "jw-renewal", channel: "push", contentRef: "push-jw-renewal", value: 50, moments: ["renewal"] },
-  ];
-  expect((await fetchApp("/admin/actions", json("PUT", { actions }))).status).toBe(200);
-  for (const channel of ["email", "push"]) expect((await fetchApp(`/admin/channels/${channel}`, json("PUT", { url: "http://127.0.0.1:9/hook" }))).status).toBe(200);
-  const line = { customerId: id, traits: { contact: { timeZone: "UTC", marketing: true, optIns: { email: true, push: true }, reachable: { email: true, push: true } } } };
-  expect((await fetchApp("/admin/profiles", { method: "POST", headers: { ...ADMIN, "content-type": "application/x-ndjson" }, body: JSON.stringify(line) })).status).toBe(200);
-}
-
-async function decided(body: unknown): Promise<{ decisionId: string; channel: string; actionId: string; scheduled: boolean; sendAt: string; reasons: string[] }> {
-  const res = await fetchApp("/v1/next-action", json("POST", body));
-  expect(res.status).toBe(200);
-  return res.json();
-}
+import { NOW, customer, decided, fetchApp, json, keyOf, listed, nextId, setUp } from "./journey-helpers.ts";
 
 describe("next action → Outbox → feedback", () => {
   it("schedules into the customer's Outbox; leaving the moment cancels what was decided for it", async () => {
@@ -138,7 +104,7 @@ describe("next action → Outbox → feedback", () => {
 
   it("while the kill switch is on, next-action decides nothing and schedules nothing", async () => {
     await setUp("jw-killed");
-    const killed = createApp(() => ({ now: () => NOW, newId: () => `jw-k-${++ids}`, holdout: { rate: 0, salt: "jw-test" }, epsilon: 0, killSwitch: async () => ({ on: true }) }));
+    const killed = createApp(() => ({ now: () => NOW, newId: () => nextId("jw-k"), holdout: { rate: 0, salt: "jw-test" }, epsilon: 0, killSwitch: async () => ({ on: true }) }));
     const ctx = createExecutionContext();
     const res = await killed.fetch(new Request("http://nextbest.test/v1/next-action", json("POST", { customerId: "jw-killed" })), env, ctx);
     await waitOnExecutionContext(ctx);

@@ -110,16 +110,18 @@ export class Outbox extends DurableObject<Env> {
   }
 
   /**
-   * Cancels the pending actions (of one moment, or all): an exit rule fired first. An action
-   * already being sent, sent or failed is reported as too late.
+   * Cancels the pending actions (of one moment and/or one channel, or all): an exit rule fired
+   * first, or the customer withdrew consent. An action already being sent, sent or failed is
+   * reported as too late.
    */
-  async cancel(options: { moment?: string; reason: string }): Promise<CancelResult> {
+  async cancel(options: { moment?: string; channel?: string; reason: string }): Promise<CancelResult> {
     const now = this.now();
     const reason = options.reason.slice(0, 200);
     const result: CancelResult = { cancelled: [], tooLate: [] };
     for (const r of this.ctx.storage.sql.exec<OutboxRow>("SELECT * FROM outbox").toArray()) {
       const action = JSON.parse(r.action) as ScheduledAction;
       if (options.moment !== undefined && action.moment !== options.moment) continue;
+      if (options.channel !== undefined && action.channel !== options.channel) continue;
       if (r.state === "scheduled" || r.state === "retrying") {
         this.ctx.storage.sql.exec("UPDATE outbox SET state = 'cancelled', next_at = NULL, cancel_reason = ? WHERE decision_id = ?", reason, r.decision_id);
         result.cancelled.push(r.decision_id);

@@ -26,10 +26,11 @@ export async function scheduleAction(env: Bindings, action: ScheduledAction): Pr
 }
 
 /**
- * Cancels a customer's pending actions — those of `moment` only when given — because an exit rule
- * fired first (e.g. the customer converted). `reason` is recorded on each cancelled action.
+ * Cancels a customer's pending actions — those of `moment` and/or `channel` only when given —
+ * because an exit rule fired first (e.g. the customer converted) or consent was withdrawn.
+ * `reason` is recorded on each cancelled action.
  */
-export async function cancelActions(env: Bindings, customerKey: string, options: { moment?: string; reason: string }): Promise<CancelResult> {
+export async function cancelActions(env: Bindings, customerKey: string, options: { moment?: string; channel?: string; reason: string }): Promise<CancelResult> {
   if (!/^[0-9a-f]{32}$/.test(customerKey)) throw new AppError("invalid_request", "customerKey: a customer key (worker/identity/keys.ts)");
   return outboxOf(env, customerKey).cancel(options);
 }

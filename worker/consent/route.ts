@@ -4,17 +4,21 @@
  * Durable Object state (exposures, session) and decision audit rows; without `analytics`, their
  * events. For a visitor linked to a customer (identify), withdrawing personalisation applies to the
  * customer: their object is erased and serves defaults to every device, and the logs of every
- * linked visitor are erased. Nothing is stored by this call, and a visitor with no state gets none
+ * linked visitor are erased, and their pending outbound actions cancelled. Nothing is stored by this call, and a visitor with no state gets none
  * (the Durable Object creates its tables on its first write only). Rate limited (worker/ratelimit/).
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { cancelOnConsentWithdrawal } from "../activation/withdrawal.ts";
 import { erasureTargets } from "../erasure/erase.ts";
 import { linkedCustomer } from "../identity/erase.ts";
 import { limitBody, parseJsonText, requireJsonOrText } from "../http/json-body.ts";
 import { checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
+import { customerObject } from "../identity/keys.ts";
 import { visitorKey } from "../visitor/key.ts";
+
+const CUSTOMER_PREFIX = customerObject("");
 
 export const consentUpdateSchema = z.object({
   visitorId: z.string().min(1).max(128),
@@ -35,6 +39,8 @@ export const consentRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), li
     const { visitors, records } = await c.env.VISITOR.get(c.env.VISITOR.idFromName(customer)).withdraw();
     erased.visitorState += records;
     keys = [...new Set([key, ...visitors])];
+    // What was scheduled from the now-erased profile is not sent either.
+    await cancelOnConsentWithdrawal(c.env, customer.slice(CUSTOMER_PREFIX.length));
   }
   for (const k of keys) {
     if (!consent.personalization) {

@@ -1,8 +1,11 @@
 /**
  * identify: links a visitor (a browser's pseudonymous id) to a customer, keyed by HMAC, and
  * records the traits. The visitor's object merges its anonymous history into the customer's
- * object once and forwards to it from then on (worker/visitor/visitor-state.ts `link`).
+ * object once and forwards to it from then on (worker/visitor/visitor-state.ts `link`). An update
+ * that withdraws contact consent cancels the customer's pending outbound actions
+ * (worker/activation/withdrawal.ts).
  */
+import { cancelWithdrawn } from "../activation/withdrawal.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { accountKey, accountObject, customerKey, customerObject, type IdentityEnv } from "./keys.ts";
 import type { AccountTraits, ProfileTraits } from "./schema.ts";
@@ -24,7 +27,7 @@ export interface IdentifyResult {
   profile: ProfileTraits;
 }
 
-type Bindings = IdentityEnv & Pick<Env, "VISITOR">;
+type Bindings = IdentityEnv & Pick<Env, "VISITOR" | "OUTBOX">;
 
 const object = (env: Bindings, name: string) => env.VISITOR.get(env.VISITOR.idFromName(name));
 
@@ -43,6 +46,8 @@ export async function applyIdentification(env: Bindings, who: Identification, no
     if (who.accountTraits) await object(env, account).setAccountTraits(who.accountTraits);
   }
   const profile = (await object(env, customer).setProfile(who.traits, account)) as ProfileTraits;
+  // A withdrawal in this update (marketing, an opt-in, an address) cancels what is scheduled.
+  await cancelWithdrawn(env, key, who.traits?.contact);
   return { customerKey: key, merged, profile };
 }
 
