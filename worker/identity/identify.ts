@@ -45,7 +45,7 @@ export async function applyIdentification(env: Bindings, who: Identification, no
     account = accountObject(await accountKey(env, who.accountId));
     if (who.accountTraits) await object(env, account).setAccountTraits(who.accountTraits);
   }
-  const profile = (await object(env, customer).setProfile(who.traits, account)) as ProfileTraits;
+  const profile = (await object(env, customer).setProfile(who.traits, account, customer)) as ProfileTraits;
   // A withdrawal in this update (marketing, an opt-in, an address) cancels what is scheduled.
   await cancelWithdrawn(env, key, who.traits?.contact);
   return { customerKey: key, merged, profile };

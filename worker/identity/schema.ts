@@ -10,6 +10,9 @@ export const TRAITS_MAX_BYTES = 2048;
 
 const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/, "a short label (letters, digits, space _ . : -, at most 64)");
 
+/** An instant in ms since the epoch, 2000–2100 (a date in seconds would be refused, not misread). */
+const renewsAt = z.number().int().min(Date.UTC(2000, 0, 1)).max(Date.UTC(2100, 0, 1));
+
 /** A customer's traits (`profile` in guardrail conditions). */
 export const profileTraitsSchema = z
   .object({
@@ -18,6 +21,8 @@ export const profileTraitsSchema = z
     tier: label.optional(),
     /** Lifetime value in the site's reporting currency. */
     lifetimeValue: z.number().finite().min(0).max(1e12).optional(),
+    /** When the customer's plan or subscription renews, ms since the epoch (renewal windows: `profile.renewsAt - now`). */
+    renewsAt: renewsAt.optional(),
     /** Segments the site's CRM assigns (labels, at most 20). */
     segments: z.array(label).max(20).optional(),
     /** Time zone, marketing consent, channel opt-ins and reachability (worker/next-action/contact-traits.ts). */
@@ -35,6 +40,8 @@ export const accountTraitsSchema = z
     employees: z.number().int().min(0).max(10_000_000).optional(),
     /** Annual recurring revenue in the site's reporting currency. */
     arr: z.number().finite().min(0).max(1e13).optional(),
+    /** When the account's contract renews, ms since the epoch. */
+    renewsAt: renewsAt.optional(),
     segments: z.array(label).max(20).optional(),
   })
   .strict()

@@ -9,7 +9,9 @@
  *    the object (`deleteAll`);
  *  - `moment_seen`: the ids of the events observed within the same window, so a resent event
  *    (a retried beacon: the events route answers it as accepted and the log consumer stores it
- *    once) is not counted twice in a trigger's window.
+ *    once) is not counted twice in a trigger's window;
+ *  - `moment_timer`: when the object's alarm evaluates the moments next (./timer.ts) and the
+ *    object's name the hooks are told (the alarm has no caller to say it).
  * Synchronous SQLite only, so a method of the object stays atomic. Tables are created on the first
  * write, as the object's own.
  */
@@ -36,6 +38,7 @@ function createTables(sql: SqlStorage): void {
     CREATE TABLE IF NOT EXISTS moment_state (id TEXT PRIMARY KEY, entered_at INTEGER, entries INTEGER NOT NULL, last_exit INTEGER);
     CREATE TABLE IF NOT EXISTS moment_events (at INTEGER NOT NULL, event TEXT NOT NULL, category TEXT, slot TEXT, block_id TEXT);
     CREATE TABLE IF NOT EXISTS moment_seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS moment_timer (id INTEGER PRIMARY KEY CHECK (id = 1), key TEXT NOT NULL, at INTEGER NOT NULL);
   `);
 }
 
@@ -146,5 +149,19 @@ export function observe(sql: SqlStorage, mem: MomentsMemory, config: MomentsConf
 
 /** Removes the moment state (a visitor linked to a customer: the customer's object keeps its own). */
 export function clearMoments(sql: SqlStorage): void {
-  if (hasTables(sql)) sql.exec("DELETE FROM moment_state; DELETE FROM moment_events; DELETE FROM moment_seen");
+  if (hasTables(sql)) sql.exec("DELETE FROM moment_state; DELETE FROM moment_events; DELETE FROM moment_seen; DELETE FROM moment_timer");
+}
+
+/** The armed moment timer: the object's name and when (ms); undefined when none. */
+export function readMomentTimer(sql: SqlStorage): { key: string; at: number } | undefined {
+  if (!hasTables(sql)) return undefined;
+  createTables(sql); // objects from before moment_timer get it
+  return sql.exec<{ key: string; at: number }>("SELECT key, at FROM moment_timer").toArray()[0];
+}
+
+/** Records the armed timer (`at` ms), or that none is armed. */
+export function writeMomentTimer(sql: SqlStorage, timer: { key: string; at: number } | undefined): void {
+  createTables(sql);
+  if (timer) sql.exec("INSERT INTO moment_timer (id, key, at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET key = excluded.key, at = excluded.at", timer.key, timer.at);
+  else sql.exec("DELETE FROM moment_timer");
 }

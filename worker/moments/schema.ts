@@ -19,6 +19,7 @@
  */
 import { z } from "zod";
 import { conditionSchema } from "../guardrails/condition.ts";
+import { varsOf } from "./condition-reads.ts";
 
 /** At most this many moments (each is evaluated on every decide and event of a member). */
 export const MAX_MOMENTS = 20;
@@ -115,26 +116,12 @@ export const momentsConfigSchema = z
 export type MomentsConfig = z.output<typeof momentsConfigSchema>;
 export const EMPTY_MOMENTS: MomentsConfig = { moments: [] };
 
-/** Deeper than any condition the schema accepts (12): the walk stops there, so a refused one cannot exhaust the stack. */
-const WALK_MAX_DEPTH = 64;
-
 /** The `events.<name>` windows a condition reads (`{"var": "events.views.count"}`). */
 export function readWindowNames(rule: unknown): string[] {
   const out = new Set<string>();
-  const walk = (node: unknown, depth = 0): void => {
-    if (depth > WALK_MAX_DEPTH) return;
-    if (Array.isArray(node)) return node.forEach((n) => walk(n, depth + 1));
-    if (node === null || typeof node !== "object") return;
-    for (const [op, arg] of Object.entries(node)) {
-      if (op === "var") {
-        const name = Array.isArray(arg) ? arg[0] : arg;
-        const m = typeof name === "string" ? /^events\.([^.]+)/.exec(name) : null;
-        if (m) out.add(m[1]!);
-      }
-      walk(arg, depth + 1);
-    }
-  };
-  walk(rule);
+  for (const name of varsOf(rule)) {
+    const m = /^events\.([^.]+)/.exec(name);
+    if (m) out.add(m[1]!);
+  }
   return [...out];
 }
-

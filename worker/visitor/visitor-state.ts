@@ -4,8 +4,10 @@ import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } 
 import { servedExposures, usesAccountCaps } from "../identity/account-caps.ts";
 import { absorbHistory, createIdentityTables, identityRecords, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
-import { clearMoments, loadMoments, observe, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
+import { clearMoments, loadMoments, observe, readMomentTimer, writeMomentTimer, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
 import { momentsRead, memberships, type MomentMembership, type RecentEvent } from "../moments/evaluate.ts";
+import { d1MomentStore } from "../moments/store.ts";
+import { hasTimedMoments, MIN_TIMER_GAP_MS, nextMomentCheck, timedMoments, type TimerContext } from "../moments/timer.ts";
 import { notifyEntries, notifyExits } from "../moments/exits.ts";
 import type { MomentsConfig } from "../moments/schema.ts";
 
@@ -297,15 +299,21 @@ export class VisitorState extends DurableObject<Env> {
     return (this.momentsMem ??= loadMoments(this.sql));
   }
 
-  /** The customer's traits for moment conditions, read here (account traits: one hop, only when read). */
-  private async momentTraits(config: MomentsConfig): Promise<{ profile?: ProfileTraits; account?: AccountTraits }> {
-    if (!this.hasTables()) return {};
+  /** What moment conditions read besides events and signals: traits (account: one hop, only when read) and the visit count. */
+  private async momentTraits(config: MomentsConfig): Promise<TimerContext> {
+    if (!this.hasTables()) return { visitCount: 1 };
     const traits = readIdentity(this.sql, "traits");
     const account = momentsRead(config, "account") ? readIdentity(this.sql, "account") : undefined;
-    return { ...(traits ? { profile: JSON.parse(traits) as ProfileTraits } : {}), ...(account ? { account: await this.object(account).accountTraits() } : {}) };
+    return { visitCount: this.meta("visits") ?? 1, ...(traits ? { profile: JSON.parse(traits) as ProfileTraits } : {}), ...(account ? { account: await this.object(account).accountTraits() } : {}) };
   }
 
-  private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number): MomentMembership[] {
+  /**
+   * Tells the hooks what changed, and arms the alarm at the next time a moment could change with
+   * no new event (worker/moments/timer.ts) — recomputed only when something changed, new events
+   * were kept (`recompute`), or no timer is armed, so a decide that changes nothing costs nothing.
+   */
+  private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number, context: TimerContext, recompute = false, notBefore = now): MomentMembership[] {
+    if (hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !readMomentTimer(this.sql))) this.armMomentTimer(call, now, context, notBefore);
     if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
     if (update.entered.length) {
       // Only moments still held after the whole update: entered and left again in one batch
@@ -315,6 +323,47 @@ export class VisitorState extends DurableObject<Env> {
       this.ctx.waitUntil(notifyEntries(this.env, call.key, entered, now));
     }
     return update.moments;
+  }
+
+  private armMomentTimer(call: MomentsCall, now: number, context: TimerContext, notBefore: number): void {
+    const mem = this.moments();
+    const next = nextMomentCheck(call.config, mem.states, mem.recent, context, now);
+    const at = next === null ? null : Math.max(next, notBefore);
+    const armed = readMomentTimer(this.sql);
+    if (at === null) {
+      if (armed) {
+        writeMomentTimer(this.sql, undefined);
+        this.ctx.waitUntil(this.ctx.storage.deleteAlarm());
+      }
+      return;
+    }
+    if (armed?.at === at && armed.key === call.key) return;
+    writeMomentTimer(this.sql, { key: call.key, at });
+    // An alarm already set for another time is replaced (one per object); a stale one finds no row.
+    this.ctx.waitUntil(this.ctx.storage.setAlarm(at));
+  }
+
+  /** The moment timer (worker/moments/timer.ts): evaluates the moments at the time it was armed for. */
+  override async alarm(): Promise<void> {
+    const armed = readMomentTimer(this.sql);
+    if (!armed || this.hasWithdrawn() || this.forward()) return;
+    const { config } = await d1MomentStore(this.env.DB, this.env.CONFIG).current();
+    await this.momentTimer(config, armed.key, Date.now());
+  }
+
+  /**
+   * One evaluation with no event at `now` (ms): entries and exits are stored and heard by the
+   * hooks (a journey starts, an exit cancels), and the timer is armed again. The alarm runs it;
+   * tests call it with their own clock.
+   */
+  async momentTimer(config: MomentsConfig, key: string, now: number): Promise<MomentsUpdate> {
+    const context = await this.momentTraits(config);
+    // Moments that read a decide's signals are not evaluated without one (worker/moments/timer.ts).
+    const update = observe(this.sql, this.moments(), timedMoments(config), [{ now, ...context }]);
+    // At least MIN_TIMER_GAP_MS to the next run: a moment whose trigger and exit hold together
+    // (a configuration mistake) re-enters and leaves once a minute at most, not in a busy loop.
+    this.afterMoments({ config, key }, update, now, context, true, now + MIN_TIMER_GAP_MS);
+    return { ...update, moments: memberships(config, this.moments().states) };
   }
 
   /**
@@ -327,8 +376,10 @@ export class VisitorState extends DurableObject<Env> {
     if (this.hasWithdrawn()) return { picks: await this.select(input, options), moments: [] };
     const traits = await this.momentTraits(call.config);
     const picks = await this.selectHere(input, options);
-    const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, visitCount: this.meta("visits") ?? 1, ...traits }]);
-    return { picks, moments: this.afterMoments(call, update, options.now) };
+    // The visit count after the selection (it may have started a session).
+    const context = { ...traits, visitCount: this.meta("visits") ?? 1 };
+    const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, ...context }]);
+    return { picks, moments: this.afterMoments(call, update, options.now, context) };
   }
 
   /** `preview` with the memberships a decide would see now, storing nothing (debug decides). */
@@ -336,8 +387,8 @@ export class VisitorState extends DurableObject<Env> {
     const to = this.forward();
     if (to) return to.previewInMoments(input, options, call) as Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
     const picks = await this.preview(input, options);
-    const traits = await this.momentTraits(call.config);
-    const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, visitCount: (this.hasTables() ? this.meta("visits") : undefined) ?? 1, ...traits }], false);
+    const context = await this.momentTraits(call.config);
+    const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, ...context }], false);
     return { picks, moments: update.moments };
   }
 
@@ -349,11 +400,11 @@ export class VisitorState extends DurableObject<Env> {
     const to = this.forward();
     if (to) return to.momentsAtDecide({ ...call, key: this.linkedTo()! }, now, record);
     if (this.hasWithdrawn()) return [];
-    const traits = await this.momentTraits(call.config);
+    const context = await this.momentTraits(call.config);
     if (record) this.ensureTables();
-    const update = observe(this.sql, this.moments(), call.config, [{ now, signals: call.signals ?? {}, visitCount: (this.hasTables() ? this.meta("visits") : undefined) ?? 1, ...traits }], record);
+    const update = observe(this.sql, this.moments(), call.config, [{ now, signals: call.signals ?? {}, ...context }], record);
     // A debug decide stores nothing, so it tells no listener either (no journey starts, nothing is cancelled).
-    return record ? this.afterMoments(call, update, now) : update.moments;
+    return record ? this.afterMoments(call, update, now, context) : update.moments;
   }
 
   /**
@@ -364,10 +415,10 @@ export class VisitorState extends DurableObject<Env> {
     const to = this.forward();
     if (to) return to.momentEvents(events, { ...call, key: this.linkedTo()! }, now);
     if (this.hasWithdrawn()) return { entered: [], exited: [], moments: [] };
-    const traits = await this.momentTraits(call.config);
     this.ensureTables();
-    const update = observe(this.sql, this.moments(), call.config, events.map((event) => ({ now: event.at, event, visitCount: this.meta("visits") ?? 1, ...traits })));
-    this.afterMoments(call, update, now);
+    const context = await this.momentTraits(call.config);
+    const update = observe(this.sql, this.moments(), call.config, events.map((event) => ({ now: event.at, event, ...context })));
+    this.afterMoments(call, update, now, context, true);
     return update;
   }
 
@@ -450,6 +501,7 @@ export class VisitorState extends DurableObject<Env> {
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
     const identity = identityRecords(this.sql);
+    await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.loaded = undefined;
     this.tablesReady = false;
@@ -523,11 +575,25 @@ export class VisitorState extends DurableObject<Env> {
   }
 
   /** (Customer object) Merges traits and sets the account object; returns the traits. */
-  setProfile(traits: ProfileTraits | undefined, account: string | undefined): ProfileTraits {
+  setProfile(traits: ProfileTraits | undefined, account: string | undefined, self?: string): ProfileTraits {
     this.ensureTables();
     if (account) writeIdentity(this.sql, "account", account);
     if (account) this.account = account;
-    return traits ? mergeTraits(this.sql, "traits", traits) : (JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits);
+    if (!traits) return JSON.parse(readIdentity(this.sql, "traits") ?? "{}") as ProfileTraits;
+    const merged = mergeTraits(this.sql, "traits", traits);
+    // New traits are an observation for the moments (tier now gold, a renewal date set): entered
+    // or left now, or the timer armed for when they will be — after answering the caller.
+    if (self) this.ctx.waitUntil(this.traitsChanged(self));
+    return merged;
+  }
+
+  private async traitsChanged(self: string): Promise<void> {
+    try {
+      const { config } = await d1MomentStore(this.env.DB, this.env.CONFIG).current();
+      if (config.moments.length && !this.hasWithdrawn()) await this.momentTimer(config, self, Date.now());
+    } catch (err) {
+      console.error("moments after a profile update failed:", err instanceof Error ? err.message : err);
+    }
   }
 
   /** (Account object) Merges account traits. */
