@@ -47,8 +47,10 @@ export const OUTBOUND_EVENT_SQL = [
   `UPDATE agg_moment_outbound AS x SET
      kpi_events = x.kpi_events + (SELECT COUNT(*) FROM events e WHERE ${NEW_EVENT("e")} AND ${COUNTS_FOR("e", "x")}),
      kpi_value = x.kpi_value + (SELECT COALESCE(SUM(e.value), 0) FROM events e WHERE ${NEW_EVENT("e")} AND ${COUNTS_FOR("e", "x")})
-   WHERE x.feedback_key IN (SELECT e2.visitor_key FROM events e2 WHERE ${NEW_EVENT("e2")})
-      OR x.customer_key IN (SELECT l.customer_key FROM customer_devices l WHERE l.visitor_key IN (SELECT e2.visitor_key FROM events e2 WHERE ${NEW_EVENT("e2")}))`,
+   WHERE (x.feedback_key IN (SELECT e2.visitor_key FROM events e2 WHERE ${NEW_EVENT("e2")})
+      OR x.customer_key IN (SELECT l.customer_key FROM customer_devices l WHERE l.visitor_key IN (SELECT e2.visitor_key FROM events e2 WHERE ${NEW_EVENT("e2")})))
+     -- only rows an event counts for: the customer's other days and moments are not rewritten
+     AND EXISTS (SELECT 1 FROM events e WHERE ${NEW_EVENT("e")} AND ${COUNTS_FOR("e", "x")})`,
 ];
 
 /** With the batch's decisions (?1): after the events of the batch were folded and marked applied. */
