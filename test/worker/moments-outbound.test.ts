@@ -14,6 +14,8 @@ import { linkedDevices } from "../../worker/identity/devices.ts";
 import { customerKey, type IdentityEnv } from "../../worker/identity/keys.ts";
 import { momentsConfigSchema } from "../../worker/moments/schema.ts";
 import type { MomentStore } from "../../worker/moments/store.ts";
+import { servicesFromEnv } from "../../worker/middleware/init.ts";
+import { runNextAction } from "../../worker/next-action/run.ts";
 import { memoryScheduler } from "../../worker/next-action/scheduler.ts";
 import { consumeLog } from "../../worker/pipeline/consume.ts";
 import { consumerDeps, LOG_QUEUE_NAME } from "../../worker/pipeline/wire.ts";
@@ -189,6 +191,18 @@ describe("outbound lift by moment, from the customer's devices and channel feedb
     for (const m of [early, t2Later, between, decisions, late]) await deliver(m);
     await identify("mo-t1-phone", "mo-t1");
     expect(await report()).toEqual(first);
+  });
+
+  it("a journey's call records the KPI of the moment it entered, without reading the moments store", async () => {
+    const deferred: Promise<unknown>[] = [];
+    const defer = (work: Promise<unknown>) => void deferred.push(work);
+    const sink = memoryAuditSink();
+    const services = { ...servicesFromEnv(env, defer), audit: sink, scheduler: memoryScheduler(), moments: undefined, holdout: { rate: 0, salt: "mo-test" } };
+    const key = await keyOf("mo-journey");
+    const kpi = { event: "signed_up", windowSeconds: 600 };
+    const answer = await runNextAction(env, services, { customerKey: key, moment: "mo-onboarding", momentActions: [], momentKpi: kpi, triggerAt: Date.now() }, defer);
+    await Promise.allSettled(deferred);
+    expect(sink.records.find((r) => r.decisionId === answer.decisionId)?.nextAction).toMatchObject({ moment: "mo-onboarding", momentKpi: kpi, feedbackKey: await visitorKey(key) });
   });
 
   it.each([
