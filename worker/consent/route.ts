@@ -5,8 +5,9 @@
  * events. For a visitor linked to a customer (identify), withdrawing personalisation applies to the
  * customer: their object is erased and serves defaults to every device, and the logs of every
  * linked visitor (and the customer's own next-action decisions and device links) are erased,
- * and their pending outbound actions cancelled. Nothing is stored by this call, and a visitor with no state gets none
- * (the Durable Object creates its tables on its first write only). Rate limited (worker/ratelimit/).
+ * and their pending outbound actions cancelled. Nothing is stored by this call, and a visitor with
+ * no state gets none (the Durable Object creates its tables on its first write only). Rate limited
+ * (worker/ratelimit/).
  */
 import { Hono } from "hono";
 import { z } from "zod";
