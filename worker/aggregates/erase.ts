@@ -11,6 +11,8 @@ export async function eraseVisitorExposures(db: D1Database, visitorKey: string):
     db.prepare("DELETE FROM agg_since WHERE visitor_key = ?").bind(visitorKey),
     // Moments (migrations/0016): per-visitor moment exposures and their KPI outcomes.
     db.prepare("DELETE FROM agg_moment_exposures WHERE visitor_key = ?").bind(visitorKey),
+    // Outbound moments (migrations/0019): next-action decisions are logged under the customer's key.
+    db.prepare("DELETE FROM agg_moment_outbound WHERE customer_key = ?").bind(visitorKey),
   ]);
   return res.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
 }

@@ -23,6 +23,7 @@ import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
 import { CALIBRATION_ATTRIBUTION_SQL, DRIFT_BIN_SQL, driftBinnings, driftBinRows, type DriftBinnings } from "./drift-bins.ts";
 import { HEALTH_DECISION_SQL } from "./health.ts";
 import { MOMENT_ATTRIBUTION_SQL, MOMENT_DECISION_SQL, MOMENT_EVENT_SQL } from "../moments/aggregates.ts";
+import { OUTBOUND_DECISION_SQL, OUTBOUND_EVENT_SQL } from "../moments/outbound-aggregates.ts";
 
 /** The raw rows a batch inserted (or tried to: duplicates are skipped by the applied flags). */
 export interface AggregateIds {
@@ -64,6 +65,7 @@ const EVENT_SQL = [
    WHERE ${NEW_EVENT("e")} GROUP BY 1, 2, 3, 4, 5
    ON CONFLICT DO UPDATE SET events = events + excluded.events, value = value + excluded.value`,
   ...MOMENT_EVENT_SQL,
+  ...OUTBOUND_EVENT_SQL,
   `UPDATE events SET agg_applied = 1 WHERE agg_applied = 0 AND id IN ${idsIn(1)}`,
 ];
 
@@ -130,6 +132,7 @@ const DECISION_SQL = [
   ...CONTENT_DECISION_SQL,
   ...HEALTH_DECISION_SQL,
   ...MOMENT_DECISION_SQL,
+  ...OUTBOUND_DECISION_SQL,
 ];
 
 const PENDING_EVENT = (e: string) => `${e}.agg_attributed = 0 AND (${e}.id IN ${idsIn(1)} OR ${e}.decision_id IN ${idsIn(2)})`;

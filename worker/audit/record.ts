@@ -114,6 +114,13 @@ export const auditRecordSchema = z.object({
       triggerAt: z.number(),
       catalogVersion: z.number().int().min(0),
       scheduled: z.boolean(),
+      /**
+       * In a moment: its KPI and attribution window at decision time, and the customer's
+       * channel-feedback key (visitorKey(customer key)) — what the outbound lift by moment counts
+       * from (worker/moments/outbound-aggregates.ts). Absent outside a moment or for an unknown one.
+       */
+      momentKpi: z.object({ event: z.string().min(1).max(64), windowSeconds: z.number().int().positive() }).optional(),
+      feedbackKey: z.string().regex(/^[0-9a-f]{32}$/).optional(),
     })
     .optional(),
 });

@@ -4,13 +4,16 @@
  * Durable Object state (exposures, session) and decision audit rows; without `analytics`, their
  * events. For a visitor linked to a customer (identify), withdrawing personalisation applies to the
  * customer: their object is erased and serves defaults to every device, and the logs of every
- * linked visitor are erased, and their pending outbound actions cancelled. Nothing is stored by this call, and a visitor with no state gets none
- * (the Durable Object creates its tables on its first write only). Rate limited (worker/ratelimit/).
+ * linked visitor (and the customer's own next-action decisions and device links) are erased,
+ * and their pending outbound actions cancelled. Nothing is stored by this call, and a visitor with
+ * no state gets none (the Durable Object creates its tables on its first write only). Rate limited
+ * (worker/ratelimit/).
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { cancelOnConsentWithdrawal } from "../activation/withdrawal.ts";
 import { erasureTargets } from "../erasure/erase.ts";
+import { eraseDeviceLinks } from "../identity/devices.ts";
 import { linkedCustomer } from "../identity/erase.ts";
 import { limitBody, parseJsonText, requireJsonOrText } from "../http/json-body.ts";
 import { checkWriteLimits } from "../ratelimit/limits.ts";
@@ -38,9 +41,14 @@ export const consentRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), li
   if (customer && !consent.personalization) {
     const { visitors, records } = await c.env.VISITOR.get(c.env.VISITOR.idFromName(customer)).withdraw();
     erased.visitorState += records;
-    keys = [...new Set([key, ...visitors])];
+    const customerKey = customer.slice(CUSTOMER_PREFIX.length);
+    // The customer's object no longer lists its devices: nor does D1's copy (worker/identity/devices.ts).
+    await eraseDeviceLinks(c.env.DB, customerKey);
+    // The customer key too: next-action decisions (and their outbound moment aggregates) are
+    // logged under it, as DELETE /admin/customers/:id erases them (worker/identity/erase.ts).
+    keys = [...new Set([key, ...visitors, customerKey])];
     // What was scheduled from the now-erased profile is not sent either.
-    await cancelOnConsentWithdrawal(c.env, customer.slice(CUSTOMER_PREFIX.length));
+    await cancelOnConsentWithdrawal(c.env, customerKey);
   }
   for (const k of keys) {
     if (!consent.personalization) {

@@ -1,6 +1,8 @@
 import { eraseVisitorExposures, eraseVisitorOutcomes } from "../aggregates/erase.ts";
 import { eraseVisitorDecisions } from "../audit/query.ts";
 import { eraseVisitorEvents } from "../events/store.ts";
+import { eraseDeviceLinks } from "../identity/devices.ts";
+import { outboundRecount } from "../moments/outbound-aggregates.ts";
 import { requestLakeErasure } from "../lake/erase.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { eraseFromGuardrails, type GuardrailErasure } from "./guardrails.ts";
@@ -35,7 +37,8 @@ export interface ErasureTargets {
 
 /**
  * The production stores: D1 tables, the visitor-level aggregates (they go with the raw rows they
- * were folded from; counts report the raw rows), the visitor's Durable Object, the guardrail
+ * were folded from; counts report the raw rows), the visitor's Durable Object (and the D1 copy of
+ * its identity links, worker/identity/devices.ts), the guardrail
  * configuration; the lake's copies are queued for the cron's rewrite pass (worker/lake/erase.ts)
  * and counted when it runs.
  */
@@ -44,14 +47,23 @@ export function erasureTargets(env: Pick<Env, "DB" | "VISITOR" | "CONFIG">): Req
     events: async (key) => {
       await requestLakeErasure(env.DB, key, "events", Date.now());
       await eraseVisitorOutcomes(env.DB, key);
-      return eraseVisitorEvents(env.DB, key);
+      const removed = await eraseVisitorEvents(env.DB, key);
+      // The outbound lift by moment of the customer(s) this device is linked to counted these
+      // events under the customer's key: recounted without them (worker/moments/outbound-aggregates.ts).
+      await outboundRecount(env.DB, { deviceKey: key }).run();
+      return removed;
     },
     decisions: async (key) => {
       await requestLakeErasure(env.DB, key, "decisions", Date.now());
       await eraseVisitorExposures(env.DB, key);
       return eraseVisitorDecisions(env.DB, key);
     },
-    visitorState: async (key) => (await env.VISITOR.get(env.VISITOR.idFromName(key)).erase()).records,
+    visitorState: async (key) => {
+      const { records } = await env.VISITOR.get(env.VISITOR.idFromName(key)).erase();
+      // The link lived in the object just erased; its D1 copy (as device or as customer) goes with it.
+      await eraseDeviceLinks(env.DB, key);
+      return records;
+    },
     guardrails: (id, key) => eraseFromGuardrails(env, id, key),
   };
 }

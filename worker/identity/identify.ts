@@ -3,10 +3,12 @@
  * records the traits. The visitor's object merges its anonymous history into the customer's
  * object once and forwards to it from then on (worker/visitor/visitor-state.ts `link`). An update
  * that withdraws contact consent cancels the customer's pending outbound actions
- * (worker/activation/withdrawal.ts).
+ * (worker/activation/withdrawal.ts). D1 gets a copy of the link (./devices.ts) for the reports
+ * that count a customer across devices.
  */
 import { cancelWithdrawn } from "../activation/withdrawal.ts";
 import { visitorKey } from "../visitor/key.ts";
+import { recordDeviceLink } from "./devices.ts";
 import { accountKey, accountObject, customerKey, customerObject, type IdentityEnv } from "./keys.ts";
 import type { AccountTraits, ProfileTraits } from "./schema.ts";
 
@@ -27,7 +29,7 @@ export interface IdentifyResult {
   profile: ProfileTraits;
 }
 
-type Bindings = IdentityEnv & Pick<Env, "VISITOR" | "OUTBOX">;
+type Bindings = IdentityEnv & Pick<Env, "VISITOR" | "OUTBOX" | "DB">;
 
 const object = (env: Bindings, name: string) => env.VISITOR.get(env.VISITOR.idFromName(name));
 
@@ -39,6 +41,11 @@ export async function applyIdentification(env: Bindings, who: Identification, no
   if (who.visitorId) {
     const vkey = await visitorKey(who.visitorId);
     ({ merged } = await object(env, vkey).link(customer, vkey, now));
+    // The D1 copy of the link, for the outbound lift by moment (./devices.ts). Awaited, after the
+    // object's link: identify is not on the decide path, and a failed write then fails the call,
+    // which the site sends again (idempotent) — where waitUntil would lose the link silently and
+    // leave the customer's KPI events from this device uncounted for good.
+    await recordDeviceLink(env.DB, key, vkey, now);
   }
   let account: string | undefined;
   if (who.accountId) {

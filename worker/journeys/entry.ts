@@ -24,8 +24,8 @@ export const startJourneyOnEntry: MomentEntryListener = async (env, key, moment,
   // object's waitUntil that runs this listener.
   const deferred: Promise<unknown>[] = [];
   const defer = (work: Promise<unknown>) => void deferred.push(work);
-  // The moment's actions come from the configuration that was entered, not a later read.
-  const call = { customerKey: key.slice(CUSTOMER_PREFIX.length), moment: moment.id, momentActions: moment.actions, triggerAt: at };
+  // The moment's actions and KPI come from the configuration that was entered, not a later read.
+  const call = { customerKey: key.slice(CUSTOMER_PREFIX.length), moment: moment.id, momentActions: moment.actions, momentKpi: moment.kpi, triggerAt: at };
   const answer = await runNextAction(env, servicesFromEnv(env, defer), call, defer);
   await Promise.allSettled(deferred);
   // The customer may have left the moment while this decision ran; that exit's cancel then found

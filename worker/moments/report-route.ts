@@ -18,7 +18,7 @@ const momentsQuery = z
 /**
  * `GET /admin/reports/moments[?moment=&from=&to=&confidence=]`: `byMoment`, per moment its KPI,
  * the lift (treatment vs universal control, the lift report's figures) on that KPI within its
- * attribution window, and content (per block and group: decisions, impressions, clicks, CTR,
+ * attribution window, the same for outbound decisions by customer (`outbound`), and content (per block and group: decisions, impressions, clicks, CTR,
  * KPI events). Whole UTC days, default the last 30; from the aggregates only (./report.ts).
  */
 export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams(momentsQuery), async (c) => {
@@ -32,6 +32,7 @@ export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams
       filters: { from: new Date(report.from).toISOString(), to: new Date(report.to).toISOString(), moment: q.moment ?? null, confidence: q.confidence },
       methods: {
         lift: "per moment, visitors from their first decision in the moment; converted = a KPI event within the moment's attribution window; Newcombe (Wilson) interval of the rate difference, Welch for revenue per visitor, χ² SRM check (as GET /admin/reports/lift)",
+        outbound: "per moment, customers from their first next-action decision in the moment; converted = a KPI event from any device linked to them (identify) or their channel feedback within the moment's attribution window; treatment = never held out, control = always held out (no message); the same estimators as lift",
         ctr: "Wilson score interval of clicks/impressions",
       },
       byMoment: report.byMoment,

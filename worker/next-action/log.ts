@@ -12,6 +12,10 @@ export interface LogContext {
   catalogVersion: number;
   latencyMs: number;
   hashVersion: string;
+  /** The moment's KPI at decision time (moments configuration), when `moment` is a configured one. */
+  momentKpi?: { event: string; windowSeconds: number } | undefined;
+  /** visitorKey(customerKey): the key of the customer's channel feedback events (migrations/0018). */
+  feedbackKey?: string | undefined;
 }
 
 /** The chosen action as the answer shows it (also the counterfactual of a held-out customer). */
@@ -95,6 +99,8 @@ export function nextActionRecord(r: NextActionResult, ctx: LogContext): AuditRec
       triggerAt: ctx.triggerAt,
       catalogVersion: ctx.catalogVersion,
       scheduled: ctx.scheduled,
+      // What the outbound lift by moment counts (worker/moments/outbound-aggregates.ts).
+      ...(ctx.moment && ctx.momentKpi && ctx.feedbackKey ? { momentKpi: { event: ctx.momentKpi.event, windowSeconds: ctx.momentKpi.windowSeconds }, feedbackKey: ctx.feedbackKey } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@
 import { HASH_VERSION } from "../holdout/hash.ts";
 import { isHeldOut } from "../holdout/assign.ts";
 import { customerObject } from "../identity/keys.ts";
+import { visitorKey } from "../visitor/key.ts";
 import type { Services } from "../services.ts";
 import { populationCounts, recordPopulationSend } from "./channel-state.ts";
 import { decideNextAction } from "./decide.ts";
@@ -18,6 +19,8 @@ export interface NextActionCall {
   moment?: string;
   /** The moment's own `actions` when the caller has its configuration (a journey); else read from the moments store. */
   momentActions?: readonly string[];
+  /** The moment's KPI when the caller has its configuration (a journey); else read from the moments store. */
+  momentKpi?: { event: string; windowSeconds: number };
   triggerAt: number;
 }
 
@@ -50,10 +53,13 @@ export async function runNextAction(env: Env, services: Services, call: NextActi
     services.actions.current(),
     object.outboundState(),
     populationCounts(env.DB, now),
-    moment && !call.momentActions ? services.moments?.current() : undefined,
+    moment && (!call.momentActions || !call.momentKpi) ? services.moments?.current() : undefined,
   ]);
   // The actions the moment's configuration lists are eligible in it too (worker/moments/schema.ts).
-  const momentActions = call.momentActions ?? (moment ? moments?.config.moments.find((m) => m.id === moment)?.actions : undefined);
+  const configured = moment ? moments?.config.moments.find((m) => m.id === moment) : undefined;
+  const momentActions = call.momentActions ?? configured?.actions;
+  // Recorded with the decision, as web decisions record theirs, for the outbound lift by moment.
+  const momentKpi = call.momentKpi ?? configured?.kpi;
   const decisionId = services.newId();
   const holdout = isHeldOut(key, services.holdout);
   const result = await decideNextAction(
@@ -82,7 +88,8 @@ export async function runNextAction(env: Env, services: Services, call: NextActi
     }
     if (scheduled) defer(recordPopulationSend(env.DB, result.timing.hourOfWeek).catch(() => undefined));
   }
-  const record = nextActionRecord(result, { customerKey: key, moment, triggerAt, now, holdout, scheduled, catalogVersion: version.version, latencyMs: Math.max(0, services.now() - now), hashVersion: HASH_VERSION });
+  const feedbackKey = moment && momentKpi ? await visitorKey(key) : undefined;
+  const record = nextActionRecord(result, { customerKey: key, moment, triggerAt, now, holdout, scheduled, catalogVersion: version.version, latencyMs: Math.max(0, services.now() - now), hashVersion: HASH_VERSION, momentKpi, feedbackKey });
   defer(services.audit.write([record]).catch(() => undefined));
   return nextActionAnswer(result, { holdout, scheduled, moment });
 }
