@@ -1,5 +1,7 @@
 // Review cases for the moment timer (worker/moments/timer.ts): times computed by hand, and conditions
 // that read a decide's signals through `missing`/`missing_some` or a computed name (left to decides).
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { MomentState, RecentEvent } from "../../worker/moments/evaluate.ts";
 import { momentsConfigSchema } from "../../worker/moments/schema.ts";
@@ -53,5 +55,40 @@ describe("moments that read signals through missing / missing_some / a computed 
     expect(timed(c.moments[0]!)).toBe(false);
     expect(hasTimedMoments(c)).toBe(false);
     expect(nextMomentCheck(c, new Map([member("m", T0)]), [], {}, T0 + 5 * S)).toBeNull();
+  });
+});
+
+describe("the visitor object's timer row follows the configuration", () => {
+  const browse = { id: "browse", trigger: { event: "product_view" }, exit: { afterSeconds: 1800 }, kpi };
+  const bySignal = { id: "by-signal", trigger: { condition: { "==": [{ var: "signals.pageType" }, "cart"] } }, exit: { condition: { "!=": [{ var: "signals.pageType" }, "cart"] } }, kpi };
+  const timerRows = (stub: DurableObjectStub) =>
+    runInDurableObject(stub, (_o, state) => (state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'moment_timer'").toArray().length ? state.storage.sql.exec<{ at: number }>("SELECT at FROM moment_timer").toArray().map((r) => r.at) : []));
+  const alarmOf = (stub: DurableObjectStub) => runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
+
+  it("a run under a configuration with nothing timed removes the timer", async () => {
+    const key = "rv-timer-config-" + Math.random().toString(36).slice(2);
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
+    const t = Date.now();
+    expect((await stub.momentEvents([{ at: t, event: "product_view" }], { config: config(browse), key }, t)).entered).toEqual(["browse"]);
+    expect(await timerRows(stub)).toEqual([t + 1_800_000]);
+    // The moments were reconfigured: only a signal-driven one is left. Its alarm runs.
+    await stub.momentTimer(config(bySignal), key, t + 1_800_000);
+    expect(await timerRows(stub)).toEqual([]);
+    expect(await alarmOf(stub)).toBeNull();
+  });
+
+  it("a decide re-arms a timer whose armed time is past (its alarm lost)", async () => {
+    const key = "rv-timer-lost-" + Math.random().toString(36).slice(2);
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
+    const t = Date.now();
+    await stub.momentEvents([{ at: t, event: "product_view" }], { config: config(browse), key }, t);
+    // The row says an hour ago; no alarm is set (a setAlarm that failed, or a run that did not re-arm).
+    await runInDurableObject(stub, async (_o, state) => {
+      state.storage.sql.exec("UPDATE moment_timer SET at = ?", t - 3_600_000);
+      await state.storage.deleteAlarm();
+    });
+    await stub.momentsAtDecide({ config: config(browse), key }, t + 1000, true);
+    expect(await timerRows(stub)).toEqual([t + 1_800_000]);
+    expect(await alarmOf(stub)).toBe(t + 1_800_000);
   });
 });
