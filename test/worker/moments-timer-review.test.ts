@@ -92,3 +92,21 @@ describe("the visitor object's timer row follows the configuration", () => {
     expect(await alarmOf(stub)).toBe(t + 1_800_000);
   });
 });
+
+describe("ago in arithmetic: sampled and refined, not missed", () => {
+  const T0b = Date.parse("2031-03-10T08:00:00Z");
+  const windows = { carts: { event: "add_to_cart", within: 86_400 } };
+  it.each([
+    { name: "ago >= 60 * 60", condition: { ">=": [{ var: "events.carts.ago" }, { "*": [60, 60] }] } },
+    { name: "ago / 60 >= 60", condition: { ">=": [{ "/": [{ var: "events.carts.ago" }, 60] }, 60] } },
+  ])("$name: an hour after the cart, to the second", ({ condition }) => {
+    const c = config({ id: "m", trigger: { windows, condition }, exit: { event: "conversion" }, kpi });
+    const at = nextMomentCheck(c, new Map(), [ev("add_to_cart", T0b)], {}, T0b + 5 * S);
+    expect(at).toBeGreaterThanOrEqual(T0b + 3600 * S);
+    expect(at! - (T0b + 3600 * S)).toBeLessThanOrEqual(S);
+  });
+  it("the window empty: nothing to sample", () => {
+    const c = config({ id: "m", trigger: { windows, condition: { ">=": [{ "/": [{ var: "events.carts.ago" }, 60] }, 60] } }, exit: { event: "conversion" }, kpi });
+    expect(nextMomentCheck(c, new Map(), [], {}, T0b)).toBeNull();
+  });
+});
