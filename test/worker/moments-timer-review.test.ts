@@ -110,3 +110,17 @@ describe("ago in arithmetic: sampled and refined, not missed", () => {
     expect(nextMomentCheck(c, new Map(), [], {}, T0b)).toBeNull();
   });
 });
+
+describe("the README's renewal-window condition", () => {
+  const T0c = Date.parse("2031-03-10T08:00:00Z");
+  const step30 = { "<=": [{ "-": [{ var: "profile.renewsAt" }, { var: "now" }] }, 2_592_000_000] };
+  const guarded = { and: [{ ">=": [{ var: "profile.renewsAt" }, { var: "now" }] }, step30] };
+  const moment = (condition: unknown) => config({ id: "m", trigger: { condition }, exit: { event: "conversion" }, kpi });
+  it("without the renewsAt >= now guard, a customer with no renewal date is due at once (null − now < 30 days)", () => {
+    expect(nextMomentCheck(moment(step30), new Map(), [], { profile: {} }, T0c)).toBe(T0c);
+  });
+  it("with it (as the README now shows), not: the object only looks again at the horizon", () => {
+    expect(nextMomentCheck(moment(guarded), new Map(), [], { profile: {} }, T0c)).toBe(T0c + TIMER_HORIZON_MS);
+    expect(nextMomentCheck(moment(guarded), new Map(), [], { profile: { renewsAt: T0c - DAY } }, T0c)).toBe(T0c + TIMER_HORIZON_MS);
+  });
+});
