@@ -11,7 +11,8 @@
  *  - a member's `exit.afterSeconds` ends at `enteredAt + afterSeconds` (exact);
  *  - a window's figures change when one of its events leaves it, at `at + within` (exact);
  *  - `events.<w>.ago` crosses a threshold `c` (a number in the condition) at `latest + c` s or
- *    `latest + c + 1` s (exact for comparisons with constants);
+ *    `latest + c + 1` s (exact for comparisons with constants); `ago` in arithmetic (`ago / 60`,
+ *    `ago >= 60 * 60`) is also sampled hourly while it has a value and refined, as `now` below;
  *  - a re-entry cooldown ends at `lastExit + cooldownSeconds`;
  *  - a condition reading `now` (e.g. `profile.renewsAt − now < 30 days`) can change at any time:
  *    it is sampled every hour up to the horizon and the first change refined to the second by
@@ -58,7 +59,7 @@ export function hasTimedMoments(config: MomentsConfig): boolean {
 }
 
 /** Candidate times (ms) in (now, now + horizon] at which moment `m` could change, sorted. */
-function candidates(m: Moment, s: MomentState | undefined, recent: readonly RecentEvent[], now: number, horizon: number): { times: number[]; clock: boolean } {
+function candidates(m: Moment, s: MomentState | undefined, recent: readonly RecentEvent[], now: number, horizon: number): { times: number[]; clock: boolean; sampled?: boolean } {
   const out = new Set<number>();
   const add = (t: number) => {
     if (t > now && t <= now + horizon) out.add(t);
@@ -71,6 +72,7 @@ function candidates(m: Moment, s: MomentState | undefined, recent: readonly Rece
   if (condition === undefined) return { times: [...out].sort((a, b) => a - b), clock: false };
   const windows = { ...(m.trigger.windows ?? {}), ...(m.exit.windows ?? {}) };
   const constants = numbersIn(condition).filter((c) => c >= 0);
+  let sampled = false;
   for (const name of readWindowNames(condition)) {
     const w = windows[name];
     if (!w) continue;
@@ -81,6 +83,13 @@ function candidates(m: Moment, s: MomentState | undefined, recent: readonly Rece
       if (e.at <= now) latest = Math.max(latest, e.at);
     }
     if (latest > -Infinity) for (const c of constants) (add(latest + c * 1000), add(latest + (c + 1) * 1000));
+    // `ago` not compared with a constant as such (`ago / 60 >= 60`, `ago >= 60 * 60`): the
+    // constants above miss its threshold, so it is sampled like `now` while it has a value
+    // (until the latest event leaves the window), and the change refined to the second.
+    if (latest > -Infinity && readsVar(condition, `events.${name}.ago`)) {
+      sampled = true;
+      for (let t = now + CLOCK_SAMPLE_MS; t < Math.min(now + horizon, latest + w.within * 1000); t += CLOCK_SAMPLE_MS) add(t);
+    }
   }
   const clock = readsVar(condition, "now");
   if (clock) {
@@ -88,7 +97,7 @@ function candidates(m: Moment, s: MomentState | undefined, recent: readonly Rece
     for (const c of constants) add(c); // absolute thresholds in ms
     add(now + horizon);
   }
-  return { times: [...out].sort((a, b) => a - b), clock };
+  return { times: [...out].sort((a, b) => a - b), clock, sampled: clock || sampled };
 }
 
 /** Whether one step of moment `m` at `t` would enter or exit (on a copy of its state). */
@@ -111,13 +120,13 @@ export function nextMomentCheck(config: MomentsConfig, states: ReadonlyMap<strin
     // Already due (the last observation was older than now: events arrive late, a timer was
     // armed long ago): at once.
     if (changesAt(m, s, recent, ctx, now)) return now;
-    const { times, clock } = candidates(m, s, recent, now, horizon);
+    const { times, clock, sampled } = candidates(m, s, recent, now, horizon);
     let previous = now;
     let found: number | null = null;
     for (const t of times.slice(0, MAX_CANDIDATES)) {
       if (best !== null && t >= best) break;
       if (changesAt(m, s, recent, ctx, t)) {
-        found = clock ? refine(m, s, recent, ctx, previous, t) : t;
+        found = sampled ? refine(m, s, recent, ctx, previous, t) : t;
         break;
       }
       previous = t;

@@ -313,7 +313,8 @@ export class VisitorState extends DurableObject<Env> {
    * were kept (`recompute`), or no timer is armed, so a decide that changes nothing costs nothing.
    */
   private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number, context: TimerContext, recompute = false, notBefore = now): MomentMembership[] {
-    if (hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !readMomentTimer(this.sql))) this.armMomentTimer(call, now, context, notBefore);
+    // An armed time already past (its alarm ran without re-arming, or was lost) counts as none.
+    if (hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !((readMomentTimer(this.sql)?.at ?? -Infinity) >= now))) this.armMomentTimer(call, now, context, notBefore);
     if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
     if (update.entered.length) {
       // Only moments still held after the whole update: entered and left again in one batch
@@ -363,6 +364,12 @@ export class VisitorState extends DurableObject<Env> {
     // At least MIN_TIMER_GAP_MS to the next run: a moment whose trigger and exit hold together
     // (a configuration mistake) re-enters and leaves once a minute at most, not in a busy loop.
     this.afterMoments({ config, key }, update, now, context, true, now + MIN_TIMER_GAP_MS);
+    // A configuration with nothing timed left: the timer goes (afterMoments leaves it alone), or
+    // its row would stay and keep decides from arming one when timed moments come back.
+    if (!hasTimedMoments(config) && readMomentTimer(this.sql)) {
+      writeMomentTimer(this.sql, undefined);
+      this.ctx.waitUntil(this.ctx.storage.deleteAlarm());
+    }
     return { ...update, moments: memberships(config, this.moments().states) };
   }
 
