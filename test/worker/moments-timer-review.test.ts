@@ -66,7 +66,7 @@ describe("the visitor object's timer row follows the configuration", () => {
   const alarmOf = (stub: DurableObjectStub) => runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
 
   it("a run under a configuration with nothing timed removes the timer", async () => {
-    const key = "rv-timer-config-" + Math.random().toString(36).slice(2);
+    const key = "customer:rv-timer-config";
     const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
     const t = Date.now();
     expect((await stub.momentEvents([{ at: t, event: "product_view" }], { config: config(browse), key }, t)).entered).toEqual(["browse"]);
@@ -78,7 +78,7 @@ describe("the visitor object's timer row follows the configuration", () => {
   });
 
   it("a decide re-arms a timer whose armed time is past (its alarm lost)", async () => {
-    const key = "rv-timer-lost-" + Math.random().toString(36).slice(2);
+    const key = "customer:rv-timer-lost";
     const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
     const t = Date.now();
     await stub.momentEvents([{ at: t, event: "product_view" }], { config: config(browse), key }, t);
@@ -90,6 +90,18 @@ describe("the visitor object's timer row follows the configuration", () => {
     await stub.momentsAtDecide({ config: config(browse), key }, t + 1000, true);
     expect(await timerRows(stub)).toEqual([t + 1_800_000]);
     expect(await alarmOf(stub)).toBe(t + 1_800_000);
+  });
+
+  it("an anonymous visitor's object never arms one (its moments change at its events and decides)", async () => {
+    const key = "0123456789abcdef0123456789abcdef"; // a visitor key (32 hex), not customer:…
+    const stub = env.VISITOR.get(env.VISITOR.idFromName(key));
+    const t = Date.now();
+    expect((await stub.momentEvents([{ at: t, event: "product_view" }], { config: config(browse), key }, t)).entered).toEqual(["browse"]);
+    await stub.momentsAtDecide({ config: config(browse), key }, t + 1000, true);
+    expect(await timerRows(stub)).toEqual([]);
+    expect(await alarmOf(stub)).toBeNull();
+    // Still left at its next decide after the 30 minutes, as before timers.
+    expect(await stub.momentsAtDecide({ config: config(browse), key }, t + 1_800_000, true)).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@ import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } 
 import { servedExposures, usesAccountCaps } from "../identity/account-caps.ts";
 import { absorbHistory, createIdentityTables, identityRecords, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
+import { customerObject } from "../identity/keys.ts";
 import { clearMoments, loadMoments, observe, readMomentTimer, writeMomentTimer, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
 import { momentsRead, memberships, type MomentMembership, type RecentEvent } from "../moments/evaluate.ts";
 import { d1MomentStore } from "../moments/store.ts";
@@ -17,6 +18,9 @@ import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
+
+/** Names of customers' objects start with this (worker/identity/keys.ts). */
+const CUSTOMER_OBJECT_PREFIX = customerObject("");
 
 /**
  * What a moments-aware call carries (worker/moments/): the configuration in force, the name of the
@@ -311,10 +315,13 @@ export class VisitorState extends DurableObject<Env> {
    * Tells the hooks what changed, and arms the alarm at the next time a moment could change with
    * no new event (worker/moments/timer.ts) — recomputed only when something changed, new events
    * were kept (`recompute`), or no timer is armed, so a decide that changes nothing costs nothing.
+   * Customers' objects only: what a timer changes matters where a listener acts on it (a journey
+   * starts, a scheduled send is cancelled), and only customers have those; an anonymous visitor's
+   * moments are evaluated at its events and decides, and its object never wakes by itself.
    */
   private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number, context: TimerContext, recompute = false, notBefore = now): MomentMembership[] {
     // An armed time already past (its alarm ran without re-arming, or was lost) counts as none.
-    if (hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !((readMomentTimer(this.sql)?.at ?? -Infinity) >= now))) this.armMomentTimer(call, now, context, notBefore);
+    if (call.key.startsWith(CUSTOMER_OBJECT_PREFIX) && hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !((readMomentTimer(this.sql)?.at ?? -Infinity) >= now))) this.armMomentTimer(call, now, context, notBefore);
     if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
     if (update.entered.length) {
       // Only moments still held after the whole update: entered and left again in one batch
