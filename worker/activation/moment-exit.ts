@@ -3,6 +3,7 @@
  * they converted), the actions scheduled for that moment and not yet sent are cancelled, reason
  * `moment_exit`. Registered with worker/moments/exits.ts by worker/index.ts.
  */
+import { customerKeyOf } from "../identity/keys.ts";
 import type { MomentExitListener } from "../moments/exits.ts";
 import { cancelActions } from "./schedule.ts";
 
@@ -12,8 +13,9 @@ import { cancelActions } from "./schedule.ts";
  * contact policy or as a send of its hour (worker/next-action/contact-store.ts).
  */
 export const cancelOnMomentExit: MomentExitListener = async (env, key, momentId) => {
-  if (!key.startsWith("customer:")) return;
-  const { cancelled } = await cancelActions(env, key.slice("customer:".length), { moment: momentId, reason: "moment_exit" });
+  const customerKey = customerKeyOf(key);
+  if (customerKey === undefined) return;
+  const { cancelled } = await cancelActions(env, customerKey, { moment: momentId, reason: "moment_exit" });
   const object = env.VISITOR.get(env.VISITOR.idFromName(key));
   for (const decisionId of cancelled) await object.releaseContact(decisionId);
 };

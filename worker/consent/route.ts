@@ -18,10 +18,8 @@ import { linkedCustomer } from "../identity/erase.ts";
 import { limitBody, parseJsonText, requireJsonOrText } from "../http/json-body.ts";
 import { checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
-import { customerObject } from "../identity/keys.ts";
+import { customerKeyOf } from "../identity/keys.ts";
 import { visitorKey } from "../visitor/key.ts";
-
-const CUSTOMER_PREFIX = customerObject("");
 
 export const consentUpdateSchema = z.object({
   visitorId: z.string().min(1).max(128),
@@ -41,7 +39,8 @@ export const consentRoute = new Hono<AppEnv>().post("/", requireJsonOrText(), li
   if (customer && !consent.personalization) {
     const { visitors, records } = await c.env.VISITOR.get(c.env.VISITOR.idFromName(customer)).withdraw();
     erased.visitorState += records;
-    const customerKey = customer.slice(CUSTOMER_PREFIX.length);
+    // linkedCustomer names a customer object, so the key is there.
+    const customerKey = customerKeyOf(customer)!;
     // The customer's object no longer lists its devices: nor does D1's copy (worker/identity/devices.ts).
     await eraseDeviceLinks(c.env.DB, customerKey);
     // The customer key too: next-action decisions (and their outbound moment aggregates) are

@@ -45,4 +45,6 @@ export const accountKey = (env: IdentityEnv, accountId: string) => keyed(env.IDE
 
 /** Durable Object names: visitors are named by their visitor key, customers and accounts by prefix. */
 export const customerObject = (key: string) => `customer:${key}`;
+/** The customer key in a customer object's name; undefined for any other object (a visitor's, an account's). */
+export const customerKeyOf = (name: string): string | undefined => (name.startsWith("customer:") ? name.slice("customer:".length) : undefined);
 export const accountObject = (key: string) => `account:${key}`;

@@ -6,6 +6,7 @@
  * fires first (worker/activation/moment-exit.ts). Anonymous visitors have no channel to reach, so
  * nothing starts for them. Guardrails, contact policy, holdout and kill switch apply as always.
  */
+import { customerKeyOf } from "../identity/keys.ts";
 import { servicesFromEnv } from "../middleware/init.ts";
 import type { MomentEntryListener } from "../moments/exits.ts";
 import { runNextAction } from "../next-action/run.ts";
@@ -15,17 +16,17 @@ import type { Moment, MomentsConfig } from "../moments/schema.ts";
 /** A configuration of this one moment (membership is read per moment). */
 const momentsConfigOf = (moment: Moment): MomentsConfig => ({ moments: [moment] }) as MomentsConfig;
 
-const CUSTOMER_PREFIX = "customer:";
 
 /** The entry listener worker/index.ts registers (`onMomentEntry`). */
 export const startJourneyOnEntry: MomentEntryListener = async (env, key, moment, at) => {
-  if (!moment.onEntry?.nextAction || !key.startsWith(CUSTOMER_PREFIX)) return;
+  const customerKey = customerKeyOf(key);
+  if (!moment.onEntry?.nextAction || customerKey === undefined) return;
   // Work the decision defers (its log record, population counts) is awaited here, inside the
   // object's waitUntil that runs this listener.
   const deferred: Promise<unknown>[] = [];
   const defer = (work: Promise<unknown>) => void deferred.push(work);
   // The moment's actions and KPI come from the configuration that was entered, not a later read.
-  const call = { customerKey: key.slice(CUSTOMER_PREFIX.length), moment: moment.id, momentActions: moment.actions, momentKpi: moment.kpi, triggerAt: at };
+  const call = { customerKey, moment: moment.id, momentActions: moment.actions, momentKpi: moment.kpi, triggerAt: at };
   const answer = await runNextAction(env, servicesFromEnv(env, defer), call, defer);
   await Promise.allSettled(deferred);
   // The customer may have left the moment while this decision ran; that exit's cancel then found

@@ -4,7 +4,7 @@ import { selectSlots, type SelectionInput, type SlotPick, type VisitorHistory } 
 import { servedExposures, usesAccountCaps } from "../identity/account-caps.ts";
 import { absorbHistory, createIdentityTables, identityRecords, markMerged, mergedVisitors, mergeTraits, readIdentity, writeIdentity, type HistorySnapshot } from "../identity/object-state.ts";
 import { EMPTY_PROFILE, type AccountTraits, type Profile, type ProfileTraits } from "../identity/schema.ts";
-import { customerObject } from "../identity/keys.ts";
+import { customerKeyOf } from "../identity/keys.ts";
 import { clearMoments, loadMoments, observe, readMomentTimer, writeMomentTimer, type MomentsMemory, type MomentsUpdate } from "../moments/object-state.ts";
 import { momentsRead, memberships, type MomentMembership, type RecentEvent } from "../moments/evaluate.ts";
 import { d1MomentStore } from "../moments/store.ts";
@@ -18,9 +18,6 @@ import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
-
-/** Names of customers' objects start with this (worker/identity/keys.ts). */
-const CUSTOMER_OBJECT_PREFIX = customerObject("");
 
 /**
  * What a moments-aware call carries (worker/moments/): the configuration in force, the name of the
@@ -321,7 +318,7 @@ export class VisitorState extends DurableObject<Env> {
    */
   private afterMoments(call: MomentsCall, update: MomentsUpdate, now: number, context: TimerContext, recompute = false, notBefore = now): MomentMembership[] {
     // An armed time already past (its alarm ran without re-arming, or was lost) counts as none.
-    if (call.key.startsWith(CUSTOMER_OBJECT_PREFIX) && hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !((readMomentTimer(this.sql)?.at ?? -Infinity) >= now))) this.armMomentTimer(call, now, context, notBefore);
+    if (customerKeyOf(call.key) !== undefined && hasTimedMoments(call.config) && (recompute || update.entered.length || update.exited.length || !((readMomentTimer(this.sql)?.at ?? -Infinity) >= now))) this.armMomentTimer(call, now, context, notBefore);
     if (update.exited.length) this.ctx.waitUntil(notifyExits(this.env, call.key, update.exited, now));
     if (update.entered.length) {
       // Only moments still held after the whole update: entered and left again in one batch
