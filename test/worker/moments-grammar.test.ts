@@ -90,6 +90,13 @@ describe("configuration validation", () => {
     expect(r.error!.issues.map((i) => i.path.join("."))).toContain(path);
   });
 
+  it.each(["__proto__", "constructor", "prototype"])("refuses a window named %s as sent in JSON (not saved as no window)", (name) => {
+    const body = `{"moments":[{"id":"x","trigger":{"event":"click","windows":{"${name}":{"event":"click","within":60}}},"exit":{"event":"c"},"kpi":{"event":"c","windowSeconds":60}}]}`;
+    const r = momentsConfigSchema.safeParse(JSON.parse(body));
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => [i.path.join("."), i.message])).toContainEqual(["moments.0.trigger.windows", "reserved window name"]);
+  });
+
   it("refuses a condition nested thousands deep without exhausting the stack", () => {
     let condition: unknown = { var: "now" };
     for (let i = 0; i < 5_000; i++) condition = { "!": [condition] };

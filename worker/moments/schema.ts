@@ -44,10 +44,17 @@ export const windowSchema = z
   .strict();
 export type EventWindow = z.infer<typeof windowSchema>;
 
-const windowsSchema = z
-  .record(id, windowSchema)
-  .refine((w) => Object.keys(w).length <= MAX_WINDOWS, `at most ${MAX_WINDOWS} windows`)
-  .refine((w) => !Object.keys(w).some((k) => k === "__proto__" || k === "constructor" || k === "prototype"), "reserved window name");
+const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
+
+// Checked on the object as sent: zod's record drops a `__proto__` key before a refine would see
+// it, so `{"__proto__": {...}}` was saved as no window at all instead of being refused.
+const windowsSchema = z.preprocess(
+  (w, ctx) => {
+    if (w !== null && typeof w === "object" && Object.keys(w).some((k) => RESERVED_NAMES.has(k))) ctx.addIssue({ code: "custom", message: "reserved window name", input: w });
+    return w;
+  },
+  z.record(id, windowSchema).refine((w) => Object.keys(w).length <= MAX_WINDOWS, `at most ${MAX_WINDOWS} windows`),
+);
 
 /** When a moment starts (or, for `exit`, ends): an event, a condition, or both (either fires). */
 const ruleSchema = z
