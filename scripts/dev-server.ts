@@ -15,6 +15,8 @@ export interface DevServer {
   stop(): Promise<void>;
   /** CPU time used so far by the server's processes (workerd and wrangler), ms (Linux /proc). */
   cpuMs(): number;
+  /** The Worker's inspector port (Chrome DevTools Protocol; `/json` lists its targets). */
+  inspectorPort: number;
 }
 
 export interface DevServerOptions {
@@ -91,7 +93,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // modulo a range once shared a port, and the second file's tests talked to the first's server.
   // Its own inspector port too: left to wrangler, servers started at once race for the same free one.
   const port = options.port ?? (await freePort());
-  const inspector = ["--inspector-port", String(await freePort())];
+  const inspectorPort = await freePort();
+  const inspector = ["--inspector-port", String(inspectorPort)];
   // Its chatter (including failed update checks on a closed network) is not ours to print, unless
   // NB_DEV_SERVER_LOGS names a folder: then each server's output goes to `<folder>/dev-<port>.log`
   // (to diagnose a browser test that failed under load).
@@ -118,5 +121,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await stop();
     throw err;
   }
-  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!) };
+  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), inspectorPort };
 }

@@ -153,7 +153,7 @@ async function profileOne(): Promise<void> {
   const target = await cpuPer(seconds * 1000);
   console.log(`CPU per request: /healthz ${health.cpu.toFixed(2)} ms (${health.n}), ${what} ${target.cpu.toFixed(2)} ms (${target.n}), ratio ${(target.cpu / health.cpu).toFixed(2)}`);
   if (process.env.PROFILE_CPU) {
-    const sessions = await inspect(PORT + 10_000);
+    const sessions = await inspect(server.inspectorPort);
     for (const s of sessions) {
       await s.send("Profiler.enable");
       await s.send("Profiler.setSamplingInterval", { interval: 200 });
