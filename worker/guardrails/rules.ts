@@ -54,6 +54,31 @@ export function readsProfile(rule: unknown): boolean {
 }
 const profileReaders = new WeakMap<object, boolean>();
 
+/*
+ * Per-request values the rules derive from the context, computed once per context rather than
+ * once per candidate block (a decide checks ~50): the page's path and the data conditions read.
+ * The context is built once per decide and not changed while its blocks are checked.
+ */
+const pagePaths = new WeakMap<RuleContext, string | null>();
+function pagePath(ctx: RuleContext): string | undefined {
+  let path = pagePaths.get(ctx);
+  if (path === undefined) {
+    try {
+      path = new URL(ctx.url ?? "").pathname;
+    } catch {
+      path = null;
+    }
+    pagePaths.set(ctx, path);
+  }
+  return path ?? undefined;
+}
+const conditionInputs = new WeakMap<RuleContext, Record<string, unknown>>();
+function requestConditionData(ctx: RuleContext): Record<string, unknown> {
+  let data = conditionInputs.get(ctx);
+  if (data === undefined) conditionInputs.set(ctx, (data = conditionData(ctx)));
+  return data;
+}
+
 /** Each rule by name; the order is the order of evaluation and of the debug output. */
 export const STATIC_RULES: Record<string, Rule> = {
   consent: (ctx, block) => {
@@ -89,12 +114,8 @@ export const STATIC_RULES: Record<string, Rule> = {
   url: (ctx, block) => {
     const patterns = block.rules?.urlPatterns;
     if (!patterns) return PASS;
-    let pathname: string;
-    try {
-      pathname = new URL(ctx.url ?? "").pathname;
-    } catch {
-      return fail("url", "no page URL");
-    }
+    const pathname = pagePath(ctx);
+    if (pathname === undefined) return fail("url", "no page URL");
     // The rules see at most MAX_MATCHED_PATH characters of path: a longer one matches nothing.
     if (pathname.length > MAX_MATCHED_PATH) return fail("url", `path longer than ${MAX_MATCHED_PATH} characters`);
     return matchesAnyPath(pathname, patterns) ? PASS : fail("url", pathname);
@@ -107,7 +128,7 @@ export const STATIC_RULES: Record<string, Rule> = {
   condition: (ctx, block) => {
     const rule = block.rules?.condition;
     if (rule === undefined) return PASS;
-    const outcome = runCondition(rule, conditionData(ctx));
+    const outcome = runCondition(rule, requestConditionData(ctx));
     return outcome === true ? PASS : outcome === "over_budget" ? fail("condition", "evaluation budget exceeded") : fail("condition");
   },
   brand: (ctx, block) => {
