@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeLog, type BatchIds, type ConsumerDeps, type DeadLetter } from "../../worker/pipeline/consume.ts";
 import { consumeDeadLetters, RETRIES_EXHAUSTED } from "../../worker/pipeline/dead-letters.ts";
-import { MAX_MESSAGE_BYTES, messageBytes, splitIntoMessages } from "../../worker/pipeline/messages.ts";
+import { decodeLogBody, logMessageSchema, MAX_MESSAGE_BYTES, messageBytes, splitIntoMessages } from "../../worker/pipeline/messages.ts";
 import { ADMIN } from "./audit-fixtures.ts";
 import { call } from "./helpers.ts";
 import { decisionRecord, drain, eventRecord, flakyDb, messageBatch, type Delivery } from "./pipeline-harness.ts";
@@ -77,32 +77,37 @@ describe("messages that do not fit the schema", () => {
       { v: 1, kind: "events", records: [{ ...eventRecord("exo-bad-1", "d", 1), visitorKey: "raw-visitor-id" }] },
       { v: 1, kind: "clicks", records: [] },
       "not json at all",
+      '{"v":1,"kind":"events","records":[', // JSON text cut short
     ];
     const d = deps();
     const { batch, outcome } = messageBatch("nextbest-log", [
-      { id: "g1", body: good, attempts: 1 },
+      // As the producer sends it: the message's JSON text.
+      { id: "g1", body: JSON.stringify(good), attempts: 1 },
       ...bad.map((body, i) => ({ id: `b${i}`, body, attempts: 1 })),
       { id: "g2", body: goodDecision, attempts: 1 },
     ]);
-    expect(await consumeLog(batch, d)).toEqual({ written: 2, deadLettered: 4, retried: 0 });
+    expect(await consumeLog(batch, d)).toEqual({ written: 2, deadLettered: 5, retried: 0 });
     expect([...outcome.values()].every((o) => o === "ack")).toBe(true);
     expect(await count("SELECT COUNT(*) AS n FROM events WHERE id = 'exo-good-1'")).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM decisions WHERE decision_id = 'exo-good-d'")).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM events WHERE id = 'exo-bad-1'")).toBe(0);
-    expect(d.letters.map((l) => l.sourceId)).toEqual(["b0", "b1", "b2", "b3"]);
+    expect(d.letters.map((l) => l.sourceId)).toEqual(["b0", "b1", "b2", "b3", "b4"]);
+    expect(d.letters[4]!.body).toBe(bad[4]); // text kept as sent, not quoted again
     expect(d.letters[1]!.error).toContain("visitorKey");
     expect(d.letters[1]!.records).toBe(1);
 
     // The dead-letter consumer keeps them in D1, once even if delivered twice, along with a
     // message Queues moved there after its retries.
     const exhausted = { id: "x1", body: good, attempts: 1 };
-    const dlq = [...d.letters.map((body, i) => ({ id: `l${i}`, body, attempts: 1 })), exhausted];
+    const exhaustedText = { id: "x2", body: JSON.stringify(good), attempts: 1 };
+    const dlq = [...d.letters.map((body, i) => ({ id: `l${i}`, body, attempts: 1 })), exhausted, exhaustedText];
     await drain([...dlq, ...dlq], (b) => consumeDeadLetters(b, { db: env.DB, now: () => Date.now() }), { queue: "nextbest-log-dlq", batchSize: 5 });
-    expect(await count("SELECT COUNT(*) AS n FROM dead_letters WHERE source_id IN ('b0', 'b1', 'b2', 'b3', 'x1')")).toBe(5);
+    expect(await count("SELECT COUNT(*) AS n FROM dead_letters WHERE source_id IN ('b0', 'b1', 'b2', 'b3', 'b4', 'x1', 'x2')")).toBe(7);
     expect(await env.DB.prepare("SELECT kind, records, error FROM dead_letters WHERE source_id = 'x1'").first()).toEqual({ kind: "events", records: 1, error: RETRIES_EXHAUSTED });
+    expect(await env.DB.prepare("SELECT kind, records, error, body FROM dead_letters WHERE source_id = 'x2'").first()).toEqual({ kind: "events", records: 1, error: RETRIES_EXHAUSTED, body: JSON.stringify(good) });
 
     const health = await (await call("/admin/pipeline", { headers: ADMIN })).json<{ deadLetters: { count: number; latest: { sourceId: string; error: string }[] } }>();
-    expect(health.deadLetters.count).toBeGreaterThanOrEqual(5);
+    expect(health.deadLetters.count).toBeGreaterThanOrEqual(7);
     expect(health.deadLetters.latest.map((l) => l.sourceId)).toEqual(expect.arrayContaining(["b1", "x1"]));
     expect(health.deadLetters.latest.find((l) => l.sourceId === "b1")!.error).toContain("visitorKey");
   });
@@ -152,8 +157,22 @@ describe("splitting records into queue messages", () => {
     const { messages, oversized } = splitIntoMessages("decisions", records);
     expect(oversized).toEqual([]);
     expect(messages.length).toBeGreaterThan(1);
-    for (const m of messages) expect(messageBytes(m)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
-    expect(messages.flatMap((m) => m.records)).toEqual(records);
+    for (const m of messages) {
+      // The size measured while packing is the size of the text sent, and under the limit.
+      expect(m.bytes).toBe(new TextEncoder().encode(m.body).byteLength);
+      expect(m.bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(messageBytes(decodeLogBody(m.body))).toBe(m.bytes);
+    }
+    const decoded = messages.map((m) => logMessageSchema.parse(decodeLogBody(m.body)));
+    expect(decoded.map((m) => m.records.length)).toEqual(messages.map((m) => m.count));
+    expect(decoded.flatMap((m): unknown[] => m.records)).toEqual(records);
+
+    // Sizes are UTF-8 bytes, not characters: 30,000 "€" are 90,000 bytes, so two such records
+    // cannot share a message although their text is under the limit in characters.
+    const euros = (n: number) => ({ ...decisionRecord(`euro-${n}`, n), page: "€".repeat(30_000) });
+    const split = splitIntoMessages("decisions", [euros(1), euros(2)]);
+    expect(split.messages.map((m) => m.count)).toEqual([1, 1]);
+    for (const m of split.messages) expect(m.bytes).toBe(new TextEncoder().encode(m.body).byteLength);
 
     const huge = { ...big(99), page: "x".repeat(MAX_MESSAGE_BYTES) };
     expect(splitIntoMessages("decisions", [records[0]!, huge]).oversized).toEqual([huge]);

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app.ts";
 import type { DecideResponse } from "../../worker/decide/schema.ts";
 import { queueAuditSink, queueEventStore, queueLogProducer, type SentTally } from "../../worker/pipeline/producer.ts";
-import type { LogMessage } from "../../worker/pipeline/messages.ts";
+import { decodeLogBody, logMessageSchema, type LogMessage } from "../../worker/pipeline/messages.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { ADMIN } from "./audit-fixtures.ts";
 import { call, postDecide, TREATED } from "./helpers.ts";
@@ -77,9 +77,13 @@ function fakeQueue(fail?: string) {
       if (fail) throw new Error(fail);
       sent.push(body);
     },
-    async sendBatch(messages: Iterable<{ body: LogMessage }>) {
+    async sendBatch(messages: Iterable<{ body: unknown; contentType?: string }>) {
       if (fail) throw new Error(fail);
-      for (const m of messages) sent.push(m.body);
+      // The producer sends each body as the JSON text it measured; the consumer parses it.
+      for (const m of messages) {
+        expect([m.contentType, typeof m.body]).toEqual(["text", "string"]);
+        sent.push(logMessageSchema.parse(decodeLogBody(m.body)) as LogMessage);
+      }
     },
   };
   return { queue: queue as unknown as Queue, sent };

@@ -5,6 +5,7 @@ import { createApp } from "../../worker/app.ts";
 import type { Block } from "../../worker/catalog/schema.ts";
 import type { Decision } from "../../worker/decide/schema.ts";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
+import { decodeLogBody } from "../../worker/pipeline/messages.ts";
 import { previewCatalog, type PreviewAnswer } from "../../worker/preview/preview.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { call } from "./helpers.ts";
@@ -24,7 +25,7 @@ const visitor = (inControl = false) => {
 const sent: unknown[] = [];
 const queue = {
   send: async (body: unknown) => void sent.push(body),
-  sendBatch: async (batch: Iterable<{ body: unknown }>) => void [...batch].forEach((m) => sent.push(m.body)),
+  sendBatch: async (batch: Iterable<{ body: unknown }>) => void [...batch].forEach((m) => sent.push(decodeLogBody(m.body))),
 } as unknown as Queue;
 const testEnv = { ...env, LOG_QUEUE: queue };
 const app = createApp();

@@ -15,7 +15,7 @@
 import { decisionColumns, decisionValues } from "../audit/d1.ts";
 import type { AuditRecord } from "../audit/record.ts";
 import type { StoredEvent } from "../events/schema.ts";
-import { logMessageSchema, type LogMessage } from "./messages.ts";
+import { bodyText, decodeLogBody, logMessageSchema, type LogMessage } from "./messages.ts";
 import { addStats, maxStat } from "./stats.ts";
 
 /** What the extra statements of a batch are about: the ids written by it, and its decisions. */
@@ -98,12 +98,13 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
   let deadLettered = 0;
 
   for (const message of batch.messages) {
-    const parsed = logMessageSchema.safeParse(message.body);
+    const body = decodeLogBody(message.body);
+    const parsed = logMessageSchema.safeParse(body);
     if (parsed.success) {
       valid.push(message);
-      const body = parsed.data as LogMessage;
-      if (body.kind === "decisions") decisions.push(...body.records);
-      else events.push(...body.records);
+      const log = parsed.data as LogMessage;
+      if (log.kind === "decisions") decisions.push(...log.records);
+      else events.push(...log.records);
       continue;
     }
     const issue = parsed.error.issues[0];
@@ -113,8 +114,8 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
       sourceId: message.id,
       attempts: message.attempts,
       error: `schema: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "invalid"} (${parsed.error.issues.length} issue(s))`,
-      body: (JSON.stringify(message.body) ?? String(message.body)).slice(0, DEAD_LETTER_BODY_CHARS),
-      records: recordCount(message.body),
+      body: bodyText(message.body).slice(0, DEAD_LETTER_BODY_CHARS),
+      records: recordCount(body),
     };
     try {
       await deps.deadLetters.send(letter, { contentType: "json" });

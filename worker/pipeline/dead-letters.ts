@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { DEAD_LETTER_BODY_CHARS } from "./consume.ts";
+import { bodyText, decodeLogBody } from "./messages.ts";
 
 const letterSchema = z.object({
   v: z.literal(1),
@@ -43,9 +44,11 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, deps: { d
       }
       return insert.bind(d.sourceId, now, kindOf(inner), d.records, d.attempts, d.error.slice(0, 2000), d.body);
     }
-    const body = (JSON.stringify(message.body) ?? String(message.body)).slice(0, DEAD_LETTER_BODY_CHARS);
-    const records = (message.body as { records?: unknown } | null)?.records;
-    return insert.bind(message.id, now, kindOf(message.body), Array.isArray(records) ? records.length : 0, message.attempts, RETRIES_EXHAUSTED, body);
+    // A log message Queues gave up on: its body as the producer sent it (JSON text, or an object).
+    const decoded = decodeLogBody(message.body);
+    const body = bodyText(message.body).slice(0, DEAD_LETTER_BODY_CHARS);
+    const records = (decoded as { records?: unknown } | null)?.records;
+    return insert.bind(message.id, now, kindOf(decoded), Array.isArray(records) ? records.length : 0, message.attempts, RETRIES_EXHAUSTED, body);
   });
   try {
     await deps.db.batch(statements);

@@ -8,7 +8,7 @@ import type { AuditRecord, AuditSink } from "../audit/record.ts";
 import type { Defer } from "../decide/run.ts";
 import type { StoredEvent } from "../events/schema.ts";
 import type { EventStore } from "../events/store.ts";
-import { splitIntoMessages, type LogKind } from "./messages.ts";
+import { splitIntoMessages, type LogKind, type PackedMessage } from "./messages.ts";
 import { addStats, type StatName } from "./stats.ts";
 
 /**
@@ -43,20 +43,19 @@ export interface ProducerOptions {
   tally?: SentTally;
 }
 
-/** Messages grouped under the limits of one `sendBatch`, from their sizes measured when packed. */
-function groups<T>(messages: T[], sizes: number[]): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
+/** Messages grouped under the limits of one `sendBatch`, by the sizes measured when packed. */
+function groups(messages: PackedMessage[]): PackedMessage[][] {
+  const out: PackedMessage[][] = [];
+  let current: PackedMessage[] = [];
   let size = 0;
-  for (const [i, m] of messages.entries()) {
-    const n = sizes[i]!;
-    if (current.length && (current.length === SEND_BATCH_MESSAGES || size + n > SEND_BATCH_BYTES)) {
+  for (const m of messages) {
+    if (current.length && (current.length === SEND_BATCH_MESSAGES || size + m.bytes > SEND_BATCH_BYTES)) {
       out.push(current);
       current = [];
       size = 0;
     }
     current.push(m);
-    size += n;
+    size += m.bytes;
   }
   if (current.length) out.push(current);
   return out;
@@ -66,7 +65,8 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 
 /**
  * The production producer: records are packed into messages under the size limit and sent in
- * as few `sendBatch` calls as the limits allow. The consumer validates every message.
+ * as few `sendBatch` calls as the limits allow, each body as its JSON text. The consumer
+ * validates every message.
  */
 export function queueLogProducer(queue: Queue, db: D1Database, options: ProducerOptions): LogProducer {
   const tally = options.tally ?? isolateTally;
@@ -108,13 +108,15 @@ export function queueLogProducer(queue: Queue, db: D1Database, options: Producer
     // validated input, so they are not checked again here: that cost would be paid on every
     // request's isolate, while the consumer checks every message anyway (logMessageSchema) and
     // sends one that does not fit to the dead-letter queue with its error.
-    const { messages, sizes, oversized } = splitIntoMessages(kind, records);
+    // Bodies go as the JSON text already measured ("text"), so the runtime does not serialise
+    // them again; the consumer parses them (decodeLogBody) before its schema check.
+    const { messages, oversized } = splitIntoMessages(kind, records);
     let lost = oversized.length;
     let error = oversized.length ? `${oversized.length} record(s) larger than a queue message` : undefined;
-    for (const group of groups(messages, sizes)) {
-      const count = group.reduce((n, m) => n + m.records.length, 0);
+    for (const group of groups(messages)) {
+      const count = group.reduce((n, m) => n + m.count, 0);
       try {
-        await queue.sendBatch(group.map((body) => ({ body, contentType: "json" as const })));
+        await queue.sendBatch(group.map((m) => ({ body: m.body, contentType: "text" as const })));
         tally.pending[`${kind}_sent`] = (tally.pending[`${kind}_sent`] ?? 0) + count;
       } catch (err) {
         lost += count;
