@@ -117,6 +117,9 @@ describe("GET /admin/decisions", () => {
     { query: "limit=0", message: "limit" },
     { query: "limit=501", message: "limit" },
     { query: "from=yesterday", message: "from" },
+    // Days that do not exist are refused, not rolled over into March or May.
+    { query: "from=2026-02-30", message: "from" },
+    { query: "to=2026-04-31T10:00:00Z", message: "to" },
     { query: "cursor=garbage", message: "cursor" },
   ])("refuses $query with 400", async ({ query, message }) => {
     const res = await adminGet(`/admin/decisions?${query}`);

@@ -232,6 +232,7 @@ describe("GET /admin/drift", () => {
 
   it.each([
     ["from=yesterday", 400],
+    ["from=2031-02-29", 400], // not a leap year: refused, not read as 1 March
     ["from=2031-03-10&to=2031-03-01", 400],
     ["from=2029-01-01&to=2031-03-01", 400],
     ["bogus=1", 400],

@@ -14,7 +14,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { utcDay } from "../aggregates/sql.ts";
 import { AppError } from "../errors/app-error.ts";
-import { queryParams } from "../http/query.ts";
+import { parseTimeText, queryParams } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
 import { shiftDay } from "./outcomes.ts";
 import { readSeries, type DriftPoint } from "./series.ts";
@@ -24,8 +24,8 @@ const MAX_WINDOW_DAYS = 366;
 
 /** A day: 'YYYY-MM-DD', an ISO date-time or ms since the epoch → 'YYYY-MM-DD' (UTC). */
 const dayParam = z.string().max(40).transform((s, ctx) => {
-  const ms = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
-  if (!Number.isFinite(ms) || ms < 0) {
+  const ms = parseTimeText(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
+  if (ms === undefined || ms < 0) {
     ctx.addIssue({ code: "custom", message: "expected a date 'YYYY-MM-DD', an ISO 8601 date-time or milliseconds since the epoch" });
     return z.NEVER;
   }

@@ -9,12 +9,29 @@ export function queryParams<T extends ZodType>(schema: T) {
   });
 }
 
+/**
+ * Milliseconds since the epoch of a query string's time: digits (ms), or an ISO 8601 date or
+ * date-time. A calendar date that does not exist (2026-02-30, 2026-04-31) is refused rather than
+ * rolled over to the next month, as `Date.parse` would. Undefined when it is not a time.
+ */
+export function parseTimeText(s: string): number | undefined {
+  if (/^\d{1,15}$/.test(s)) return Number(s);
+  const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (date) {
+    const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return undefined;
+  }
+  const ms = Date.parse(s);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** A time in a query string: milliseconds since the epoch, or an ISO 8601 date/time. */
 export const timeParam = z
   .string()
   .transform((s, ctx) => {
-    const ms = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(ms)) {
+    const ms = parseTimeText(s);
+    if (ms === undefined) {
       ctx.addIssue({ code: "custom", message: "expected milliseconds since the epoch or an ISO 8601 date" });
       return z.NEVER;
     }
