@@ -180,4 +180,15 @@ describe("ingestEvents with the in-memory store", () => {
     ]);
     expect(await eventId(key, event)).not.toBe(await eventId(key, { ...event, decisionId: "e" }));
   });
+
+  it("tells apart events that differ only by their page category (two product views)", async () => {
+    const store = memoryEventStore();
+    const view = (category?: string) => ({ type: "custom" as const, name: "product_view", visitorId: "v-cat", ...(category ? { category } : {}) });
+    const result = await ingestEvents({ consent, events: [view("shoes"), view("bags"), view("shoes"), view()] }, { store, now: () => 42 });
+    expect(result).toMatchObject({ accepted: 3, duplicates: 1 });
+    expect(new Set(store.events.map((e) => e.id)).size).toBe(3);
+    const key = await visitorKey("v-cat");
+    // Without a category the id is what it was before categories were part of it.
+    expect(await eventId(key, view())).toBe(await eventId(key, { ...view(), category: undefined }));
+  });
 });

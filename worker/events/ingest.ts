@@ -45,12 +45,14 @@ async function sha256Hex32(text: string): Promise<string> {
 /**
  * The stored id: scoped to the visitor so two visitors' client ids never collide. Without a
  * client `eventId` it is derived from the content, so a resent event (a retried beacon) is
- * recognised; two genuinely distinct but identical events need distinct `eventId`s.
+ * recognised; two genuinely distinct but identical events need distinct `eventId`s. A page
+ * `category` is part of the content (product views of two categories are two events); it is
+ * appended only when present, so the ids of events without one are those of earlier versions.
  */
 export function eventId(key: string, e: ClientEvent): Promise<string> {
   const body = e.eventId
     ? `id\n${e.eventId}`
-    : `content\n${JSON.stringify([e.type, e.name ?? null, e.decisionId ?? null, e.blockId ?? null, e.slot ?? null, e.value ?? null, e.currency ?? null])}`;
+    : `content\n${JSON.stringify([e.type, e.name ?? null, e.decisionId ?? null, e.blockId ?? null, e.slot ?? null, e.value ?? null, e.currency ?? null, ...(e.category ? [e.category] : [])])}`;
   return sha256Hex32(`${EVENT_ID_VERSION}\n${key}\n${body}`);
 }
 
