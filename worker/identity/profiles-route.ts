@@ -4,7 +4,9 @@
  *   {"accountId": "acme", "accountTraits": {"tier": "enterprise", "employees": 1200}}
  * Traits merge over the stored ones, so uploading a file again changes nothing (idempotent). Each
  * line is validated on its own: good lines are applied, bad ones listed with their 1-based line
- * number and the error (the answer is 200 with both).
+ * number and the error (the answer is 200 with both). A valid line whose write fails (its Durable
+ * Object unavailable) is listed too, as `not_stored`, so the caller knows which lines to send again;
+ * the others are still applied.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -16,7 +18,12 @@ import type { IdentityEnv } from "./keys.ts";
 import { accountIdSchema, accountTraitsSchema, customerIdSchema, profileTraitsSchema } from "./schema.ts";
 
 export const PROFILES_MAX_BYTES = 1024 * 1024;
-export const PROFILES_MAX_LINES = 5000;
+/**
+ * Lines per request. Each line is one or two Durable Object calls made in order (so two lines of
+ * one customer apply in file order): 1,000 keeps a request within a Worker's subrequest and time
+ * limits; 5,000 exhausted the local runtime's memory (SQLITE_NOMEM). A CRM sync sends chunks.
+ */
+export const PROFILES_MAX_LINES = 1000;
 
 const customerLine = z
   .object({ customerId: customerIdSchema, traits: profileTraitsSchema.optional(), accountId: accountIdSchema.optional(), accountTraits: accountTraitsSchema.optional() })
@@ -28,7 +35,7 @@ const lineSchema = (value: unknown) => (value !== null && typeof value === "obje
 
 interface LineError {
   line: number;
-  error: { code: "invalid_json" | "invalid_request"; message: string };
+  error: { code: "invalid_json" | "invalid_request" | "not_stored"; message: string };
 }
 
 export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX_BYTES), async (c) => {
@@ -57,14 +64,19 @@ export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX
       continue;
     }
     const line = parsed.data;
-    if ("customerId" in line) {
-      await applyIdentification(env, line, now);
-      customers++;
-      // Account traits sent with a customer update that account too.
-      if (line.accountTraits) accounts++;
-    } else {
-      await applyAccountTraits(env, line.accountId, line.accountTraits);
-      accounts++;
+    try {
+      if ("customerId" in line) {
+        await applyIdentification(env, line, now);
+        customers++;
+        // Account traits sent with a customer update that account too.
+        if (line.accountTraits) accounts++;
+      } else {
+        await applyAccountTraits(env, line.accountId, line.accountTraits);
+        accounts++;
+      }
+    } catch (err) {
+      console.error(`profiles: line ${i + 1} not stored:`, err instanceof Error ? err.message : err);
+      rejected.push({ line: i + 1, error: { code: "not_stored", message: "the profile store failed for this line; send it again (lines are idempotent)" } });
     }
   }
   const accepted = lines.filter((l) => l.trim()).length - rejected.length;
