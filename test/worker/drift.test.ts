@@ -233,6 +233,8 @@ describe("GET /admin/drift", () => {
   it.each([
     ["from=yesterday", 400],
     ["from=2031-02-29", 400], // not a leap year: refused, not read as 1 March
+    ["from=%2B275760-09-13", 400], // past the year 9999: no 'YYYY-MM-DD' day (was a 500)
+    ["to=253402300800000", 400],
     ["from=2031-03-10&to=2031-03-01", 400],
     ["from=2029-01-01&to=2031-03-01", 400],
     ["bogus=1", 400],

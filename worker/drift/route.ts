@@ -26,7 +26,7 @@ const MAX_WINDOW_DAYS = 366;
 const dayParam = z.string().max(40).transform((s, ctx) => {
   const ms = parseTimeText(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
   if (ms === undefined || ms < 0) {
-    ctx.addIssue({ code: "custom", message: "expected a date 'YYYY-MM-DD', an ISO 8601 date-time or milliseconds since the epoch" });
+    ctx.addIssue({ code: "custom", message: "expected a date 'YYYY-MM-DD', an ISO 8601 date-time or milliseconds since the epoch, 1970 to 9999" });
     return z.NEVER;
   }
   return utcDay(ms);

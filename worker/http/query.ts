@@ -12,9 +12,20 @@ export function queryParams<T extends ZodType>(schema: T) {
 /**
  * Milliseconds since the epoch of a query string's time: digits (ms), or an ISO 8601 date or
  * date-time. A calendar date that does not exist (2026-02-30, 2026-04-31) is refused rather than
- * rolled over to the next month, as `Date.parse` would. Undefined when it is not a time.
+ * rolled over to the next month, as `Date.parse` would, and so is a time before 1970 or after the
+ * year 9999. Undefined when it is not such a time.
  */
 export function parseTimeText(s: string): number | undefined {
+  const ms = parseAnyTime(s);
+  // Days are written 'YYYY-MM-DD' everywhere (aggregates, drift, reports): a time after the year
+  // 9999 has no such day.
+  return ms !== undefined && ms >= 0 && ms <= LATEST_TIME_MS ? ms : undefined;
+}
+
+/** The last millisecond with a four-digit year: 9999-12-31T23:59:59.999Z. */
+export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function parseAnyTime(s: string): number | undefined {
   if (/^\d{1,15}$/.test(s)) return Number(s);
   const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
   if (date) {
@@ -32,7 +43,7 @@ export const timeParam = z
   .transform((s, ctx) => {
     const ms = parseTimeText(s);
     if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: "expected milliseconds since the epoch or an ISO 8601 date" });
+      ctx.addIssue({ code: "custom", message: "expected milliseconds since the epoch or an ISO 8601 date, 1970 to 9999" });
       return z.NEVER;
     }
     return ms;

@@ -30,7 +30,7 @@ const listQuery = zValidator(
     from: time.optional(),
     to: time.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
-  }),
+  }).refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: "from must not be after to", path: ["from"] }),
   (r) => {
     if (!r.success) throw new AppError("invalid_request", formatZodError(r.error, "query"));
   },
