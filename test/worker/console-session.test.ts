@@ -70,6 +70,13 @@ describe("console sign-in: the admin token exchanged for a session cookie", () =
     expect(out.status).toBe(204);
     expect(out.headers.get("set-cookie")).toMatch(/^nb_console=;.*Max-Age=0/);
     expect((await call("/console/session")).status).toBe(401);
+    // A copy of the signed-out cookie (still unexpired and correctly signed) is refused too.
+    expect((await call("/console/session", { headers: { cookie } })).status).toBe(401);
+    expect((await call("/admin/kill-switch", { headers: { cookie } })).status).toBe(401);
+    expect((await call("/admin/kill-switch", json({ on: true }, { cookie, "x-csrf-token": csrf }))).status).toBe(401);
+    // Another session of the same user is not affected.
+    const other = await signIn("bo");
+    expect((await call("/admin/kill-switch", { headers: { cookie: other.cookie } })).status).toBe(200);
   });
 
   it.each([

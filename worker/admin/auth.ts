@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { accessIdentity } from "../console/access.ts";
-import { sameSecret, sessionCookieOf, verifySession } from "../console/session.ts";
+import { activeSession, sameSecret, sessionCookieOf } from "../console/session.ts";
 import { AppError } from "../errors/app-error.ts";
 
 /** True when the request carries `Authorization: Bearer <ADMIN_TOKEN>`. */
@@ -26,7 +26,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function requireAdmin(now: () => number = Date.now): MiddlewareHandler<{ Bindings: Env }> {
   return async (c, next) => {
     if (hasAdminToken(c.req.header("authorization"), c.env.ADMIN_TOKEN)) return next();
-    const session = await verifySession(c.env.ADMIN_TOKEN, sessionCookieOf(c.req.header("cookie")), now());
+    const session = await activeSession(c.env, sessionCookieOf(c.req.header("cookie")), now());
     if (session) {
       if (!SAFE_METHODS.has(c.req.method) && !sameSecret(c.req.header("x-csrf-token") ?? "", session.csrf)) {
         throw new AppError("forbidden", "a change from the console needs the session's X-CSRF-Token header");

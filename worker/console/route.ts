@@ -5,7 +5,8 @@
  *   token. Behind Cloudflare Access, `POST {}` with a valid Access token signs in as its email.
  * - `GET`: the current session (`{actor, expiresAt, csrf}`; the page keeps `csrf` in memory), a
  *   new one for a valid Access token, else 401.
- * - `DELETE` (with `X-CSRF-Token`): signs out.
+ * - `DELETE` (with `X-CSRF-Token`): signs out — this session, everywhere: its cookie is refused
+ *   from then on, also where it was copied (worker/console/session.ts `signOut`).
  * The admin routes themselves accept the cookie (worker/admin/auth.ts).
  */
 import { actorName } from "../admin/actor.ts";
@@ -15,7 +16,7 @@ import { hasAdminToken } from "../admin/auth.ts";
 import { AppError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import { accessIdentity } from "./access.ts";
-import { issueSession, sameSecret, sessionCookieHeader, sessionCookieOf, verifySession, type ConsoleSession } from "./session.ts";
+import { activeSession, issueSession, sameSecret, sessionCookieHeader, sessionCookieOf, signOut, type ConsoleSession } from "./session.ts";
 
 
 const signIn = z.object({ token: z.string().max(512).optional(), name: actorName.optional() }).strict();
@@ -41,7 +42,7 @@ export function consoleSessionRoute(now: () => number = Date.now) {
       return c.json(answer(session), 200, { ...NO_STORE, "set-cookie": sessionCookieHeader(cookie, now(), session.expiresAt) });
     })
     .get("/", async (c) => {
-      const session = await verifySession(c.env.ADMIN_TOKEN, sessionCookieOf(c.req.header("cookie")), now());
+      const session = await activeSession(c.env, sessionCookieOf(c.req.header("cookie")), now());
       if (session) return c.json(answer(session), 200, NO_STORE);
       const identity = c.env.ADMIN_TOKEN ? await accessIdentity(c.env, c.req.header("cf-access-jwt-assertion"), now()) : null;
       if (!identity) throw new AppError("unauthorized", "not signed in");
@@ -49,8 +50,9 @@ export function consoleSessionRoute(now: () => number = Date.now) {
       return c.json(answer(fresh), 200, { ...NO_STORE, "set-cookie": sessionCookieHeader(cookie, now(), fresh.expiresAt) });
     })
     .delete("/", async (c) => {
-      const session = await verifySession(c.env.ADMIN_TOKEN, sessionCookieOf(c.req.header("cookie")), now());
+      const session = await activeSession(c.env, sessionCookieOf(c.req.header("cookie")), now());
       if (session && !sameSecret(c.req.header("x-csrf-token") ?? "", session.csrf)) throw new AppError("forbidden", "signing out needs the session's X-CSRF-Token header");
+      if (session) await signOut(c.env.DB, session, now());
       return c.body(null, 204, { ...NO_STORE, "set-cookie": sessionCookieHeader(null, now()) });
     });
 }

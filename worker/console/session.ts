@@ -4,8 +4,9 @@
  *
  * The cookie (`nb_console`, HttpOnly, Secure, SameSite=Strict, Path=/) carries
  * `v1.<expiresAt ms>.<actor, base64url>.<nonce>.<HMAC-SHA-256, base64url>`, keyed by a key derived
- * from ADMIN_TOKEN: nothing is stored server-side, and rotating the admin token signs every
- * session out. State changes also need `X-CSRF-Token`, an HMAC of the session's nonce that the
+ * from ADMIN_TOKEN, and rotating the admin token signs every session out. Signing out records the
+ * session's nonce in D1 (`console_signouts`) until the cookie would have expired, so a copy of a
+ * signed-out cookie is refused too (activeSession); nothing else is stored. State changes also need `X-CSRF-Token`, an HMAC of the session's nonce that the
  * page gets in the sign-in answer and keeps in memory only (the synchroniser-token pattern of the
  * OWASP CSRF Prevention Cheat Sheet, on top of SameSite=Strict, which a same-site subdomain could
  * otherwise get around).
@@ -23,6 +24,8 @@ export interface ConsoleSession {
   expiresAt: number;
   /** The value `X-CSRF-Token` must carry on state changes. */
   csrf: string;
+  /** The session's random id (what signing out records). */
+  nonce: string;
 }
 
 const encoder = new TextEncoder();
@@ -47,7 +50,7 @@ export async function issueSession(adminToken: string, actor: string, now: numbe
   const expiresAt = now + SESSION_TTL_MS;
   const body = `v1.${expiresAt}.${b64url(encoder.encode(actor))}.${nonce}`;
   const cookie = `${body}.${await hmac(adminToken, body)}`;
-  return { cookie, session: { actor, expiresAt, csrf: await hmac(adminToken, `csrf.${nonce}`) } };
+  return { cookie, session: { actor, expiresAt, csrf: await hmac(adminToken, `csrf.${nonce}`), nonce } };
 }
 
 /** The session a cookie value stands for, or null (malformed, forged, expired, or no admin token). */
@@ -65,7 +68,23 @@ export async function verifySession(adminToken: string | undefined, cookie: stri
   } catch {
     return null;
   }
-  return { actor, expiresAt, csrf: await hmac(adminToken, `csrf.${nonce}`) };
+  return { actor, expiresAt, csrf: await hmac(adminToken, `csrf.${nonce}`), nonce };
+}
+
+/** verifySession, and not signed out (one D1 read: console and admin traffic only). */
+export async function activeSession(env: { ADMIN_TOKEN?: string; DB: D1Database }, cookie: string | undefined, now: number): Promise<ConsoleSession | null> {
+  const session = await verifySession(env.ADMIN_TOKEN, cookie, now);
+  if (!session) return null;
+  const out = await env.DB.prepare("SELECT 1 AS out FROM console_signouts WHERE nonce = ?").bind(session.nonce).first("out");
+  return out ? null : session;
+}
+
+/** Records a sign-out until the session would have expired, and forgets expired ones. */
+export async function signOut(db: D1Database, session: ConsoleSession, now: number): Promise<void> {
+  await db.batch([
+    db.prepare("INSERT OR IGNORE INTO console_signouts (nonce, expires_at) VALUES (?, ?)").bind(session.nonce, session.expiresAt),
+    db.prepare("DELETE FROM console_signouts WHERE expires_at <= ?").bind(now),
+  ]);
 }
 
 /** `Set-Cookie` for a session (or, with `value` null, the one that signs out). */
