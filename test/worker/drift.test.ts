@@ -11,6 +11,7 @@ import { readSeries } from "../../worker/drift/series.ts";
 import { DEFAULT_DRIFT_THRESHOLDS } from "../../worker/drift/thresholds.ts";
 import type { Finding } from "../../worker/incidents/finding.ts";
 import { runGovernance } from "../../worker/incidents/governance.ts";
+import { builtinId } from "../../worker/models/builtin.ts";
 import { receiver } from "./incidents-helpers.ts";
 import { ADMIN } from "./audit-fixtures.ts";
 import { deliver, FEATURES, simulateDay, trainingSample } from "./drift-sim.ts";
@@ -149,6 +150,28 @@ describe("drift in the governance run", () => {
     // The next run finds the same: no new change, no new webhook.
     await runGovernance(withHook, now + 300_000, [driftSource], hook.send);
     expect(alerts()).toHaveLength(drift.length);
+  });
+
+  it("with AUTO_ROLLBACK=on the shift rolls the shifted champion back, recorded by system", async () => {
+    await db.batch(["incidents", "incident_changes", "alert_deliveries", "alert_attempts"].map((t) => db.prepare(`DELETE FROM ${t}`)));
+    // The shifted model serves as champion, after the built-in one (what a rollback returns to;
+    // reading the deployment registers it).
+    expect((await call("/admin/models/deployment", { headers: ADMIN })).status).toBe(200);
+    const builtin = await builtinId();
+    const latest = await db.prepare("SELECT COALESCE(MAX(revision), 0) AS r FROM model_deployments").first<number>("r");
+    await db
+      .prepare("INSERT INTO model_deployments (revision, action, model_id, state, actor, created_at) VALUES (?, 'activate', ?, ?, 'test', 0)")
+      .bind(latest! + 1, "drift-sim-model-id", JSON.stringify({ champion: "drift-sim-model-id", history: [builtin], challenger: null, shadows: [] }))
+      .run();
+    const now = SHIFT_DAY0 + SHIFT_DAYS * DAY_MS - 60_000;
+    const run = await runGovernance({ ...env, AUTO_ROLLBACK: "on" } as Env, now, [driftSource]);
+    // One rollback, however many drift alerts name the model (the first rolls back; the others find it no longer champion).
+    expect(run.rollbacks).toEqual([{ incidentId: expect.any(Number), outcome: "click", from: SHIFTED, to: expect.stringMatching(/^nextbest-default@/), revision: latest! + 2 }]);
+    const deployment = await db.prepare("SELECT model_id, state, actor FROM model_deployments ORDER BY revision DESC LIMIT 1").first<{ model_id: string; state: string; actor: string }>();
+    expect(deployment).toMatchObject({ model_id: builtin, actor: "system" });
+    expect(JSON.parse(deployment!.state)).toMatchObject({ champion: builtin });
+    const rolledFor = run.changes.find((c) => c.incident.id === run.rollbacks[0]!.incidentId)!.incident;
+    expect(rolledFor.kind.startsWith("drift.") && rolledFor.subject.startsWith(SHIFTED)).toBe(true);
   });
 
   it("judges by the DRIFT_* variables the Worker is configured with", async () => {
