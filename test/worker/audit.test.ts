@@ -121,6 +121,7 @@ describe("GET /admin/decisions", () => {
     { query: "from=2026-02-30", message: "from" },
     { query: "to=2026-04-31T10:00:00Z", message: "to" },
     { query: "cursor=garbage", message: "cursor" },
+    { query: "visitorId=v-10", message: "visitorId" }, // the filter is visitor=: not silently ignored
   ])("refuses $query with 400", async ({ query, message }) => {
     const res = await adminGet(`/admin/decisions?${query}`);
     expect(res.status).toBe(400);

@@ -17,7 +17,10 @@ const listQuery = z.object({
   model: z.string().min(1).max(256).optional(),
   limit: intParam(1, 500).default(50),
   cursor: z.string().min(1).max(512).optional(),
-});
+})
+  // A misspelt filter (`visitorId=` for `visitor=`) is refused rather than ignored, which would
+  // answer every decision as if they were that visitor's.
+  .strict();
 
 const decisionIdParam = z.string().min(1).max(128);
 
