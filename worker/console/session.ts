@@ -6,7 +6,8 @@
  * `v1.<expiresAt ms>.<actor, base64url>.<nonce>.<HMAC-SHA-256, base64url>`, keyed by a key derived
  * from ADMIN_TOKEN, and rotating the admin token signs every session out. Signing out records the
  * session's nonce in D1 (`console_signouts`) until the cookie would have expired, so a copy of a
- * signed-out cookie is refused too (activeSession); nothing else is stored. State changes also need `X-CSRF-Token`, an HMAC of the session's nonce that the
+ * signed-out cookie is refused too (activeSession); nothing else is stored. State changes also
+ * need `X-CSRF-Token`, an HMAC of the session's nonce that the
  * page gets in the sign-in answer and keeps in memory only (the synchroniser-token pattern of the
  * OWASP CSRF Prevention Cheat Sheet, on top of SameSite=Strict, which a same-site subdomain could
  * otherwise get around).
