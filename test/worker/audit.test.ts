@@ -122,6 +122,7 @@ describe("GET /admin/decisions", () => {
     { query: "to=2026-04-31T10:00:00Z", message: "to" },
     { query: "cursor=garbage", message: "cursor" },
     { query: "visitorId=v-10", message: "visitorId" }, // the filter is visitor=: not silently ignored
+    { query: "from=2026-12-01&to=2026-01-01", message: "from must not be after to" },
   ])("refuses $query with 400", async ({ query, message }) => {
     const res = await adminGet(`/admin/decisions?${query}`);
     expect(res.status).toBe(400);

@@ -98,6 +98,7 @@ describe("admin API", () => {
     expect((await admin(`/admin/incidents/${id}`, "POST", { action: "close" })).status).toBe(400);
     expect((await admin(`/admin/incidents?state=bogus`)).status).toBe(400);
     expect((await admin(`/admin/incidents?from=2026-12-01&to=2026-01-01`)).status).toBe(400); // from after to
+    for (const from of ["0x10", "%20", "2026-02-30"]) expect((await admin(`/admin/incidents?from=${from}`)).status).toBe(400);
     // Still found while acknowledged: no change; resolved by hand, then found again: a new incident.
     expect((await runGovernance(env, NOW + 300_000)).changes).toEqual([]);
     const resolved = await admin(`/admin/incidents/${id}`, "POST", { action: "resolve" });

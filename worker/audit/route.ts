@@ -20,7 +20,8 @@ const listQuery = z.object({
 })
   // A misspelt filter (`visitorId=` for `visitor=`) is refused rather than ignored, which would
   // answer every decision as if they were that visitor's.
-  .strict();
+  .strict()
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: "from must not be after to", path: ["from"] });
 
 const decisionIdParam = z.string().min(1).max(128);
 

@@ -11,7 +11,7 @@ export function queryParams<T extends ZodType>(schema: T) {
 
 /**
  * Milliseconds since the epoch of a query string's time: digits (ms), or an ISO 8601 date or
- * date-time. A calendar date that does not exist (2026-02-30, 2026-04-31) is refused rather than
+ * date-time (ISO_TIME). A calendar date that does not exist (2026-02-30, 2026-04-31) is refused rather than
  * rolled over to the next month, as `Date.parse` would, and so is a time before 1970 or after the
  * year 9999. Undefined when it is not such a time.
  */
@@ -25,14 +25,20 @@ export function parseTimeText(s: string): number | undefined {
 /** The last millisecond with a four-digit year: 9999-12-31T23:59:59.999Z. */
 export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+/**
+ * ISO 8601 as the API takes it: a date, or a date and time (minutes, seconds and fractions
+ * optional) with `Z`, an offset, or neither (the Worker's time zone, UTC). Other text `Date.parse`
+ * would read ("Feb 30 2026", "2026/02/30") is refused: it rolls impossible days over.
+ */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 function parseAnyTime(s: string): number | undefined {
   if (/^\d{1,15}$/.test(s)) return Number(s);
-  const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-  if (date) {
-    const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
-    const day = new Date(Date.UTC(y, m - 1, d));
-    if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return undefined;
-  }
+  const date = ISO_TIME.exec(s);
+  if (!date) return undefined;
+  const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return undefined;
   const ms = Date.parse(s);
   return Number.isFinite(ms) ? ms : undefined;
 }

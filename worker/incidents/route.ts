@@ -15,20 +15,20 @@ import { z } from "zod";
 import { deliveriesOf, queueAlerts, webhooksFromEnv } from "../alerts/deliver.ts";
 import { AppError, formatZodError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
+import { timeParam } from "../http/query.ts";
 import { actorHeader, actorOf } from "../admin/actor.ts";
 import type { AppEnv } from "../services.ts";
 import { EXTRA_SOURCES, runGovernance } from "./governance.ts";
 import { act, incidentRate, listIncidents } from "./store.ts";
 
-const time = z.union([z.coerce.number().int().nonnegative(), z.string().datetime({ offset: true }).or(z.string().date())]).transform((v) => (typeof v === "number" ? v : Date.parse(v)));
 
 const listQuery = zValidator(
   "query",
   z.object({
     state: z.enum(["open", "acknowledged", "resolved"]).optional(),
     kind: z.string().max(100).optional(),
-    from: time.optional(),
-    to: time.optional(),
+    from: timeParam.optional(),
+    to: timeParam.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   }).refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: "from must not be after to", path: ["from"] }),
   (r) => {
