@@ -24,8 +24,9 @@ const MAX_WINDOW_DAYS = 366;
 
 /** A day: 'YYYY-MM-DD', an ISO date-time or ms since the epoch → 'YYYY-MM-DD' (UTC). */
 const dayParam = z.string().max(40).transform((s, ctx) => {
-  const ms = parseTimeText(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
-  if (ms === undefined || ms < 0) {
+  // parseTimeText reads a bare 'YYYY-MM-DD' as UTC midnight and refuses times before 1970.
+  const ms = parseTimeText(s);
+  if (ms === undefined) {
     ctx.addIssue({ code: "custom", message: "expected a date 'YYYY-MM-DD', an ISO 8601 date-time or milliseconds since the epoch, 1970 to 9999" });
     return z.NEVER;
   }
