@@ -44,7 +44,8 @@ export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX
   if (!/^application\/(x-)?ndjson\b|^application\/jsonl\b/i.test(type)) throw new AppError("unsupported_media_type", "content-type: application/x-ndjson (one JSON object a line)");
   const lines = (await c.req.text()).split("\n");
   // Blank lines (a final newline, separators) are skipped below, so they do not count here either.
-  if (lines.filter((l) => l.trim()).length > PROFILES_MAX_LINES) throw new AppError("payload_too_large", `at most ${PROFILES_MAX_LINES} lines`);
+  const nonBlank = lines.filter((l) => l.trim()).length;
+  if (nonBlank > PROFILES_MAX_LINES) throw new AppError("payload_too_large", `at most ${PROFILES_MAX_LINES} lines`);
   const env = c.env as Env & IdentityEnv;
   const now = c.get("services").now();
   const rejected: LineError[] = [];
@@ -80,6 +81,6 @@ export const profilesRoute = new Hono<AppEnv>().post("/", limitBody(PROFILES_MAX
       rejected.push({ line: i + 1, error: { code: "not_stored", message: "the profile store failed for this line; send it again (lines are idempotent)" } });
     }
   }
-  const accepted = lines.filter((l) => l.trim()).length - rejected.length;
+  const accepted = nonBlank - rejected.length;
   return c.json({ accepted, customers, accounts, rejected }, 200, { "cache-control": "no-store" });
 });
