@@ -78,26 +78,27 @@ export interface Split<R> {
  */
 export function splitIntoMessages<R>(kind: LogKind, records: R[], maxBytes = MAX_MESSAGE_BYTES): Split<R> {
   const head = `{"v":${LOG_MESSAGE_VERSION},"kind":${JSON.stringify(kind)},"records":[`;
-  const envelope = head.length + 2; // "]}"
+  const envelope = head.length + 2; // and "]}"
   const messages: PackedMessage[] = [];
   const oversized: R[] = [];
   let current: string[] = [];
-  let size = envelope;
-  const close = () => messages.push({ body: `${head}${current.join(",")}]}`, count: current.length, bytes: size - 1 });
+  let size = envelope; // bytes of the current message's body
+  const close = () => messages.push({ body: `${head}${current.join(",")}]}`, count: current.length, bytes: size });
   for (const record of records) {
     const json = JSON.stringify(record);
-    const n = utf8Bytes(json) + 1; // with the comma before the next record
-    if (envelope + n - 1 > maxBytes) {
+    const n = utf8Bytes(json);
+    if (envelope + n > maxBytes) {
       oversized.push(record);
       continue;
     }
-    if (size + n - 1 > maxBytes && current.length) {
+    // Each record after the first adds a comma.
+    if (current.length && size + 1 + n > maxBytes) {
       close();
       current = [];
       size = envelope;
     }
+    size += (current.length ? 1 : 0) + n;
     current.push(json);
-    size += n;
   }
   if (current.length) close();
   return { messages, oversized };
