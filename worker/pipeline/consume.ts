@@ -15,7 +15,7 @@
 import { decisionColumns, decisionValues } from "../audit/d1.ts";
 import type { AuditRecord } from "../audit/record.ts";
 import type { StoredEvent } from "../events/schema.ts";
-import { bodyText, decodeLogBody, logMessageSchema, type LogMessage } from "./messages.ts";
+import { bodyText, decodeLogBody, logMessageSchema, recordCount, type LogMessage } from "./messages.ts";
 import { addStats, maxStat } from "./stats.ts";
 
 /** What the extra statements of a batch are about: the ids written by it, and its decisions. */
@@ -84,11 +84,6 @@ function inserts<R>(db: D1Database, table: string, columns: readonly string[], v
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-function recordCount(body: unknown): number {
-  const records = (body as { records?: unknown } | null)?.records;
-  return Array.isArray(records) ? records.length : 0;
-}
 
 /** Consumes one batch of the log queue (see the module comment). Never throws. */
 export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeResult> {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { DEAD_LETTER_BODY_CHARS } from "./consume.ts";
-import { bodyText, decodeLogBody } from "./messages.ts";
+import { bodyText, decodeLogBody, recordCount } from "./messages.ts";
 
 const letterSchema = z.object({
   v: z.literal(1),
@@ -47,8 +47,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, deps: { d
     // A log message Queues gave up on: its body as the producer sent it (JSON text, or an object).
     const decoded = decodeLogBody(message.body);
     const body = bodyText(message.body).slice(0, DEAD_LETTER_BODY_CHARS);
-    const records = (decoded as { records?: unknown } | null)?.records;
-    return insert.bind(message.id, now, kindOf(decoded), Array.isArray(records) ? records.length : 0, message.attempts, RETRIES_EXHAUSTED, body);
+    return insert.bind(message.id, now, kindOf(decoded), recordCount(decoded), message.attempts, RETRIES_EXHAUSTED, body);
   });
   try {
     await deps.db.batch(statements);

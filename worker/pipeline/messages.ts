@@ -118,6 +118,12 @@ export function decodeLogBody(body: unknown): unknown {
   }
 }
 
+/** How many records a (decoded) message body carries; 0 when it has no record list. */
+export function recordCount(body: unknown): number {
+  const records = (body as { records?: unknown } | null)?.records;
+  return Array.isArray(records) ? records.length : 0;
+}
+
 /** A message body as text for a dead letter: text as sent, anything else as JSON. */
 export function bodyText(body: unknown): string {
   return typeof body === "string" ? body : (JSON.stringify(body) ?? String(body));
