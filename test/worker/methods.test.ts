@@ -67,3 +67,30 @@ describe("allowedMethods", () => {
     expect(allowedMethods(routes, path)).toEqual(methods);
   });
 });
+
+describe("allowedMethods with routes whose first segment is a parameter, and routes added later", () => {
+  it.each([
+    { path: "/", methods: ["GET", "HEAD"] },
+    { path: "/shop", methods: ["PUT"] },
+    { path: "/shop/items", methods: ["DELETE", "POST"] },
+    { path: "/v1/items", methods: ["DELETE", "POST"] },
+    { path: "/v1/decide", methods: ["POST"] },
+    { path: "/a/b/c", methods: [] },
+  ])("$path → $methods", ({ path, methods }) => {
+    const routes = [
+      { method: "GET", path: "/" },
+      { method: "POST", path: "/v1/decide" },
+      { method: "PUT", path: "/:tenant" },
+      { method: "POST", path: "/:tenant/items" },
+      { method: "DELETE", path: "/:tenant/items" },
+    ];
+    expect(allowedMethods(routes, path)).toEqual(methods);
+  });
+
+  it("sees a route registered after the first call", () => {
+    const routes = [{ method: "GET", path: "/healthz" }];
+    expect(allowedMethods(routes, "/late")).toEqual([]);
+    routes.push({ method: "POST", path: "/late" });
+    expect(allowedMethods(routes, "/late")).toEqual(["POST"]);
+  });
+});
