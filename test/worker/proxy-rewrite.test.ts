@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { personalizeHtml, type PageFacts, type SlotFill } from "../../worker/proxy/rewrite.ts";
-import { proxiedUrl, proxiedUrlMapper } from "../../worker/proxy/response-headers.ts";
+import { proxiedUrl, proxiedUrlMapper, rootRelativePathsChange } from "../../worker/proxy/response-headers.ts";
 
 const PAGE = `<!doctype html><html><head><meta name="nb:category" content="Shoes"><meta name="nb:tags" content="sale,summer"><title>t</title></head>
 <body><nav><a href="/shoes.html">Shoes</a> <a href="https://other.example/x">x</a></nav>
@@ -42,7 +42,7 @@ describe("personalizeHtml", () => {
     expect(await personalizeHtml(html(PAGE), decider, { budgetMs: 20 }).text()).toBe(PAGE);
   });
 
-  const links = { origin: "https://origin.test", map: (u: string) => (u.startsWith("/") && !u.startsWith("//") ? `/edge${u}` : u.startsWith("https://origin.test/") ? `http://w.test/edge${u.slice(19)}` : u) };
+  const links = { origin: "https://origin.test", map: (u: string) => (u.startsWith("/") && !u.startsWith("//") ? `/edge${u}` : u.startsWith("https://origin.test/") ? `http://w.test/edge${u.slice(19)}` : u), rootRelative: true };
 
   it.each([
     ['<a href="/shoes.html">', '<a href="/edge/shoes.html">'],
@@ -58,6 +58,39 @@ describe("personalizeHtml", () => {
   ])("maps navigation links: %s → %s", async (tag, expected) => {
     const out = await personalizeHtml(html(`<body>${tag}x</body>`), undefined, { budgetMs: 100, links }).text();
     expect(out).toBe(`<body>${expected}x</body>`);
+  });
+
+  describe("without a prefix or origin base path (root-relative links stay as they are)", () => {
+    const map = { workerOrigin: "http://w.test", prefix: "", origin: new URL("https://origin.test") };
+    const noPrefix = { origin: "https://origin.test", map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map) };
+
+    it.each([
+      ['<a href="/shoes.html">', '<a href="/shoes.html">'],
+      ['<a href="https://origin.test/x?y=1">', '<a href="http://w.test/x?y=1">'],
+      ['<a href="//origin.test/x">', '<a href="http://w.test/x">'],
+      ['<a href="/\\origin.test/x">', '<a href="http://w.test/x">'],
+      ['<form action="//origin.test/search">', '<form action="http://w.test/search">'],
+      ['<a href="//cdn.example/x">', '<a href="//cdn.example/x">'],
+    ])("%s → %s", async (tag, expected) => {
+      expect(noPrefix.rootRelative).toBe(false);
+      const out = await personalizeHtml(html(`<body>${tag}x</body>`), undefined, { budgetMs: 100, links: noPrefix }).text();
+      expect(out).toBe(`<body>${expected}x</body>`);
+    });
+
+    it("a page of root-relative links streams in a few chunks, not one split per link", async () => {
+      const page = `<html><body>${Array.from({ length: 300 }, (_, i) => `<a href="/p/${i}">product ${i}</a>`).join("")}</body></html>`;
+      const chunks = async (links: typeof noPrefix) => {
+        const reader = personalizeHtml(html(page), undefined, { budgetMs: 100, links }).body!.getReader();
+        let n = 0;
+        for (let r = await reader.read(); !r.done; r = await reader.read()) n++;
+        return n;
+      };
+      const withPrefix = { ...noPrefix, map: (u: string) => `/edge${u}`, rootRelative: true };
+      expect(await chunks(withPrefix)).toBeGreaterThan(300);
+      expect(await chunks(noPrefix)).toBeLessThan(10);
+      expect(rootRelativePathsChange({ ...map, prefix: "/edge" })).toBe(true);
+      expect(rootRelativePathsChange({ ...map, origin: new URL("https://origin.test/shop/") })).toBe(true);
+    });
   });
 
   it("maps links the same way whether or not slots are filled: only the slots differ", async () => {

@@ -26,6 +26,15 @@ function proxiedPath(p: string, map: UrlMap): string | undefined {
 }
 
 /**
+ * Whether root-relative paths (`/x`) change behind the Worker: only with a prefix or an origin
+ * base path. Without either, a page's root-relative links are already right and only absolute
+ * and scheme-relative links naming the origin need mapping.
+ */
+export function rootRelativePathsChange(map: UrlMap): boolean {
+  return map.prefix !== "" || basePath(map.origin) !== "";
+}
+
+/**
  * An origin URL as the visitor must see it: root-relative paths get the prefix (and stay
  * relative); absolute and scheme-relative URLs naming the origin become absolute URLs of the
  * Worker. Anything else (other hosts, document-relative paths) is returned unchanged.

@@ -13,7 +13,7 @@ import { onError } from "../errors/on-error.ts";
 import { matchesAny, proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
 import { encodedPath, looselyUnderPrefix, normalisePath, underPrefix } from "./path.ts";
 import { originRequestHeaders, rewritableEncoding } from "./request-headers.ts";
-import { personalisedPageHeaders, proxiedHeaders, proxiedUrlMapper, rewrittenPageHeaders, type UrlMap } from "./response-headers.ts";
+import { personalisedPageHeaders, proxiedHeaders, proxiedUrlMapper, rewrittenPageHeaders, rootRelativePathsChange, type UrlMap } from "./response-headers.ts";
 import { consentFromCookies, parseCookies, requestSignals, VISITOR_COOKIE, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "./rewrite.ts";
 
@@ -127,7 +127,7 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     if (links && fetched.status === 304) return new Response(null, { status: 304, headers: rewrittenPageHeaders(headers) });
     return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   }
-  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map) } : undefined;
+  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map) } : undefined;
   // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
   if (!personalised && cookies.has(VISITOR_COOKIE)) headers.append("set-cookie", visitorCookie(undefined, url.protocol === "https:"));
   const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
