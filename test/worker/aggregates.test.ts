@@ -103,6 +103,15 @@ describe("aggregateStatements", () => {
     { order: "every event before every decision", arrange: () => batches([...items].sort((a, b) => (a.kind === b.kind ? time(b) - time(a) : a.kind === "e" ? -1 : 1)), 10) },
     { order: "one batch", arrange: () => [items] },
     { order: "two records per batch, newest first", arrange: () => batches([...items].sort((a, b) => time(b) - time(a)), 2) },
+    // Batches mixing records already folded with new ones (and one record twice) take the
+    // per-decision drift fold; batches of only new records take the batch totals (drift-fold.ts).
+    {
+      order: "overlapping: each batch repeats half the one before and one of its own records",
+      arrange: () => {
+        const b = batches(shuffle(items, 5), 8);
+        return b.map((batch, k) => [...(k ? b[k - 1]!.slice(0, Math.ceil(b[k - 1]!.length / 2)) : []), ...batch, ...batch.slice(0, 1)]);
+      },
+    },
   ])("$order: identical aggregates", async ({ arrange }) => {
     await reset();
     expect(await deliverAll(arrange())).toEqual(reference);

@@ -18,7 +18,8 @@
 import { binOfValue, binningOf, type Binning } from "../drift/baseline.ts";
 import type { ModelManifest } from "../ranking/manifest.ts";
 import type { DriftSource } from "./drift.ts";
-import { NEW_DECISION, dayOf, idsIn, utcDay } from "./sql.ts";
+import type { FoldTable } from "./drift-fold.ts";
+import { dayOf, idsIn, utcDay } from "./sql.ts";
 
 /** How one model version's values are binned. */
 export interface ModelBinning {
@@ -118,21 +119,11 @@ export function driftBinRows(decisions: DriftSource[], binnings: DriftBinnings =
   return out;
 }
 
-const at = (i: number) => `json_extract(r.value, '$[${i}]')`;
-
-/** SQL of the bin folds: ?1 the batch's decision ids (JSON), ?2 the rows of {@link driftBinRows}. */
-export const DRIFT_BIN_SQL = {
-  features: `INSERT INTO agg_feature_bins (day, model, feature, bin, n)
-     SELECT ${at(1)}, ${at(2)}, ${at(3)}, ${at(4)}, SUM(${at(5)})
-     FROM json_each(?2) r JOIN decisions d ON d.decision_id = ${at(0)}
-     WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3, 4
-     ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-  scores: `INSERT INTO agg_score_bins (day, model, bin, n)
-     SELECT ${at(1)}, ${at(2)}, ${at(3)}, SUM(${at(4)})
-     FROM json_each(?2) r JOIN decisions d ON d.decision_id = ${at(0)}
-     WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3
-     ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-};
+/** The tables the rows of {@link driftBinRows} are folded into (./drift-fold.ts). */
+export const DRIFT_BIN_TABLES = {
+  features: { table: "agg_feature_bins", keys: ["day", "model", "feature", "bin"], values: ["n"] },
+  scores: { table: "agg_score_bins", keys: ["day", "model", "bin"], values: ["n"] },
+} as const satisfies Record<string, FoldTable>;
 
 /** Reliability bins of agg_calibration (as worker/calibration/metrics.ts: 10 equal-width bins). */
 export const CALIBRATION_BINS = 10;

@@ -11,7 +11,8 @@
  * transaction. They are still folded only for decisions the batch really inserted (`agg_applied =
  * 0`), so a redelivered batch changes nothing.
  */
-import { NEW_DECISION, utcDay } from "./sql.ts";
+import type { FoldTable } from "./drift-fold.ts";
+import { utcDay } from "./sql.ts";
 
 /** Histogram bins over [0, 1]: bucket b holds [b/BINS, (b+1)/BINS); -1 below 0, BINS above 1. */
 export const SCORE_BINS = 20;
@@ -74,22 +75,8 @@ export function driftRows(decisions: DriftSource[]): DriftRows {
   return out;
 }
 
-/** A JSON row's i-th field, as SQL over json_each alias `r`. */
-const at = (i: number) => `json_extract(r.value, '$[${i}]')`;
-
-/**
- * SQL of the drift folds: ?1 is the JSON array of the batch's decision ids, ?2 the JSON rows of
- * {@link driftRows} (scores for the first statement, features for the second).
- */
-export const DRIFT_SQL = {
-  scores: `INSERT INTO agg_scores (day, model, bucket, n)
-     SELECT ${at(1)}, ${at(2)}, ${at(3)}, SUM(${at(4)})
-     FROM json_each(?2) r JOIN decisions d ON d.decision_id = ${at(0)}
-     WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3
-     ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-  features: `INSERT INTO agg_features (day, model, feature, n, sum, sum_sq)
-     SELECT ${at(1)}, ${at(2)}, ${at(3)}, SUM(${at(4)}), SUM(${at(5)}), SUM(${at(6)})
-     FROM json_each(?2) r JOIN decisions d ON d.decision_id = ${at(0)}
-     WHERE ${NEW_DECISION("d")} GROUP BY 1, 2, 3
-     ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum, sum_sq = sum_sq + excluded.sum_sq`,
-};
+/** The tables the rows of {@link driftRows} are folded into (./drift-fold.ts). */
+export const DRIFT_TABLES = {
+  scores: { table: "agg_scores", keys: ["day", "model", "bucket"], values: ["n"] },
+  features: { table: "agg_features", keys: ["day", "model", "feature"], values: ["n", "sum", "sum_sq"] },
+} as const satisfies Record<string, FoldTable>;

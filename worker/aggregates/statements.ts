@@ -19,8 +19,9 @@
  */
 import { DAY_MS, GROUP_OF, NEW_DECISION, UNIVERSAL_CONTROL, dayOf, dayStartOf, idsIn } from "./sql.ts";
 import { CONTENT_ATTRIBUTION_SQL, CONTENT_DECISION_SQL } from "./content.ts";
-import { DRIFT_SQL, driftRows, type DriftSource } from "./drift.ts";
-import { CALIBRATION_ATTRIBUTION_SQL, DRIFT_BIN_SQL, driftBinnings, driftBinRows, type DriftBinnings } from "./drift-bins.ts";
+import { DRIFT_TABLES, driftRows, type DriftSource } from "./drift.ts";
+import { CALIBRATION_ATTRIBUTION_SQL, DRIFT_BIN_TABLES, driftBinnings, driftBinRows, type DriftBinnings } from "./drift-bins.ts";
+import { foldStatements } from "./drift-fold.ts";
 import { HEALTH_DECISION_SQL } from "./health.ts";
 import { MOMENT_ATTRIBUTION_SQL, MOMENT_DECISION_SQL, MOMENT_EVENT_SQL } from "../moments/aggregates.ts";
 import { OUTBOUND_DECISION_SQL, OUTBOUND_EVENT_SQL } from "../moments/outbound-aggregates.ts";
@@ -171,7 +172,7 @@ export function aggregateStatements(db: D1Database, ids: AggregateIds): D1Prepar
   const events = JSON.stringify(ids.eventIds);
   const decisions = JSON.stringify(ids.decisionIds);
   // D1 refuses more arguments than the statement's highest ?N.
-  const prepare = (sql: string, ...args: string[]) => {
+  const prepare = (sql: string, ...args: unknown[]) => {
     const n = Math.max(0, ...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
     return n ? db.prepare(sql).bind(...args.slice(0, n)) : db.prepare(sql);
   };
@@ -181,12 +182,14 @@ export function aggregateStatements(db: D1Database, ids: AggregateIds): D1Prepar
     if (!ids.decisions) throw new Error("aggregateStatements: the decisions' records are needed for the drift sums");
     out.push(...DECISION_SQL.map((sql) => prepare(sql, decisions)));
     const wanted = new Set(ids.decisionIds);
-    const drift = driftRows(ids.decisions.filter((d) => wanted.has(d.decisionId)));
-    if (drift.scores.length) out.push(prepare(DRIFT_SQL.scores, decisions, JSON.stringify(drift.scores)));
-    if (drift.features.length) out.push(prepare(DRIFT_SQL.features, decisions, JSON.stringify(drift.features)));
-    const bins = driftBinRows(ids.decisions.filter((d) => wanted.has(d.decisionId)), ids.binnings);
-    if (bins.features.length) out.push(prepare(DRIFT_BIN_SQL.features, decisions, JSON.stringify(bins.features)));
-    if (bins.scores.length) out.push(prepare(DRIFT_BIN_SQL.scores, decisions, JSON.stringify(bins.scores)));
+    // One record per decision id: a record sent twice (in two messages of a batch) counts once,
+    // as its row in `decisions` does.
+    const sources = [...new Map(ids.decisions.filter((d) => wanted.has(d.decisionId)).map((d) => [d.decisionId, d])).values()];
+    const fold = (table: Parameters<typeof foldStatements>[1], rows: Parameters<typeof foldStatements>[2]) => foldStatements(prepare, table, rows, decisions, wanted.size);
+    const drift = driftRows(sources);
+    const bins = driftBinRows(sources, ids.binnings);
+    out.push(...fold(DRIFT_TABLES.scores, drift.scores), ...fold(DRIFT_TABLES.features, drift.features));
+    out.push(...fold(DRIFT_BIN_TABLES.features, bins.features), ...fold(DRIFT_BIN_TABLES.scores, bins.scores));
   }
   if (ids.eventIds.length || ids.decisionIds.length) out.push(...ATTRIBUTION_SQL.map((sql) => prepare(sql, events, decisions)));
   if (ids.decisionIds.length) out.push(prepare(MARK_DECISIONS, decisions));

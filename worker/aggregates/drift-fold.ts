@@ -1,0 +1,82 @@
+/**
+ * How the per-decision drift rows (./drift.ts, ./drift-bins.ts) are folded, in the batch's
+ * transaction, in one of two ways:
+ *
+ * - **batch totals**, when every decision of the batch is still unapplied (`agg_applied = 0`, the
+ *   usual case: a first delivery): the rows are summed here per key and inserted as they are — a
+ *   few dozen rows per table and batch;
+ * - **per decision** otherwise (a redelivered or partly stored batch): each row is joined with its
+ *   decision and folded only for decisions not applied yet, as before.
+ *
+ * Both statements test the same condition, before the batch marks its decisions applied, so
+ * exactly one of them inserts anything and a redelivery still changes nothing. Why: the
+ * per-decision path had SQLite expand and join one JSON row per decision × feature × bin — about
+ * 0.2 ms of the log consumer's ≈ 0.6 ms per decision with 50 candidates and 16 features, on the
+ * Worker's own thread locally (measured by timing each statement against the local D1).
+ */
+import { NEW_DECISION } from "./sql.ts";
+
+/** An additive aggregate table: key columns, then the columns summed on conflict. */
+export interface FoldTable {
+  table: string;
+  keys: readonly string[];
+  values: readonly string[];
+}
+
+/** One decision's contribution: `[decisionId, ...keys, ...values]`. */
+export type DecisionRow = readonly [string, ...(string | number)[]];
+
+const at = (i: number) => `json_extract(r.value, '$[${i}]')`;
+
+/** True inside the transaction while every decision of the batch (?1, JSON ids; ?3, their distinct count) is unapplied. */
+const ALL_NEW = `((SELECT COUNT(*) FROM decisions n WHERE ${NEW_DECISION("n")}) = ?3)`;
+
+const onConflict = (t: FoldTable) => `ON CONFLICT DO UPDATE SET ${t.values.map((v) => `${v} = ${v} + excluded.${v}`).join(", ")}`;
+const columns = (t: FoldTable) => [...t.keys, ...t.values].join(", ");
+
+/** SQL of the batch-totals insert: ?2 holds rows `[...keys, ...values]`. */
+export function totalsSql(t: FoldTable): string {
+  const select = [...t.keys, ...t.values].map((_, i) => at(i)).join(", ");
+  return `INSERT INTO ${t.table} (${columns(t)}) SELECT ${select} FROM json_each(?2) r WHERE ${ALL_NEW} ${onConflict(t)}`;
+}
+
+/** SQL of the per-decision insert: ?2 holds rows `[decisionId, ...keys, ...values]`. */
+export function perDecisionSql(t: FoldTable): string {
+  const keys = t.keys.map((_, i) => at(i + 1));
+  const sums = t.values.map((_, i) => `SUM(${at(1 + t.keys.length + i)})`);
+  const groupBy = t.keys.map((_, i) => i + 1).join(", ");
+  return `INSERT INTO ${t.table} (${columns(t)}) SELECT ${[...keys, ...sums].join(", ")}
+     FROM json_each(?2) r JOIN decisions d ON d.decision_id = ${at(0)}
+     WHERE ${NEW_DECISION("d")} AND NOT ${ALL_NEW} GROUP BY ${groupBy} ${onConflict(t)}`;
+}
+
+/** The per-decision rows summed per key (the decision id dropped), in first-seen key order. */
+export function batchTotals(t: FoldTable, rows: readonly DecisionRow[]): (string | number)[][] {
+  const totals = new Map<string, (string | number)[]>();
+  for (const row of rows) {
+    const keys = row.slice(1, 1 + t.keys.length);
+    const id = JSON.stringify(keys);
+    const sum = totals.get(id);
+    if (!sum) totals.set(id, row.slice(1));
+    else for (let i = t.keys.length; i < sum.length; i++) (sum[i] as number) += row[1 + i] as number;
+  }
+  return [...totals.values()];
+}
+
+/**
+ * Both statements for one table (none without rows). `prepare` binds ?1 the batch's decision ids
+ * (JSON), ?2 the rows (JSON), ?3 how many distinct decision ids the batch has.
+ */
+export function foldStatements(
+  prepare: (sql: string, ...args: unknown[]) => D1PreparedStatement,
+  t: FoldTable,
+  rows: readonly DecisionRow[],
+  decisionIds: string,
+  distinctIds: number,
+): D1PreparedStatement[] {
+  if (!rows.length) return [];
+  return [
+    prepare(totalsSql(t), decisionIds, JSON.stringify(batchTotals(t, rows)), distinctIds),
+    prepare(perDecisionSql(t), decisionIds, JSON.stringify(rows), distinctIds),
+  ];
+}
