@@ -15,7 +15,18 @@ import http from "node:http";
 import { benchGuardrails } from "./bench-catalog.ts";
 import type { DevServer } from "./dev-server.ts";
 
-const VISITORS = 500;
+/**
+ * Distinct visitors the load cycles through: `PROFILE_VISITORS` (a positive integer; the peer
+ * bench uses 64), default 500 as the bench. Shared with scripts/profile.ts.
+ */
+export const VISITORS = profileVisitors(process.env.PROFILE_VISITORS);
+
+function profileVisitors(text: string | undefined): number {
+  if (text === undefined) return 500;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`PROFILE_VISITORS must be a positive integer, not ${JSON.stringify(text)}`);
+  return n;
+}
 const ADMIN = { authorization: "Bearer profile-token" };
 const DRAIN_LIMIT_MS = 90_000;
 

@@ -15,11 +15,9 @@ import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { benchCatalog } from "./bench-catalog.ts";
 import { run, startDevServer } from "./dev-server.ts";
-import { profileAll } from "./profile-all.ts";
+import { profileAll, VISITORS } from "./profile-all.ts";
 
 const PORT = 8700 + (process.pid % 100);
-/** Distinct visitors the load cycles through (`PROFILE_VISITORS`; the peer bench uses 64). */
-const VISITORS = Number(process.env.PROFILE_VISITORS ?? 500);
 const what = (process.argv[2] ?? "decide") as "decide" | "events" | "proxy" | "all";
 const seconds = Number(process.argv[3] ?? 8);
 /** The page proxy mode is profiled on (`PROFILE_PATH`, e.g. `/edge/product` with `PROFILE_VARS=PROXY_ORIGIN:http://127.0.0.1:8810`). */

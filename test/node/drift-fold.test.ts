@@ -19,6 +19,15 @@ describe("drift fold", () => {
     expect(batchTotals(features, [])).toEqual([]);
   });
 
+  it.each([
+    { xs: [0.1, 0.2, 0.3], sum: 0.6 },
+    { xs: [1e16, 1, -1e16], sum: 1 },
+    { xs: [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], sum: 1 },
+  ])("sums $xs compensated, as SQLite's SUM does: $sum", ({ xs, sum }) => {
+    const table = { table: "t", keys: ["k"], values: ["x"] };
+    expect(batchTotals(table, xs.map((x, i) => [`d${i}`, "k", x] as const))).toEqual([["k", sum]]);
+  });
+
   it("leaves the rows it sums unchanged", () => {
     const row = ["d1", "2026-12-01", "m@1", "x", 1, 2, 3] as const;
     const rows = [row, ["d2", "2026-12-01", "m@1", "x", 1, 2, 3] as const];

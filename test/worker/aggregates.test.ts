@@ -140,6 +140,21 @@ describe("aggregateStatements", () => {
     expect(await readAggregates(db, FROM_DAY, TO_DAY)).toEqual(reference);
   });
 
+  it("a decision id sent twice with different records counts once in the drift sums, as the first record, like its row", async () => {
+    const time = DAY0 + 10 * DAY_MS;
+    const day = utcDay(time);
+    const model = `dup@${crypto.randomUUID().slice(0, 8)}`;
+    const first = await auditRecord({ decisionId: `${PREFIX}-dup-${model}`, time, modelVersion: model, features: [[1, 0], [0, 1]], scores: [0.75, 0.25] });
+    const second = { ...first, features: [[5, 5], [5, 5]] };
+    await deliver([{ kind: "d", r: first }, { kind: "d", r: second }]);
+    const sums = await db.prepare("SELECT feature, n, sum FROM agg_features WHERE day = ? AND model = ? ORDER BY feature").bind(day, model).all();
+    expect(sums.results).toEqual([
+      { feature: "block_default", n: 2, sum: 1 },
+      { feature: "page_category_match", n: 2, sum: 1 },
+    ]);
+    expect(await db.prepare("SELECT features FROM decisions WHERE decision_id = ?").bind(first.decisionId).first("features")).toBe("[[1,0],[0,1]]");
+  });
+
   it("returns no statement for an empty batch, and binds every id list as one parameter", () => {
     expect(aggregateStatements(db, { decisionIds: [], eventIds: [] })).toEqual([]);
     const ids = Array.from({ length: 5000 }, (_, i) => `id-${i}`);

@@ -51,17 +51,30 @@ export function perDecisionSql(t: FoldTable): string {
      WHERE ${NEW_DECISION("d")} AND NOT ${ALL_NEW} GROUP BY ${groupBy} ${onConflict(t)}`;
 }
 
-/** The per-decision rows summed per key (the decision id dropped), in first-seen key order. */
+/**
+ * The per-decision rows summed per key (the decision id dropped), in first-seen key order. Sums
+ * are compensated (Kahan–Babuška–Neumaier; Neumaier, "Rundungsfehleranalyse einiger Verfahren zur
+ * Summation endlicher Summen", ZAMM 54, 1974), as SQLite's SUM() has been since 3.43.0
+ * (https://sqlite.org/releaselog/3_43_0.html), so both fold paths round alike: 0.1 + 0.2 + 0.3 is
+ * 0.6 either way.
+ */
 export function batchTotals(t: FoldTable, rows: readonly DecisionRow[]): (string | number)[][] {
-  const totals = new Map<string, (string | number)[]>();
+  const k = t.keys.length;
+  const totals = new Map<string, { keys: (string | number)[]; sum: number[]; comp: number[] }>();
   for (const row of rows) {
-    const keys = row.slice(1, 1 + t.keys.length);
+    const keys = row.slice(1, 1 + k);
     const id = JSON.stringify(keys);
-    const sum = totals.get(id);
-    if (!sum) totals.set(id, row.slice(1));
-    else for (let i = t.keys.length; i < sum.length; i++) (sum[i] as number) += row[1 + i] as number;
+    let total = totals.get(id);
+    if (!total) totals.set(id, (total = { keys, sum: t.values.map(() => 0), comp: t.values.map(() => 0) }));
+    for (let i = 0; i < t.values.length; i++) {
+      const x = row[1 + k + i] as number;
+      const s = total.sum[i]!;
+      const next = s + x;
+      total.comp[i]! += Math.abs(s) >= Math.abs(x) ? s - next + x : x - next + s;
+      total.sum[i] = next;
+    }
   }
-  return [...totals.values()];
+  return [...totals.values()].map(({ keys, sum, comp }) => [...keys, ...sum.map((s, i) => s + comp[i]!)]);
 }
 
 /**

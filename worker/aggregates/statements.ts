@@ -182,9 +182,11 @@ export function aggregateStatements(db: D1Database, ids: AggregateIds): D1Prepar
     if (!ids.decisions) throw new Error("aggregateStatements: the decisions' records are needed for the drift sums");
     out.push(...DECISION_SQL.map((sql) => prepare(sql, decisions)));
     const wanted = new Set(ids.decisionIds);
-    // One record per decision id: a record sent twice (in two messages of a batch) counts once,
-    // as its row in `decisions` does.
-    const sources = [...new Map(ids.decisions.filter((d) => wanted.has(d.decisionId)).map((d) => [d.decisionId, d])).values()];
+    // One record per decision id, the first, as `INSERT OR IGNORE` keeps the first row: a record
+    // sent twice (in two messages of a batch) counts once, as its row in `decisions` does.
+    const first = new Map<string, DriftSource>();
+    for (const d of ids.decisions) if (wanted.has(d.decisionId) && !first.has(d.decisionId)) first.set(d.decisionId, d);
+    const sources = [...first.values()];
     const fold = (table: Parameters<typeof foldStatements>[1], rows: Parameters<typeof foldStatements>[2]) => foldStatements(prepare, table, rows, decisions, wanted.size);
     const drift = driftRows(sources);
     const bins = driftBinRows(sources, ids.binnings);
