@@ -65,11 +65,16 @@ export function deviceFromHeaders(headers: Headers): Signals["device"] {
 /** Signals the edge can read from the request itself. */
 export function requestSignals(request: Request, url: URL): Signals {
   const signals: Signals = { device: deviceFromHeaders(request.headers) };
-  try {
-    const host = new URL(request.headers.get("referer") ?? "").hostname;
-    if (host && host !== url.hostname) signals.referrer = host.slice(0, 200);
-  } catch {
-    // no or unparsable referrer
+  // Parsed only when present: an empty string would throw, and building the error costs more
+  // than the rest of this function.
+  const referer = request.headers.get("referer");
+  if (referer) {
+    try {
+      const host = new URL(referer).hostname;
+      if (host && host !== url.hostname) signals.referrer = host.slice(0, 200);
+    } catch {
+      // an unparsable referrer
+    }
   }
   const utm: NonNullable<Signals["utm"]> = {};
   for (const field of ["source", "medium", "campaign", "term", "content"] as const) {

@@ -65,30 +65,38 @@ function acceptEncodingForRewrite(visitor: string | null): string {
   return accepts ? "gzip" : "identity";
 }
 
-/** The headers of the request to the origin. */
+/**
+ * The headers of the request to the origin. Built in one pass over the visitor's headers into a
+ * new list rather than by deleting from a copy: each `Headers` call crosses into the runtime, and
+ * the ~25 deletes per proxied page were ~3% of the Worker's CPU in proxy mode
+ * (`npm run profile -- proxy`).
+ */
 export function originRequestHeaders(visitor: Headers, policy: ForwardPolicy): Headers {
-  const headers = new Headers(visitor);
+  const dropped = new Set(NEVER_FORWARDED);
   // Fields named by Connection are hop-by-hop too (RFC 9110 §7.6.1).
-  for (const name of (visitor.get("connection") ?? "").split(",")) if (name.trim()) headers.delete(name.trim());
-  for (const name of NEVER_FORWARDED) headers.delete(name);
-  if (!policy.forwardAuth) headers.delete("authorization");
-  const cookie = visitor.get("cookie");
-  if (cookie !== null) {
-    const kept = withoutOwnCookies(cookie, policy.forwardCookies);
-    if (kept) headers.set("cookie", kept);
-    else headers.delete("cookie");
-  }
-  if (policy.personalised) for (const name of CONDITIONAL_HEADERS) headers.delete(name);
-  if (policy.rewritten || policy.personalised) {
+  for (const name of (visitor.get("connection") ?? "").split(",")) if (name.trim()) dropped.add(name.trim().toLowerCase());
+  if (!policy.forwardAuth) dropped.add("authorization");
+  if (policy.personalised) for (const name of CONDITIONAL_HEADERS) dropped.add(name);
+  const rewritten = policy.rewritten || policy.personalised;
+  if (rewritten) {
     // Byte ranges and digests of bytes HTMLRewriter changes mean nothing to the visitor. A page
     // whose links alone are mapped keeps If-None-Match / If-Modified-Since: it is the same for
     // everyone, so the origin's 304 stays true (its ETag is passed on weakened).
-    for (const name of ["range", "if-range", ...DIGEST_REQUESTS]) headers.delete(name);
+    for (const name of ["range", "if-range", ...DIGEST_REQUESTS]) dropped.add(name);
     // A WebSocket or h2c upgrade answers 101, not a page.
-    headers.delete("upgrade");
-    headers.set("accept-encoding", acceptEncodingForRewrite(visitor.get("accept-encoding")));
+    dropped.add("upgrade");
+    dropped.add("accept-encoding");
   }
-  return headers;
+  const out: [string, string][] = [];
+  for (const [name, value] of visitor) {
+    if (dropped.has(name)) continue;
+    if (name === "cookie") {
+      const kept = withoutOwnCookies(value, policy.forwardCookies);
+      if (kept) out.push([name, kept]);
+    } else out.push([name, value]);
+  }
+  if (rewritten) out.push(["accept-encoding", acceptEncodingForRewrite(visitor.get("accept-encoding"))]);
+  return new Headers(out);
 }
 
 /** True when the runtime hands HTMLRewriter the decoded page for this Content-Encoding. */

@@ -66,16 +66,18 @@ const LINK_ATTRIBUTES = [
  */
 function withLinks(rewriter: HTMLRewriter, links: LinkRewrite): HTMLRewriter {
   const starts = links.rootRelative ? ["/", links.origin] : ["//", "/\\\\", links.origin];
-  for (const [tag, attribute] of LINK_ATTRIBUTES) {
-    const handler = {
+  // One selector list per attribute: each `on` is parsed by the runtime on every page.
+  for (const attribute of ["href", "action"] as const) {
+    const tags = LINK_ATTRIBUTES.filter(([, a]) => a === attribute).map(([tag]) => tag);
+    const selector = tags.flatMap((tag) => starts.map((start) => `${tag}[${attribute}^="${start}"]`)).join(", ");
+    rewriter = rewriter.on(selector, {
       element(el: Element) {
         const url = el.getAttribute(attribute);
         if (url === null) return;
         const mapped = links.map(url);
         if (mapped !== url) el.setAttribute(attribute, mapped);
       },
-    };
-    for (const start of starts) rewriter = rewriter.on(`${tag}[${attribute}^="${start}"]`, handler);
+    });
   }
   return rewriter;
 }
