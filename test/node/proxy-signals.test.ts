@@ -5,7 +5,7 @@ const signals = (headers: Record<string, string>, url = "https://shop.example/sh
 
 describe("requestSignals (what the edge reads from the request itself)", () => {
   it.each([
-    { name: "no referer", headers: {}, referrer: undefined },
+    { name: "no referer", headers: {} as Record<string, string>, referrer: undefined },
     { name: "an empty referer", headers: { referer: "" }, referrer: undefined },
     { name: "an unparsable referer", headers: { referer: "not a url" }, referrer: undefined },
     { name: "the site itself", headers: { referer: "https://shop.example/bags.html" }, referrer: undefined },
