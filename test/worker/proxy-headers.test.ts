@@ -112,6 +112,23 @@ describe("credentials and the Worker's own cookies", () => {
   });
 });
 
+describe("fields the Connection header names (RFC 9110 §7.6.1)", () => {
+  it.each([
+    // A field it names is hop-by-hop, the Cookie header included (the site's cookies too).
+    { connection: "Cookie, X-A", cookie: null },
+    // A name that is not a valid field name is ignored, not a failure; the valid ones still go.
+    { connection: "foo bar, x-a", cookie: "site=1" },
+  ])("Connection: $connection → X-A dropped, Cookie $cookie", async ({ connection, cookie }) => {
+    originRequests.length = 0;
+    const res = await proxied("/edge/style.css", { headers: { connection, "x-a": "1", "x-b": "2", cookie: "site=1; nb_vid=abcdefgh12345678" } });
+    expect(res.status).toBe(200);
+    const sent = originRequests[0]!.headers;
+    expect(sent.get("x-a")).toBeNull();
+    expect(sent.get("x-b")).toBe("2");
+    expect(sent.get("cookie")).toBe(cookie);
+  });
+});
+
 describe("other methods", () => {
   it("a form POST reaches the origin with its body, and the origin's answer comes back as is", async () => {
     externalOrigin(async (request) => new Response(`${request.method} ${await request.text()}`, { status: 201, headers: { "content-type": "text/plain" } }));

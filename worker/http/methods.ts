@@ -47,7 +47,8 @@ const firstSegment = (path: string) => path.split("/", 2)[1] ?? "";
 /**
  * The routes grouped by first path segment, built once per route list (rebuilt if routes were
  * added since): a proxied page asks this on every request, and testing each of the few hundred
- * route patterns against it was ~3% of the Worker's CPU in proxy mode (`npm run profile -- proxy`).
+ * route patterns against it was ~3% of the Worker's JS samples in proxy mode
+ * (`PROFILE_CPU=1 npm run profile -- proxy`).
  */
 function routeIndex(routes: readonly RouteEntry[]): RouteIndex {
   const known = indexes.get(routes);

@@ -67,9 +67,12 @@ function acceptEncodingForRewrite(visitor: string | null): string {
 
 /**
  * The headers of the request to the origin. Built in one pass over the visitor's headers into a
- * new list rather than by deleting from a copy: each `Headers` call crosses into the runtime, and
- * the ~25 deletes per proxied page were ~3% of the Worker's CPU in proxy mode
- * (`npm run profile -- proxy`).
+ * new list rather than by deleting from a copy: each `Headers` call crosses into the runtime (the
+ * ~25 deletes per proxied page were ~3% of the Worker's JS samples in `PROFILE_CPU=1 npm run
+ * profile -- proxy`). Field names are sent lower-case and repeated fields joined with ", ", as
+ * iterating `Headers` gives them (the same fields under HTTP semantics). A name in `Connection`
+ * that is no field name is ignored (deleting it threw), and a field it names is dropped even when
+ * it is `Cookie`.
  */
 export function originRequestHeaders(visitor: Headers, policy: ForwardPolicy): Headers {
   const dropped = new Set(NEVER_FORWARDED);
