@@ -35,10 +35,14 @@ function pattern(path: string): RegExp {
   return re;
 }
 
-/** The routes by their path's first segment; `""` holds those starting with a parameter (they match any). */
+/**
+ * The routes a path can match, by its first segment: that segment's routes plus those starting
+ * with a parameter (they match any); `anyFirst` alone for a segment no route names.
+ */
 interface RouteIndex {
   size: number;
   bySegment: Map<string, RouteEntry[]>;
+  anyFirst: RouteEntry[];
 }
 const indexes = new WeakMap<readonly RouteEntry[], RouteIndex>();
 
@@ -53,14 +57,16 @@ const firstSegment = (path: string) => path.split("/", 2)[1] ?? "";
 function routeIndex(routes: readonly RouteEntry[]): RouteIndex {
   const known = indexes.get(routes);
   if (known && known.size === routes.length) return known;
-  const bySegment = new Map<string, RouteEntry[]>();
+  const named = new Map<string, RouteEntry[]>();
+  const anyFirst: RouteEntry[] = [];
   for (const route of routes) {
     if (route.method === "ALL" || route.path.includes("*")) continue;
     const first = firstSegment(route.path);
-    const key = first.startsWith(":") ? "" : first;
-    bySegment.set(key, [...(bySegment.get(key) ?? []), route]);
+    if (first.startsWith(":")) anyFirst.push(route);
+    else named.set(first, [...(named.get(first) ?? []), route]);
   }
-  const index = { size: routes.length, bySegment };
+  const bySegment = new Map([...named].map(([segment, list]) => [segment, [...list, ...anyFirst]]));
+  const index = { size: routes.length, bySegment, anyFirst };
   indexes.set(routes, index);
   return index;
 }
@@ -71,9 +77,9 @@ function routeIndex(routes: readonly RouteEntry[]): RouteIndex {
  * Empty when no route has this path: the caller answers 404.
  */
 export function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
-  const { bySegment } = routeIndex(routes);
+  const { bySegment, anyFirst } = routeIndex(routes);
   const methods = new Set<string>();
-  for (const route of [...(bySegment.get(firstSegment(path)) ?? []), ...(bySegment.get("") ?? [])]) {
+  for (const route of bySegment.get(firstSegment(path)) ?? anyFirst) {
     if (pattern(route.path).test(path)) methods.add(route.method);
   }
   if (methods.has("GET")) methods.add("HEAD");
