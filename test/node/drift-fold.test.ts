@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { batchTotals, perDecisionSql, totalsSql } from "../../worker/aggregates/drift-fold.ts";
+import { batchTotals, foldStatements, jsonPieces, perDecisionSql, totalsSql } from "../../worker/aggregates/drift-fold.ts";
 
 const features = { table: "agg_features", keys: ["day", "model", "feature"], values: ["n", "sum", "sum_sq"] };
 
@@ -43,5 +43,29 @@ describe("drift fold", () => {
     expect(perDecision).toContain(`AND NOT ${guard}`);
     expect(perDecision).toContain("GROUP BY 1, 2, 3");
     for (const sql of [totals, perDecision]) expect(sql).toContain("ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum, sum_sq = sum_sq + excluded.sum_sq");
+  });
+
+  it("splits JSON rows into pieces under D1's string limit, in order, a longer row alone", () => {
+    const rows = Array.from({ length: 100 }, (_, i) => [`d${i}`, "2026-12-01", "m@1", `feature_${i % 7}`, i, i / 3, i * i]);
+    const pieces = jsonPieces(rows, 500);
+    expect(pieces.length).toBeGreaterThan(5);
+    for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(500);
+    expect(pieces.flatMap((p) => JSON.parse(p))).toEqual(rows);
+    expect(jsonPieces(rows)).toEqual([JSON.stringify(rows)]);
+    expect(jsonPieces([])).toEqual([]);
+    const long = ["x".repeat(600)];
+    expect(jsonPieces([[1], long, [2]], 500)).toEqual(["[[1]]", JSON.stringify([long]), "[[2]]"]);
+  });
+
+  it("binds every piece to its own statement with the same guard arguments", () => {
+    const bound: unknown[][] = [];
+    const prepare = (sql: string, ...args: unknown[]) => (bound.push([sql === totalsSql(features) ? "totals" : "per-decision", ...args]), {}) as D1PreparedStatement;
+    const rows = Array.from({ length: 30_000 }, (_, i) => [`decision-${i}`, "2026-12-01", "m@1", `feature_${i % 16}`, 50, i / 7, i / 3] as const);
+    const statements = foldStatements(prepare, features, rows, '["ids"]', 30_000);
+    const perDecision = bound.filter((b) => b[0] === "per-decision");
+    expect(perDecision.length).toBeGreaterThan(1);
+    expect(statements).toHaveLength(bound.length);
+    for (const b of bound) expect([b[1], b[3]]).toEqual(['["ids"]', 30_000]);
+    expect(perDecision.flatMap((b) => JSON.parse(b[2] as string))).toEqual(rows);
   });
 });

@@ -3,9 +3,10 @@
 // the seams for the aggregates and the lake.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { consumeLog, type BatchIds, type ConsumerDeps, type DeadLetter } from "../../worker/pipeline/consume.ts";
+import { chunkMessages, consumeLog, type BatchIds, type ConsumerDeps, type DeadLetter } from "../../worker/pipeline/consume.ts";
 import { consumeDeadLetters, RETRIES_EXHAUSTED } from "../../worker/pipeline/dead-letters.ts";
 import { decodeLogBody, logMessageSchema, MAX_MESSAGE_BYTES, messageBytes, splitIntoMessages } from "../../worker/pipeline/messages.ts";
+import { consumerDeps } from "../../worker/pipeline/wire.ts";
 import { ADMIN } from "./audit-fixtures.ts";
 import { call } from "./helpers.ts";
 import { decisionRecord, drain, eventRecord, flakyDb, messageBatch, type Delivery } from "./pipeline-harness.ts";
@@ -110,6 +111,42 @@ describe("messages that do not fit the schema", () => {
     expect(health.deadLetters.count).toBeGreaterThanOrEqual(7);
     expect(health.deadLetters.latest.map((l) => l.sourceId)).toEqual(expect.arrayContaining(["b1", "x1"]));
     expect(health.deadLetters.latest.find((l) => l.sourceId === "b1")!.error).toContain("visitorKey");
+  });
+});
+
+describe("a full batch of large decisions", () => {
+  it("is written in chunks under D1's 2 MB string limit, each decision stored and folded once", { timeout: 120_000 }, async () => {
+    // 100 messages as full as the producer's outbox makes them: 24 decisions of 50 candidates ×
+    // 16 features each. In one transaction the drift rows bound as JSON were over 2 MB and D1
+    // refused the whole batch (SQLITE_TOOBIG), so it was retried and dead-lettered.
+    const model = "m-chunks@1";
+    const big = (n: number) => {
+      const r = decisionRecord(`chunk-d-${n}`, n);
+      r.modelVersion = model;
+      r.candidates = Array.from({ length: 50 }, (_, i) => `block-number-${i}`);
+      r.featureNames = Array.from({ length: 16 }, (_, i) => `feature_${i}`);
+      r.features = r.candidates.map((_, i) => Array.from({ length: 16 }, (_, j) => Math.sin(i * 16 + j + n)));
+      r.scores = r.candidates.map((_, i) => (1 + Math.cos(i + n)) / 2);
+      return r;
+    };
+    const deliveries: Delivery[] = Array.from({ length: 100 }, (_, m) => ({
+      id: `chunk-m-${m}`,
+      body: { v: 1, kind: "decisions", records: Array.from({ length: 24 }, (_, i) => big(m * 24 + i)) },
+      attempts: 1,
+    }));
+    expect(chunkMessages(deliveries.map((d) => ({ log: d.body as never, bytes: JSON.stringify(d.body).length }))).length).toBeGreaterThan(5);
+    const { afterCommit: _lake, ...wired } = consumerDeps(env);
+    const d = { ...wired, deadLetters: deps().deadLetters };
+    const { batch, outcome } = messageBatch("nextbest-log", deliveries);
+    expect(await consumeLog(batch, d)).toMatchObject({ written: 2400, deadLettered: 0, retried: 0 });
+    expect([...outcome.values()].every((o) => o === "ack")).toBe(true);
+    expect(await count("SELECT COUNT(*) AS n FROM decisions WHERE decision_id LIKE 'chunk-d-%' AND agg_applied = 1")).toBe(2400);
+    // Every candidate's features folded once: n per feature = 2,400 decisions × 50 candidates.
+    expect(await count("SELECT SUM(n) AS n FROM agg_features WHERE model = ? AND feature = 'feature_3'", model)).toBe(2400 * 50);
+    // Redelivered, nothing changes.
+    const again = messageBatch("nextbest-log", deliveries.slice(0, 10));
+    await consumeLog(again.batch, d);
+    expect(await count("SELECT SUM(n) AS n FROM agg_features WHERE model = ? AND feature = 'feature_3'", model)).toBe(2400 * 50);
   });
 });
 

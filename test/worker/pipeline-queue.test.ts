@@ -73,9 +73,10 @@ describe("through the queue", () => {
 function fakeQueue(fail?: string) {
   const sent: LogMessage[] = [];
   const queue = {
-    async send(body: LogMessage) {
+    async send(body: unknown, options?: { contentType?: string }) {
       if (fail) throw new Error(fail);
-      sent.push(body);
+      expect([options?.contentType, typeof body]).toEqual(["text", "string"]);
+      sent.push(logMessageSchema.parse(decodeLogBody(body)) as LogMessage);
     },
     async sendBatch(messages: Iterable<{ body: unknown; contentType?: string }>) {
       if (fail) throw new Error(fail);

@@ -78,8 +78,36 @@ export function batchTotals(t: FoldTable, rows: readonly DecisionRow[]): (string
 }
 
 /**
- * Both statements for one table (none without rows). `prepare` binds ?1 the batch's decision ids
- * (JSON), ?2 the rows (JSON), ?3 how many distinct decision ids the batch has.
+ * Largest JSON text bound to one statement, characters. D1 refuses a string over 2,000,000 bytes
+ * (SQLITE_TOOBIG; https://developers.cloudflare.com/d1/platform/limits/), and the per-decision
+ * rows of a few hundred decisions of 50 candidates × 16 features are more than that.
+ */
+export const MAX_JSON_CHARS = 1_000_000;
+
+/** `rows` as JSON arrays of at most `maxChars` characters each (a longer row alone), in order. */
+export function jsonPieces(rows: readonly unknown[], maxChars = MAX_JSON_CHARS): string[] {
+  const pieces: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    if (current.length && size + json.length + 1 > maxChars) {
+      pieces.push(`[${current.join(",")}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(json);
+    size += json.length + 1;
+  }
+  if (current.length) pieces.push(`[${current.join(",")}]`);
+  return pieces;
+}
+
+/**
+ * The statements for one table (none without rows): the batch totals, then the per-decision
+ * rows, each split into as many statements as D1's string limit needs (every piece tests the same
+ * condition, and sums add up across pieces). `prepare` binds ?1 the batch's decision ids (JSON),
+ * ?2 the rows (JSON), ?3 how many distinct decision ids the batch has.
  */
 export function foldStatements(
   prepare: (sql: string, ...args: unknown[]) => D1PreparedStatement,
@@ -90,7 +118,7 @@ export function foldStatements(
 ): D1PreparedStatement[] {
   if (!rows.length) return [];
   return [
-    prepare(totalsSql(t), decisionIds, JSON.stringify(batchTotals(t, rows)), distinctIds),
-    prepare(perDecisionSql(t), decisionIds, JSON.stringify(rows), distinctIds),
+    ...jsonPieces(batchTotals(t, rows)).map((piece) => prepare(totalsSql(t), decisionIds, piece, distinctIds)),
+    ...jsonPieces(rows).map((piece) => prepare(perDecisionSql(t), decisionIds, piece, distinctIds)),
   ];
 }

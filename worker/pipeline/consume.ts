@@ -2,13 +2,15 @@
  * The consumer of the log queue. Per message batch:
  * 1. messages that fail the schema go to the dead-letter queue with their error and are acked,
  *    so they never hold up the others;
- * 2. the records of all valid messages are written in ONE `db.batch` (one SQLite transaction):
- *    `INSERT OR IGNORE` into `decisions` and `events` and the statements `deps.extraStatements`
- *    returns (the aggregates), so a batch is stored whole or not at all and a redelivered batch
- *    inserts nothing twice; the pipeline counters follow in a small write of their own;
- * 3. if that write fails, the valid messages are retried (bounded by `max_retries` in
- *    wrangler.toml, after which Queues moves them to the dead-letter queue);
- * 4. once it has committed the messages are acked and `deps.afterCommit` runs (the lake). Its
+ * 2. the records of the valid messages are written in one `db.batch` (one SQLite transaction) per
+ *    chunk of whole messages (`chunkMessages`: usually the whole batch; at most CHUNK_RECORDS
+ *    records and CHUNK_BYTES of bodies): `INSERT OR IGNORE` into `decisions` and `events` and the
+ *    statements `deps.extraStatements` returns (the aggregates), so a message is stored whole or
+ *    not at all and a redelivered one inserts and folds nothing twice; a committed chunk's
+ *    messages are acked; the pipeline counters follow in a small write of their own;
+ * 3. if a chunk's write fails, its messages are retried (bounded by `max_retries` in wrangler.toml,
+ *    after which Queues moves them to the dead-letter queue) and the other chunks go on;
+ * 4. once chunks have committed `deps.afterCommit` runs (the lake). Its
  *    failure is logged and counted, not retried here: the rows are safely in D1 and the lake's
  *    own ledger lets the cron trigger catch up.
  */
@@ -85,21 +87,59 @@ function inserts<R>(db: D1Database, table: string, columns: readonly string[], v
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** A message that passed the schema, with its body's size (characters of its JSON text). */
+interface ValidMessage {
+  message: Message<unknown>;
+  log: LogMessage;
+  bytes: number;
+}
+
+/**
+ * Most records and body characters one transaction takes. Producers fill messages up to 120 KB
+ * (worker/pipeline/outbox.ts), so a batch of 100 messages can hold ~2,400 decisions of 50
+ * candidates or ~40,000 events. In one transaction that was too much for D1: the aggregates bind
+ * a batch's ids and drift rows as JSON strings, and D1 refuses a string over 2,000,000 bytes
+ * (SQLITE_TOOBIG; https://developers.cloudflare.com/d1/platform/limits/), so the whole batch was
+ * retried until it was dead-lettered.
+ */
+export const CHUNK_RECORDS = 2_000;
+export const CHUNK_BYTES = 2_000_000;
+
+/**
+ * The valid messages in order, in chunks of whole messages of at most CHUNK_RECORDS records and
+ * CHUNK_BYTES (a message larger than that alone is a chunk of its own).
+ */
+export function chunkMessages<M extends { log: LogMessage; bytes: number }>(messages: M[]): M[][] {
+  const chunks: M[][] = [];
+  let current: M[] = [];
+  let records = 0;
+  let bytes = 0;
+  for (const m of messages) {
+    const n = m.log.records.length;
+    if (current.length && (records + n > CHUNK_RECORDS || bytes + m.bytes > CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      records = 0;
+      bytes = 0;
+    }
+    current.push(m);
+    records += n;
+    bytes += m.bytes;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
 /** Consumes one batch of the log queue (see the module comment). Never throws. */
 export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeResult> {
-  const decisions: AuditRecord[] = [];
-  const events: StoredEvent[] = [];
-  const valid: Message<unknown>[] = [];
+  const valid: ValidMessage[] = [];
   let deadLettered = 0;
 
   for (const message of batch.messages) {
     const body = decodeLogBody(message.body);
     const parsed = logMessageSchema.safeParse(body);
     if (parsed.success) {
-      valid.push(message);
-      const log = parsed.data as LogMessage;
-      if (log.kind === "decisions") decisions.push(...log.records);
-      else events.push(...log.records);
+      valid.push({ message, log: parsed.data as LogMessage, bytes: typeof message.body === "string" ? message.body.length : bodyText(message.body).length });
       continue;
     }
     const issue = parsed.error.issues[0];
@@ -126,37 +166,57 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
 
   const now = deps.now();
   const { db } = deps;
-  const decisionInserts = inserts(db, "decisions", decisionColumns, decisionValues, decisions);
-  const eventInserts = inserts(db, "events", EVENT_COLUMNS, eventValues, events);
-  let results: D1Result[];
-  try {
-    const extra = (await deps.extraStatements?.(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions })) ?? [];
-    results = await db.batch([...decisionInserts, ...eventInserts, ...extra]);
-  } catch (err) {
-    console.error(`pipeline: writing a batch of ${valid.length} message(s) failed, retrying:`, errorText(err));
-    for (const message of valid) message.retry();
-    await db.batch(addStats(db, { write_failures: 1 }, now, errorText(err))).catch(() => undefined);
-    return { written: 0, deadLettered, retried: batch.messages.length - deadLettered };
+  // What the committed chunks stored: new rows, and records already stored (an event resent by a
+  // client, a redelivered batch) — accounted for, so the backlog estimate of GET /admin/pipeline
+  // returns to zero.
+  const stored = { decisions_stored: 0, events_stored: 0, decisions_duplicates: 0, events_duplicates: 0 };
+  let written = 0;
+  let retried = 0;
+  let failure: string | undefined;
+  for (const chunk of chunkMessages(valid)) {
+    const decisions = chunk.flatMap((v) => (v.log.kind === "decisions" ? v.log.records : []));
+    const events = chunk.flatMap((v) => (v.log.kind === "events" ? v.log.records : []));
+    const decisionInserts = inserts(db, "decisions", decisionColumns, decisionValues, decisions);
+    const eventInserts = inserts(db, "events", EVENT_COLUMNS, eventValues, events);
+    let results: D1Result[];
+    try {
+      const extra = (await deps.extraStatements?.(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions })) ?? [];
+      results = await db.batch([...decisionInserts, ...eventInserts, ...extra]);
+    } catch (err) {
+      // This chunk's messages come back; the other chunks go on (each is its own transaction, and
+      // the aggregates do not depend on the order chunks are folded in).
+      failure = errorText(err);
+      console.error(`pipeline: writing ${chunk.length} of ${valid.length} message(s) failed, retrying them:`, failure);
+      for (const v of chunk) v.message.retry();
+      retried += chunk.length;
+      continue;
+    }
+    for (const v of chunk) v.message.ack();
+    // Rows that were new (a redelivered batch inserts none), counted after the commit: a crash
+    // before the counts are written loses them, never doubles them.
+    const changed = (from: number, to: number) => results.slice(from, to).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+    const decisionsStored = changed(0, decisionInserts.length);
+    const eventsStored = changed(decisionInserts.length, decisionInserts.length + eventInserts.length);
+    stored.decisions_stored += decisionsStored;
+    stored.events_stored += eventsStored;
+    stored.decisions_duplicates += decisions.length - decisionsStored;
+    stored.events_duplicates += events.length - eventsStored;
+    written += decisions.length + events.length;
   }
-  for (const message of valid) message.ack();
-
-  // Rows that were new (a redelivered batch inserts none), counted after the commit: a crash
-  // right here loses one batch's counts, never doubles them.
-  const changed = (from: number, to: number) => results.slice(from, to).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
-  const decisionsStored = changed(0, decisionInserts.length);
-  const eventsStored = changed(decisionInserts.length, decisionInserts.length + eventInserts.length);
-  // Records already stored (an event resent by a client, a redelivered batch): accounted for, so
-  // the backlog estimate of GET /admin/pipeline returns to zero.
-  const stored = { decisions_stored: decisionsStored, events_stored: eventsStored, decisions_duplicates: decisions.length - decisionsStored, events_duplicates: events.length - eventsStored, batches: 1 };
-  await db.batch([...addStats(db, stored, now), maxStat(db, "last_batch_at", now)]).catch((err) => console.error("pipeline: writing batch counts failed:", errorText(err)));
+  if (failure !== undefined) {
+    await db.batch(addStats(db, { ...stored, write_failures: 1 }, now, failure)).catch(() => undefined);
+    if (!written) return { written: 0, deadLettered, retried: batch.messages.length - deadLettered };
+  } else {
+    await db.batch([...addStats(db, { ...stored, batches: 1 }, now), maxStat(db, "last_batch_at", now)]).catch((err) => console.error("pipeline: writing batch counts failed:", errorText(err)));
+  }
 
   if (deps.afterCommit) {
     try {
-      await deps.afterCommit({ now, rows: decisions.length + events.length });
+      await deps.afterCommit({ now, rows: written });
     } catch (err) {
       console.error("pipeline: after-commit step failed (the cron trigger catches up):", errorText(err));
       await db.batch(addStats(db, { after_commit_failures: 1 }, now, errorText(err))).catch(() => undefined);
     }
   }
-  return { written: decisions.length + events.length, deadLettered, retried: batch.messages.length - deadLettered - valid.length };
+  return { written, deadLettered, retried: retried + batch.messages.length - deadLettered - valid.length };
 }

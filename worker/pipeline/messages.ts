@@ -45,6 +45,8 @@ export const logMessageSchema = z.discriminatedUnion("kind", [
 
 export type LogMessage = { v: 1; kind: "decisions"; records: AuditRecord[] } | { v: 1; kind: "events"; records: StoredEvent[] };
 export type LogKind = LogMessage["kind"];
+/** Every kind, in the order an outbox sends them (worker/pipeline/outbox.ts). */
+export const LOG_KINDS: readonly LogKind[] = ["decisions", "events"];
 
 const encoder = new TextEncoder();
 /** UTF-8 length of a string, bytes; ASCII (most records) is answered without encoding it. */
@@ -70,27 +72,46 @@ export interface Split<R> {
   oversized: R[];
 }
 
+/** The start of a message's JSON body; the records follow, then `]}`. */
+const messageHead = (kind: LogKind) => `{"v":${LOG_MESSAGE_VERSION},"kind":${JSON.stringify(kind)},"records":[`;
+
+/** One record as JSON, with its UTF-8 size in bytes. */
+export interface SerialisedRecord {
+  json: string;
+  bytes: number;
+}
+
 /**
- * Packs records into as few messages as fit, in order, serialising each record exactly once:
- * the JSON measured is the JSON sent (an audit record of a 50-candidate decide is ~8 KB, and
- * serialising it a second time for the queue was ~5% of a decide's CPU). Sizes are UTF-8 bytes,
- * so the limit holds for any text in the records.
+ * Serialises records once each: the JSON measured is the JSON sent (an audit record of a
+ * 50-candidate decide is ~8 KB, and serialising it a second time for the queue was ~5% of a
+ * decide's CPU). Sizes are UTF-8 bytes, so the limit holds for any text in the records; a record
+ * that alone would exceed `maxBytes` as a message is returned in `oversized`.
  */
-export function splitIntoMessages<R>(kind: LogKind, records: R[], maxBytes = MAX_MESSAGE_BYTES): Split<R> {
-  const head = `{"v":${LOG_MESSAGE_VERSION},"kind":${JSON.stringify(kind)},"records":[`;
-  const envelope = head.length + 2; // and "]}"
-  const messages: PackedMessage[] = [];
+export function serialiseRecords<R>(kind: LogKind, records: R[], maxBytes = MAX_MESSAGE_BYTES): { items: SerialisedRecord[]; oversized: R[] } {
+  const envelope = messageHead(kind).length + 2; // and "]}"
+  const items: SerialisedRecord[] = [];
   const oversized: R[] = [];
-  let current: string[] = [];
-  let size = envelope; // bytes of the current message's body
-  const close = () => messages.push({ body: `${head}${current.join(",")}]}`, count: current.length, bytes: size });
   for (const record of records) {
     const json = JSON.stringify(record);
     const n = utf8Bytes(json);
-    if (envelope + n > maxBytes) {
-      oversized.push(record);
-      continue;
-    }
+    if (envelope + n > maxBytes) oversized.push(record);
+    else items.push({ json, bytes: n });
+  }
+  return { items, oversized };
+}
+
+/**
+ * Packs serialised records (each under the limit; see serialiseRecords) into as few messages as
+ * fit under `maxBytes`, in order.
+ */
+export function packMessages(kind: LogKind, items: SerialisedRecord[], maxBytes = MAX_MESSAGE_BYTES): PackedMessage[] {
+  const head = messageHead(kind);
+  const envelope = head.length + 2; // and "]}"
+  const messages: PackedMessage[] = [];
+  let current: string[] = [];
+  let size = envelope; // bytes of the current message's body
+  const close = () => messages.push({ body: `${head}${current.join(",")}]}`, count: current.length, bytes: size });
+  for (const { json, bytes: n } of items) {
     // Each record after the first adds a comma.
     if (current.length && size + 1 + n > maxBytes) {
       close();
@@ -101,7 +122,13 @@ export function splitIntoMessages<R>(kind: LogKind, records: R[], maxBytes = MAX
     current.push(json);
   }
   if (current.length) close();
-  return { messages, oversized };
+  return messages;
+}
+
+/** Packs records into as few messages as fit, in order, serialising each record exactly once. */
+export function splitIntoMessages<R>(kind: LogKind, records: R[], maxBytes = MAX_MESSAGE_BYTES): Split<R> {
+  const { items, oversized } = serialiseRecords(kind, records, maxBytes);
+  return { messages: packMessages(kind, items, maxBytes), oversized };
 }
 
 /**
