@@ -15,13 +15,13 @@ export const CREATED_BY = "nextbest lake (hyparquet-writer 0.17.0)";
  * crash produces the same object.
  */
 export function encodeLakeFile<T extends LakeTable>(table: T, rows: readonly Record<string, unknown>[]): ArrayBuffer {
-  const columns = TABLES[table].columns as readonly { name: string; elements: import("hyparquet").SchemaElement[]; value: (r: never) => unknown }[];
+  const columns = TABLES[table].columns as readonly { name: string; elements: import("hyparquet").SchemaElement[]; value: (r: never) => unknown; plain?: true }[];
   const schema = [{ name: "root", num_children: columns.length }, ...columns.flatMap((c) => c.elements)];
   const writer = new ByteWriter();
   parquetWrite({
     writer,
     schema,
-    columnData: columns.map((c) => ({ name: c.name, data: rows.map((r) => c.value(r as never)) })),
+    columnData: columns.map((c) => ({ name: c.name, data: rows.map((r) => c.value(r as never)), ...(c.plain ? { encoding: "PLAIN" as const, statistics: false } : {}) })),
     createdBy: CREATED_BY,
     kvMetadata: [
       { key: "nextbest.schema_version", value: String(LAKE_SCHEMA_VERSION) },
