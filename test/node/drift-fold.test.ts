@@ -53,6 +53,8 @@ describe("drift fold", () => {
     expect(pieces.flatMap((p) => JSON.parse(p))).toEqual(rows);
     expect(jsonPieces(rows)).toEqual([JSON.stringify(rows)]);
     expect(jsonPieces([])).toEqual([]);
+    // Outside ASCII a character may take three bytes: counted so.
+    expect(jsonPieces([["é".repeat(100)], ["é".repeat(100)]], 500)).toHaveLength(2);
     const long = ["x".repeat(600)];
     expect(jsonPieces([[1], long, [2]], 500)).toEqual(["[[1]]", JSON.stringify([long]), "[[2]]"]);
   });

@@ -115,38 +115,63 @@ describe("messages that do not fit the schema", () => {
 });
 
 describe("a full batch of large decisions", () => {
-  it("is written in chunks under D1's 2 MB string limit, each decision stored and folded once", { timeout: 120_000 }, async () => {
-    // 100 messages as full as the producer's outbox makes them: 24 decisions of 50 candidates ×
-    // 16 features each. In one transaction the drift rows bound as JSON were over 2 MB and D1
-    // refused the whole batch (SQLITE_TOOBIG), so it was retried and dead-lettered.
-    const model = "m-chunks@1";
-    const big = (n: number) => {
-      const r = decisionRecord(`chunk-d-${n}`, n);
-      r.modelVersion = model;
-      r.candidates = Array.from({ length: 50 }, (_, i) => `block-number-${i}`);
-      r.featureNames = Array.from({ length: 16 }, (_, i) => `feature_${i}`);
-      r.features = r.candidates.map((_, i) => Array.from({ length: 16 }, (_, j) => Math.sin(i * 16 + j + n)));
-      r.scores = r.candidates.map((_, i) => (1 + Math.cos(i + n)) / 2);
-      return r;
-    };
-    const deliveries: Delivery[] = Array.from({ length: 100 }, (_, m) => ({
-      id: `chunk-m-${m}`,
-      body: { v: 1, kind: "decisions", records: Array.from({ length: 24 }, (_, i) => big(m * 24 + i)) },
-      attempts: 1,
-    }));
-    expect(chunkMessages(deliveries.map((d) => ({ log: d.body as never, bytes: JSON.stringify(d.body).length }))).length).toBeGreaterThan(5);
+  const model = "m-chunks@1";
+  const big = (n: number) => {
+    const r = decisionRecord(`chunk-d-${n}`, n);
+    r.modelVersion = model;
+    r.candidates = Array.from({ length: 50 }, (_, i) => `block-number-${i}`);
+    r.featureNames = Array.from({ length: 16 }, (_, i) => `feature_${i}`);
+    r.features = r.candidates.map((_, i) => Array.from({ length: 16 }, (_, j) => Math.sin(i * 16 + j + n)));
+    r.scores = r.candidates.map((_, i) => (1 + Math.cos(i + n)) / 2);
+    return r;
+  };
+  // Messages as full as the producer sends them: 6 of these decisions (~18 KB each) are ~110 KB,
+  // under the 120 KB a message may take.
+  const message = (m: number): Delivery => ({ id: `chunk-m-${m}`, body: { v: 1, kind: "decisions", records: Array.from({ length: 6 }, (_, i) => big(m * 6 + i)) }, attempts: 1 });
+  const featureN = () => count("SELECT SUM(n) AS n FROM agg_features WHERE model = ? AND feature = 'feature_3'", model);
+  const d = () => {
     const { afterCommit: _lake, ...wired } = consumerDeps(env);
-    const d = { ...wired, deadLetters: deps().deadLetters };
+    return { ...wired, deadLetters: deps().deadLetters };
+  };
+
+  it("is written in chunks under D1's 2 MB string limit, each decision stored and folded once", { timeout: 120_000 }, async () => {
+    // In one transaction the drift rows bound as JSON were over 2 MB and D1 refused the whole
+    // batch (SQLITE_TOOBIG), so it was retried and dead-lettered.
+    const deliveries = Array.from({ length: 100 }, (_, m) => message(m));
+    expect(chunkMessages(deliveries.map((x) => ({ log: x.body as never, bytes: JSON.stringify(x.body).length }))).length).toBeGreaterThan(4);
     const { batch, outcome } = messageBatch("nextbest-log", deliveries);
-    expect(await consumeLog(batch, d)).toMatchObject({ written: 2400, deadLettered: 0, retried: 0 });
+    expect(await consumeLog(batch, d())).toMatchObject({ written: 600, deadLettered: 0, retried: 0 });
     expect([...outcome.values()].every((o) => o === "ack")).toBe(true);
-    expect(await count("SELECT COUNT(*) AS n FROM decisions WHERE decision_id LIKE 'chunk-d-%' AND agg_applied = 1")).toBe(2400);
-    // Every candidate's features folded once: n per feature = 2,400 decisions × 50 candidates.
-    expect(await count("SELECT SUM(n) AS n FROM agg_features WHERE model = ? AND feature = 'feature_3'", model)).toBe(2400 * 50);
-    // Redelivered, nothing changes.
-    const again = messageBatch("nextbest-log", deliveries.slice(0, 10));
-    await consumeLog(again.batch, d);
-    expect(await count("SELECT SUM(n) AS n FROM agg_features WHERE model = ? AND feature = 'feature_3'", model)).toBe(2400 * 50);
+    expect(await count("SELECT COUNT(*) AS n FROM decisions WHERE decision_id LIKE 'chunk-d-%' AND agg_applied = 1")).toBe(600);
+    // Every candidate's features folded once: n per feature = 600 decisions × 50 candidates.
+    expect(await featureN()).toBe(600 * 50);
+
+    // Half redelivered, half new: each chunk mixes stored and new decisions, so the per-decision
+    // fold runs, its JSON over 1,000,000 characters split across statements; new ones fold once.
+    const mixed = messageBatch("nextbest-log", [...deliveries.slice(0, 50), ...Array.from({ length: 50 }, (_, m) => message(100 + m))]);
+    expect(await consumeLog(mixed.batch, d())).toMatchObject({ written: 600, deadLettered: 0, retried: 0 });
+    expect(await featureN()).toBe(900 * 50);
+  });
+
+  it("a chunk that fails is retried while the others are written and counted", { timeout: 120_000 }, async () => {
+    const deliveries = Array.from({ length: 40 }, (_, m) => message(1000 + m));
+    const stats = async () => (await (await call("/admin/pipeline", { headers: ADMIN })).json<{ batches: number; stored: { decisions: number }; writeFailures: { count: number } }>());
+    const before = await stats();
+    // The second chunk's write fails; the counts' write after the chunks succeeds.
+    const db = flakyDb(env.DB, (n) => (n === 1 ? "before" : undefined));
+    const { batch, outcome } = messageBatch("nextbest-log", deliveries);
+    const result = await consumeLog(batch, { ...d(), db });
+    const retried = deliveries.filter((x) => outcome.get(x.id) === "retry");
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.length).toBeLessThan(deliveries.length);
+    expect(result).toMatchObject({ written: (deliveries.length - retried.length) * 6, retried: retried.length });
+    const after = await stats();
+    expect(after.stored.decisions - before.stored.decisions).toBe(result.written);
+    expect(after.batches - before.batches).toBe(1);
+    expect(after.writeFailures.count - before.writeFailures.count).toBe(1);
+    // Redelivered, the retried messages are stored; nothing twice.
+    await consumeLog(messageBatch("nextbest-log", retried).batch, d());
+    expect(await count("SELECT COUNT(*) AS n FROM decisions WHERE decision_id LIKE 'chunk-d-%' AND CAST(substr(decision_id, 9) AS INTEGER) >= 6000")).toBe(240);
   });
 });
 

@@ -3,8 +3,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeLogBody, logMessageSchema, type LogMessage } from "../../worker/pipeline/messages.ts";
-import { newOutbox } from "../../worker/pipeline/outbox.ts";
+import { newOutbox, STALE_OPENER_MS, type Outbox } from "../../worker/pipeline/outbox.ts";
 import { queueLogProducer, type SentTally } from "../../worker/pipeline/producer.ts";
+import { ADMIN } from "./audit-fixtures.ts";
+import { call } from "./helpers.ts";
 import { decisionRecord, eventRecord } from "./pipeline-harness.ts";
 
 /** A queue that records each call: `send` (one message) or `sendBatch` (several). */
@@ -25,11 +27,11 @@ function recordingQueue() {
   return { queue: queue as unknown as Queue, calls };
 }
 
-const producer = (queue: Queue, lingerMs: number) => {
+const producer = (queue: Queue, lingerMs: number, outbox: Outbox = newOutbox()) => {
   // `flushing` keeps the sent counts pending (as while another request writes them), so the test
   // can read what was counted.
   const tally: SentTally = { pending: {}, lastFlush: 0, flushing: true };
-  return { tally, log: queueLogProducer(queue, env.DB, { now: Date.now, tally, lingerMs, outbox: newOutbox() }) };
+  return { tally, log: queueLogProducer(queue, env.DB, { now: Date.now, tally, lingerMs, outbox }) };
 };
 
 describe("the producer's outbox", () => {
@@ -64,7 +66,7 @@ describe("the producer's outbox", () => {
 
   it("a request whose records fill the outbox sends everything at once, split under the message limit", async () => {
     const { queue, calls } = recordingQueue();
-    const { log } = producer(queue, 200);
+    const { log } = producer(queue, 1_000);
     const big = (n: number) => ({ ...decisionRecord(`ob-big-${n}`, n), page: `https://shop.test/${"p".repeat(1900)}`, features: Array.from({ length: 50 }, (_, i) => Array.from({ length: 16 }, (_, j) => Math.sin(n + i * 16 + j))), candidates: Array.from({ length: 50 }, (_, i) => `block-${i}`), scores: Array.from({ length: 50 }, (_, i) => Math.cos(n + i)) });
     const [opener, ...others] = Array.from({ length: 40 }, (_, n) => log.send("decisions", [big(n)]));
     await Promise.all(others);
@@ -76,5 +78,26 @@ describe("the producer's outbox", () => {
     expect(calls.some((c) => c.method === "sendBatch" && c.messages.length > 1)).toBe(true);
     await opener;
     expect(records()).toBe(40);
+  });
+
+  it("an opener that never came back (its request cancelled) does not hold the outbox", async () => {
+    const { queue, calls } = recordingQueue();
+    const box = newOutbox();
+    box.open = true;
+    box.openedAt = Date.now() - 20 - STALE_OPENER_MS - 1;
+    const { log } = producer(queue, 20, box);
+    await log.send("events", [eventRecord("ob-stale", "d", 1)]);
+    expect(calls.map((c) => c.messages[0]!.records.length)).toEqual([1]);
+  });
+
+  it("when the opener's send fails, every request's records it carried are counted lost", async () => {
+    const failing = { send: async () => { throw new Error("Queue nextbest-log is full (outbox test)"); }, sendBatch: async () => { throw new Error("Queue nextbest-log is full (outbox test)"); } } as unknown as Queue;
+    const lost = async () => (await (await call("/admin/pipeline", { headers: ADMIN })).json<{ lost: { decisions: number; lastError: string } }>()).lost;
+    const before = await lost();
+    const { log } = producer(failing, 20);
+    await Promise.all([log.send("decisions", [decisionRecord("ob-l1", 1)]), log.send("decisions", [decisionRecord("ob-l2", 2), decisionRecord("ob-l3", 3)])]);
+    const after = await lost();
+    expect(after.decisions - before.decisions).toBe(3);
+    expect(after.lastError).toContain("outbox test");
   });
 });

@@ -84,20 +84,25 @@ export function batchTotals(t: FoldTable, rows: readonly DecisionRow[]): (string
  */
 export const MAX_JSON_CHARS = 1_000_000;
 
-/** `rows` as JSON arrays of at most `maxChars` characters each (a longer row alone), in order. */
+/**
+ * `rows` as JSON arrays of at most `maxChars` each (a longer row alone), in order. A row with a
+ * character outside ASCII counts three per character, so the pieces stay under the limit in
+ * UTF-8 bytes too.
+ */
 export function jsonPieces(rows: readonly unknown[], maxChars = MAX_JSON_CHARS): string[] {
   const pieces: string[] = [];
   let current: string[] = [];
   let size = 2;
   for (const row of rows) {
     const json = JSON.stringify(row);
-    if (current.length && size + json.length + 1 > maxChars) {
+    const n = /^[\x00-\x7f]*$/.test(json) ? json.length : 3 * json.length;
+    if (current.length && size + n + 1 > maxChars) {
       pieces.push(`[${current.join(",")}]`);
       current = [];
       size = 2;
     }
     current.push(json);
-    size += json.length + 1;
+    size += n + 1;
   }
   if (current.length) pieces.push(`[${current.join(",")}]`);
   return pieces;

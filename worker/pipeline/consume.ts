@@ -3,8 +3,8 @@
  * 1. messages that fail the schema go to the dead-letter queue with their error and are acked,
  *    so they never hold up the others;
  * 2. the records of the valid messages are written in one `db.batch` (one SQLite transaction) per
- *    chunk of whole messages (`chunkMessages`: usually the whole batch; at most CHUNK_RECORDS
- *    records and CHUNK_BYTES of bodies): `INSERT OR IGNORE` into `decisions` and `events` and the
+ *    chunk of whole messages (`chunkMessages`: at most CHUNK_RECORDS records and CHUNK_BYTES of
+ *    bodies — a small batch in one, a full batch of 50-candidate decisions in about six): `INSERT OR IGNORE` into `decisions` and `events` and the
  *    statements `deps.extraStatements` returns (the aggregates), so a message is stored whole or
  *    not at all and a redelivered one inserts and folds nothing twice; a committed chunk's
  *    messages are acked; the pipeline counters follow in a small write of their own;
@@ -96,11 +96,13 @@ interface ValidMessage {
 
 /**
  * Most records and body characters one transaction takes. Producers fill messages up to 120 KB
- * (worker/pipeline/outbox.ts), so a batch of 100 messages can hold ~2,400 decisions of 50
- * candidates or ~40,000 events. In one transaction that was too much for D1: the aggregates bind
- * a batch's ids and drift rows as JSON strings, and D1 refuses a string over 2,000,000 bytes
- * (SQLITE_TOOBIG; https://developers.cloudflare.com/d1/platform/limits/), so the whole batch was
- * retried until it was dead-lettered.
+ * (worker/pipeline/outbox.ts), so a batch of 100 messages can hold ~1,400 decisions of 50
+ * candidates (12 MB; ~2,400 in the bench's mix of hero and sidebar decisions) or ~40,000 events. In one transaction that was too much for D1: the
+ * aggregates bind a batch's ids and drift rows as JSON strings, and D1 refuses a string over
+ * 2,000,000 bytes (SQLITE_TOOBIG; https://developers.cloudflare.com/d1/platform/limits/), so the
+ * whole batch was retried until it was dead-lettered. The drift rows' JSON is also split per
+ * statement (worker/aggregates/drift-fold.ts jsonPieces); these limits keep each transaction and
+ * its id lists small.
  */
 export const CHUNK_RECORDS = 2_000;
 export const CHUNK_BYTES = 2_000_000;
@@ -203,12 +205,12 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
     stored.events_duplicates += events.length - eventsStored;
     written += decisions.length + events.length;
   }
-  if (failure !== undefined) {
-    await db.batch(addStats(db, { ...stored, write_failures: 1 }, now, failure)).catch(() => undefined);
-    if (!written) return { written: 0, deadLettered, retried: batch.messages.length - deadLettered };
-  } else {
-    await db.batch([...addStats(db, { ...stored, batches: 1 }, now), maxStat(db, "last_batch_at", now)]).catch((err) => console.error("pipeline: writing batch counts failed:", errorText(err)));
-  }
+  // A batch that committed anything counts as a batch (GET /admin/pipeline's last batch time).
+  const committed = written ? [maxStat(db, "last_batch_at", now)] : [];
+  const failed = failure === undefined ? [] : addStats(db, { write_failures: 1 }, now, failure);
+  const statements = [...addStats(db, { ...stored, batches: written ? 1 : 0 }, now), ...committed, ...failed];
+  if (statements.length) await db.batch(statements).catch((err) => console.error("pipeline: writing batch counts failed:", errorText(err)));
+  if (!written) return { written: 0, deadLettered, retried: batch.messages.length - deadLettered };
 
   if (deps.afterCommit) {
     try {

@@ -168,7 +168,7 @@ export function queueLogProducer(queue: Queue, db: D1Database, options: Producer
     const { items, oversized } = serialiseRecords(kind, records);
     if (oversized.length) await countLost(kind, oversized.length, `${oversized.length} record(s) larger than a queue message`);
     if (items.length) {
-      const taken = await addToOutbox(outbox, kind, items, lingerMs, SEND_BATCH_BYTES);
+      const taken = await addToOutbox(outbox, kind, items, lingerMs, SEND_BATCH_BYTES, options.now);
       if (taken) for (const k of LOG_KINDS) if (taken[k].length) await deliver(k, taken[k]);
     }
     await flushSent();
