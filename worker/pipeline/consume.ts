@@ -4,15 +4,16 @@
  *    so they never hold up the others;
  * 2. the records of the valid messages are written in one `db.batch` (one SQLite transaction) per
  *    chunk of whole messages (`chunkMessages`: at most CHUNK_RECORDS records and CHUNK_BYTES of
- *    bodies — a small batch in one, a full batch of 50-candidate decisions in about six): `INSERT OR IGNORE` into `decisions` and `events` and the
- *    statements `deps.extraStatements` returns (the aggregates), so a message is stored whole or
- *    not at all and a redelivered one inserts and folds nothing twice; a committed chunk's
- *    messages are acked; the pipeline counters follow in a small write of their own;
+ *    bodies — a small batch in one, a full batch of 50-candidate decisions in about six):
+ *    `INSERT OR IGNORE` into `decisions` and `events` and the statements
+ *    `deps.extraStatements` returns (the aggregates), so a message is stored whole or not at all
+ *    and a redelivered one inserts and folds nothing twice; a committed chunk's messages are
+ *    acked; the pipeline counters follow in a small write of their own;
  * 3. if a chunk's write fails, its messages are retried (bounded by `max_retries` in wrangler.toml,
  *    after which Queues moves them to the dead-letter queue) and the other chunks go on;
- * 4. once chunks have committed `deps.afterCommit` runs (the lake). Its
- *    failure is logged and counted, not retried here: the rows are safely in D1 and the lake's
- *    own ledger lets the cron trigger catch up.
+ * 4. once chunks have committed `deps.afterCommit` runs (the lake). Its failure is logged and
+ *    counted, not retried here: the rows are safely in D1 and the lake's own ledger lets the
+ *    cron trigger catch up.
  */
 import { decisionColumns, decisionValues } from "../audit/d1.ts";
 import type { AuditRecord } from "../audit/record.ts";
@@ -97,10 +98,11 @@ interface ValidMessage {
 /**
  * Most records and body characters one transaction takes. Producers fill messages up to 120 KB
  * (worker/pipeline/outbox.ts), so a batch of 100 messages can hold ~1,400 decisions of 50
- * candidates (12 MB; ~2,400 in the bench's mix of hero and sidebar decisions) or ~40,000 events. In one transaction that was too much for D1: the
- * aggregates bind a batch's ids and drift rows as JSON strings, and D1 refuses a string over
- * 2,000,000 bytes (SQLITE_TOOBIG; https://developers.cloudflare.com/d1/platform/limits/), so the
- * whole batch was retried until it was dead-lettered. The drift rows' JSON is also split per
+ * candidates (12 MB; ~2,400 in the bench's mix of hero and sidebar decisions) or ~40,000
+ * events. In one transaction that was too much for D1: the aggregates bind a batch's ids and
+ * drift rows as JSON strings, and D1 refuses a string over 2,000,000 bytes (SQLITE_TOOBIG;
+ * https://developers.cloudflare.com/d1/platform/limits/), so the whole batch was retried until
+ * it was dead-lettered. The drift rows' JSON is also split per
  * statement (worker/aggregates/drift-fold.ts jsonPieces); these limits keep each transaction and
  * its id lists small.
  */
