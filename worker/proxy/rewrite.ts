@@ -55,6 +55,7 @@ const LINK_ATTRIBUTES = [
   ["area", "href"],
   ["form", "action"],
 ] as const;
+const LINK_ATTRIBUTE_NAMES = [...new Set(LINK_ATTRIBUTES.map(([, attribute]) => attribute))];
 
 /**
  * Adds the link handlers. Only tags whose URL starts with `/` (or, when root-relative links stay
@@ -67,7 +68,7 @@ const LINK_ATTRIBUTES = [
 function withLinks(rewriter: HTMLRewriter, links: LinkRewrite): HTMLRewriter {
   const starts = links.rootRelative ? ["/", links.origin] : ["//", "/\\\\", links.origin];
   // One selector list per attribute: each `on` is parsed by the runtime on every page.
-  for (const attribute of ["href", "action"] as const) {
+  for (const attribute of LINK_ATTRIBUTE_NAMES) {
     const tags = LINK_ATTRIBUTES.filter(([, a]) => a === attribute).map(([tag]) => tag);
     const selector = tags.flatMap((tag) => starts.map((start) => `${tag}[${attribute}^="${start}"]`)).join(", ");
     rewriter = rewriter.on(selector, {
