@@ -6,7 +6,10 @@
  */
 import type { AuditRecord } from "../../worker/audit/record.ts";
 import type { StoredEvent } from "../../worker/events/schema.ts";
+import { aggregateStatements } from "../../worker/aggregates/statements.ts";
 import { DAY_MS } from "../../worker/aggregates/sql.ts";
+import { d1AuditSink } from "../../worker/audit/d1.ts";
+import { d1EventStore } from "../../worker/events/store.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { mulberry32 } from "../../models/prng.ts";
 import { auditRecord } from "./audit-fixtures.ts";
@@ -84,6 +87,14 @@ export async function makeLog(prefix: string, day0: number, visitors: number, se
   // A visitor nobody decided for.
   event({ type: "conversion", time: day0 + 1000, visitorKey: await visitorKey(`${prefix}-stranger`), value: 3, currency: "EUR" });
   return { decisions, events };
+}
+
+/** What the log consumer does per message batch: insert the rows, then fold them. */
+export async function deliverRecords(db: D1Database, decisions: AuditRecord[], events: StoredEvent[]): Promise<void> {
+  await d1AuditSink(db).write(decisions);
+  await d1EventStore(db).insert(events);
+  const statements = aggregateStatements(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions });
+  if (statements.length) await db.batch(statements);
 }
 
 /** Cuts the log into consumer batches of about `size` records, mixing decisions and events. */

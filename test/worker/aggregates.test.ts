@@ -7,7 +7,7 @@ import type { AuditRecord } from "../../worker/audit/record.ts";
 import { d1EventStore } from "../../worker/events/store.ts";
 import type { StoredEvent } from "../../worker/events/schema.ts";
 import { ADMIN, auditRecord } from "./audit-fixtures.ts";
-import { batches, makeLog, shuffle, type Log } from "./aggregates-data.ts";
+import { batches, deliverRecords, makeLog, shuffle, type Log } from "./aggregates-data.ts";
 import { call } from "./helpers.ts";
 import { AGG_TABLES, readAggregates, referenceAggregates, type EventRow, type Snapshot } from "./aggregates-reference.ts";
 
@@ -23,10 +23,7 @@ type Item = { kind: "d"; r: AuditRecord } | { kind: "e"; r: StoredEvent };
 async function deliver(batch: Item[]): Promise<void> {
   const decisions = batch.filter((i) => i.kind === "d").map((i) => i.r as AuditRecord);
   const events = batch.filter((i) => i.kind === "e").map((i) => i.r as StoredEvent);
-  await d1AuditSink(db).write(decisions);
-  await d1EventStore(db).insert(events);
-  const statements = aggregateStatements(db, { decisionIds: decisions.map((d) => d.decisionId), eventIds: events.map((e) => e.id), decisions });
-  if (statements.length) await db.batch(statements);
+  await deliverRecords(db, decisions, events);
 }
 
 async function deliverAll(all: Item[][]): Promise<Snapshot> {

@@ -6,10 +6,13 @@
  *   (`agg_applied`); the cron flushes the lake and folds what is pending first.
  * - `RETENTION_DAYS` (default 90): how long the log exists at all; whole lake partitions older
  *   than that are deleted from R2 (worker/lake/prune.ts). The D1 window never exceeds it.
+ * - `AGG_VISITOR_DAYS` (default: RETENTION_DAYS, never above it): days of the visitor-level
+ *   aggregates (worker/aggregates/prune.ts) — how far back visitor-level lift can look.
  * Deletes run in bounded chunks so no single statement holds the database for long and one run
  * stays within a Worker's limits however much has piled up.
  */
 import { pruneUsedTokens } from "../identity/replay.ts";
+import { pruneVisitorAggregates, type VisitorAggregatePrune } from "../aggregates/prune.ts";
 import { foldPending } from "../aggregates/statements.ts";
 import { runLakeErasures, type LakeErasureResult } from "../lake/erase.ts";
 import { flushLake, type FlushResult } from "../lake/flush.ts";
@@ -33,6 +36,12 @@ export function d1WindowDays(value: string | undefined, retention: number): numb
   const n = Number(value);
   const days = value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? n : DEFAULT_D1_WINDOW_DAYS;
   return Math.min(days, retention);
+}
+
+/** Days of visitor-level aggregates: AGG_VISITOR_DAYS (positive), else the retention, never above it. */
+export function visitorAggregateDays(value: string | undefined, retention: number): number {
+  const n = Number(value);
+  return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? Math.min(n, retention) : retention;
 }
 
 /** Everything strictly older than this instant is deleted. */
@@ -78,14 +87,16 @@ export async function purgeBefore(db: D1Database, cutoff: number, chunk = 5000, 
 /**
  * The cron job: folds rows the aggregates have not seen (foldPending: a catch-up, the consumer
  * folds as it writes), catches the lake up (flushLake), applies pending visitor erasures to lake
- * files (runLakeErasures), prunes D1 to its window, then deletes lake partitions older than the
- * retention. A failing step is logged and the others still run: pruning only ever deletes rows
+ * files (runLakeErasures), prunes D1 to its window, deletes lake partitions older than the
+ * retention, then the visitor-level aggregates older than AGG_VISITOR_DAYS. A failing step is logged and the others still run: pruning only ever deletes rows
  * already in written lake files and folded into the aggregates.
  */
 export async function runRetention(
-  env: Pick<Env, "DB" | "LAKE"> & { RETENTION_DAYS?: string; D1_WINDOW_DAYS?: string },
+  env: Pick<Env, "DB" | "LAKE"> & { RETENTION_DAYS?: string; D1_WINDOW_DAYS?: string; AGG_VISITOR_DAYS?: string },
   scheduledTime: number,
-): Promise<PurgeResult & { lake: FlushResult | null; lakeErasures: LakeErasureResult | null; lakePruned: LakePruneResult | null }> {
+): Promise<
+  PurgeResult & { lake: FlushResult | null; lakeErasures: LakeErasureResult | null; lakePruned: LakePruneResult | null; visitorAggregates: VisitorAggregatePrune | null }
+> {
   let lake: FlushResult | null = null;
   let lakeErasures: LakeErasureResult | null = null;
   let lakePruned: LakePruneResult | null = null;
@@ -111,7 +122,15 @@ export async function runRetention(
   } catch (err) {
     console.error("retention: lake pruning failed; the next run retries", err);
   }
+  let visitorAggregates: VisitorAggregatePrune | null = null;
+  try {
+    visitorAggregates = await pruneVisitorAggregates(env.DB, retentionCutoff(scheduledTime, visitorAggregateDays(env.AGG_VISITOR_DAYS, retention)));
+    const n = Object.values(visitorAggregates.deleted).reduce((a, b) => a + b, 0);
+    console.log(`retention: deleted ${n} visitor-level aggregate rows of days before ${visitorAggregates.cutoffDay}${visitorAggregates.more ? ", more left for the next run" : ""}`);
+  } catch (err) {
+    console.error("retention: pruning visitor-level aggregates failed; the next run retries", err);
+  }
   // Ids of expired identify tokens: a replay would fail on `exp` anyway.
   await pruneUsedTokens(env.DB, scheduledTime).catch((err) => console.error("retention: pruning used identify tokens failed", err));
-  return { ...result, lake, lakeErasures, lakePruned };
+  return { ...result, lake, lakeErasures, lakePruned, visitorAggregates };
 }
