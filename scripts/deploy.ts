@@ -4,14 +4,14 @@
  *
  *  1. builds the client script and the console (`npm run build:client`);
  *  2. creates the resources wrangler.toml binds that the account lacks: the D1 database, the KV
- *     namespace (titled by its placeholder id, `nextbest-config`), the R2 buckets and the queues
- *     (producers, consumers and dead-letter queues);
+ *     namespace (titled by its placeholder id, `nextbest-config`; a real 32-hex-digit id is kept),
+ *     the R2 buckets and the queues (producers, consumers and dead-letter queues);
  *  3. writes `wrangler.deploy.toml` (gitignored): wrangler.toml with the account's D1 and KV ids;
  *  4. applies the D1 migrations to the remote database;
- *  5. generates the Worker secrets (.dev.vars.example lists them) the account does not have yet —
+ *  5. generates the Worker secrets (.dev.vars.example lists them) the Worker does not have yet —
  *     32 random bytes each; IDENTIFY_SECRET is taken from the environment when set, since the
- *     site's backend must know it — into `.wrangler/deploy/secrets.json` (mode 0600; read the
- *     admin token there), uploaded with the deploy;
+ *     site's backend must know it — saved in `.deploy/secrets.json` (mode 0600, gitignored; read
+ *     the admin token there) and uploaded with the deploy; secrets the Worker has are kept;
  *  6. `wrangler deploy -c wrangler.deploy.toml`.
  *
  * `npm run deploy -- --dry-run` needs no account: steps 1 and 3 (placeholder ids kept) and
@@ -22,9 +22,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse, stringify } from "smol-toml";
 
 /** One wrangler call: its arguments (and stdin) → whether it succeeded and what it printed. */
@@ -47,12 +47,22 @@ export interface Resources {
   created: string[];
 }
 
-const json = <T>(text: string): T => JSON.parse(text.slice(text.search(/[[{]/))) as T;
+function json<T>(text: string, what: string): T {
+  const start = text.search(/[[{]/);
+  try {
+    return JSON.parse(start < 0 ? text : text.slice(start)) as T;
+  } catch {
+    throw new Error(`${what} printed no JSON: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+}
 
 function must(result: ReturnType<Wrangler>, what: string): string {
   if (!result.ok) throw new Error(`${what} failed:\n${result.stderr || result.stdout}`);
   return result.stdout;
 }
+
+/** A KV namespace id as Cloudflare issues them. */
+const KV_ID = /^[0-9a-f]{32}$/;
 
 /** The queue names wrangler.toml uses (producers, consumers, dead-letter queues), once each. */
 export function queueNames(config: Config): string[] {
@@ -69,8 +79,8 @@ export function queueNames(config: Config): string[] {
  */
 export function ensureResources(config: Config, wrangler: Wrangler, log: (line: string) => void = console.log): Resources {
   const created: string[] = [];
-  const d1List = () => json<{ uuid: string; name: string }[]>(must(wrangler(["d1", "list", "--json"]), "listing D1 databases"));
-  const kvList = () => json<{ id: string; title: string }[]>(must(wrangler(["kv", "namespace", "list"]), "listing KV namespaces"));
+  const d1List = () => json<{ uuid: string; name: string }[]>(must(wrangler(["d1", "list", "--json"]), "listing D1 databases"), "wrangler d1 list");
+  const kvList = () => json<{ id: string; title: string }[]>(must(wrangler(["kv", "namespace", "list"]), "listing KV namespaces"), "wrangler kv namespace list");
 
   const d1: Record<string, string> = {};
   let databases = d1List();
@@ -86,8 +96,10 @@ export function ensureResources(config: Config, wrangler: Wrangler, log: (line: 
   }
 
   const kv: Record<string, string> = {};
-  let namespaces = kvList();
-  for (const { id: title } of config.kv_namespaces ?? []) {
+  // An id that already is one (32 hex digits: set by hand) is kept; the placeholder names a title.
+  const placeholders = (config.kv_namespaces ?? []).map((n) => n.id).filter((id) => !KV_ID.test(id));
+  let namespaces = placeholders.length ? kvList() : [];
+  for (const title of placeholders) {
     if (!namespaces.some((n) => n.title === title)) {
       must(wrangler(["kv", "namespace", "create", title]), `creating KV namespace ${title}`);
       created.push(`kv:${title}`);
@@ -98,16 +110,16 @@ export function ensureResources(config: Config, wrangler: Wrangler, log: (line: 
     kv[title] = found.id;
   }
 
-  for (const { bucket_name: bucket } of config.r2_buckets ?? []) {
-    if (wrangler(["r2", "bucket", "info", bucket]).ok) continue;
-    must(wrangler(["r2", "bucket", "create", bucket]), `creating R2 bucket ${bucket}`);
-    created.push(`r2:${bucket}`);
-  }
-  for (const queue of queueNames(config)) {
-    if (wrangler(["queues", "info", queue]).ok) continue;
-    must(wrangler(["queues", "create", queue]), `creating queue ${queue}`);
-    created.push(`queue:${queue}`);
-  }
+  // `info` failing is taken as "missing"; if it failed for another reason, `create` fails too and
+  // the error shows both answers.
+  const ensure = (kind: string, name: string, info: string[], create: string[]) => {
+    const found = wrangler(info);
+    if (found.ok) return;
+    must(wrangler(create), `creating ${kind} ${name} (after \`wrangler ${info.join(" ")}\` answered: ${(found.stderr || found.stdout).trim().split("\n")[0]})`);
+    created.push(`${kind === "R2 bucket" ? "r2" : "queue"}:${name}`);
+  };
+  for (const { bucket_name: bucket } of config.r2_buckets ?? []) ensure("R2 bucket", bucket, ["r2", "bucket", "info", bucket], ["r2", "bucket", "create", bucket]);
+  for (const queue of queueNames(config)) ensure("queue", queue, ["queues", "info", queue], ["queues", "create", queue]);
   log(created.length ? `created ${created.join(", ")}` : "every resource exists");
   return { d1, kv, created };
 }
@@ -127,12 +139,17 @@ export function secretNames(example: string): string[] {
 }
 
 /**
- * Values for the secrets the deployed Worker lacks (`wrangler secret list` fails before the first
- * deploy: then all of them). IDENTIFY_SECRET comes from `env` when set.
+ * Values for the secrets the deployed Worker lacks (all of them when wrangler says the Worker is
+ * not found: before the first deploy). IDENTIFY_SECRET comes from `env` when set.
+ *
+ * @throws when the secrets cannot be listed for another reason (nothing is regenerated then)
  */
 export function missingSecrets(names: string[], configPath: string, wrangler: Wrangler, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const listed = wrangler(["secret", "list", "--format", "json", "-c", configPath]);
-  const have = new Set(listed.ok ? json<{ name: string }[]>(listed.stdout).map((s) => s.name) : []);
+  // Only wrangler's `Worker "<name>" not found` means "never deployed, no secrets yet": any other
+  // failure (rate limit, network, permissions) must not regenerate — and so replace — live secrets.
+  if (!listed.ok && !/Worker "[^"]*"(?: \(env: [^)]*\))? not found/.test(`${listed.stderr}\n${listed.stdout}`)) must(listed, "listing the Worker's secrets");
+  const have = new Set(listed.ok ? json<{ name: string }[]>(listed.stdout, "wrangler secret list").map((s) => s.name) : []);
   const out: Record<string, string> = {};
   for (const name of names) {
     if (have.has(name)) continue;
@@ -142,7 +159,10 @@ export function missingSecrets(names: string[], configPath: string, wrangler: Wr
 }
 
 /** Runs the deploy (see the module comment). Returns the path of the configuration it deployed. */
-export function deploy(root: string, opts: { dryRun: boolean; wrangler: Wrangler; run: (cmd: string, args: string[]) => void; log?: (line: string) => void }): string {
+export function deploy(
+  root: string,
+  opts: { dryRun: boolean; wrangler: Wrangler; run: (cmd: string, args: string[]) => void; log?: (line: string) => void; outdir?: string },
+): string {
   const log = opts.log ?? console.log;
   opts.run("npm", ["run", "build:client"]);
   const config = parse(readFileSync(join(root, "wrangler.toml"), "utf8")) as Config;
@@ -151,25 +171,31 @@ export function deploy(root: string, opts: { dryRun: boolean; wrangler: Wrangler
   const configPath = join(root, "wrangler.deploy.toml");
   writeFileSync(configPath, `# Written by npm run deploy from wrangler.toml; do not edit.\n${stringify(deployConfig(config, resources))}\n`);
   if (opts.dryRun) {
-    must(opts.wrangler(["deploy", "--dry-run", "--outdir", join(root, ".wrangler", "deploy", "dist"), "-c", configPath]), "wrangler deploy --dry-run");
+    must(opts.wrangler(["deploy", "--dry-run", "--outdir", opts.outdir ?? join(root, ".wrangler", "deploy", "dist"), "-c", configPath]), "wrangler deploy --dry-run");
     log(`dry run: ${configPath} bundles and validates; nothing was created or deployed`);
     return configPath;
   }
   for (const { binding } of config.d1_databases ?? []) {
-    must(opts.wrangler(["d1", "migrations", "apply", binding, "--remote", "-c", configPath]), `applying D1 migrations to ${binding}`);
+    log(must(opts.wrangler(["d1", "migrations", "apply", binding, "--remote", "-c", configPath]), `applying D1 migrations to ${binding}`).trim());
   }
   const secrets = missingSecrets(secretNames(readFileSync(join(root, ".dev.vars.example"), "utf8")), configPath, opts.wrangler);
   const args = ["deploy", "-c", configPath];
   if (Object.keys(secrets).length) {
-    const dir = join(root, ".wrangler", "deploy");
+    // Merged into what earlier deploys generated (a later run may add one secret; the admin token
+    // stays readable), outside .wrangler/ (which is often deleted to reset local state); gitignored.
+    const dir = join(root, ".deploy");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "secrets.json");
-    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
+    writeFileSync(file, `${JSON.stringify({ ...earlier, ...secrets }, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
-    args.push("--secrets-file", file);
-    log(`new secrets ${Object.keys(secrets).join(", ")} in ${file} (the admin token is ADMIN_TOKEN there)`);
+    // Only the new ones are uploaded: secrets the Worker has are never replaced.
+    const upload = join(dir, "upload.json");
+    writeFileSync(upload, JSON.stringify(secrets), { mode: 0o600 });
+    args.push("--secrets-file", upload);
+    log(`new secrets ${Object.keys(secrets).join(", ")} saved in ${file} (the admin token is ADMIN_TOKEN there)`);
   }
-  must(opts.wrangler(args), "wrangler deploy");
+  log(must(opts.wrangler(args), "wrangler deploy").trim());
   log(`deployed ${config.name}`);
   return configPath;
 }
@@ -190,7 +216,7 @@ export function localWrangler(root: string): Wrangler {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const root = resolve(import.meta.dirname, "..");
+  const root = fileURLToPath(new URL("..", import.meta.url));
   const dryRun = process.argv.includes("--dry-run");
   try {
     deploy(root, {

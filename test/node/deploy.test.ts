@@ -7,12 +7,13 @@
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse, stringify } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
-import { deploy, deployConfig, ensureResources, localWrangler, queueNames, secretNames, type Wrangler } from "../../scripts/deploy.ts";
+import { deploy, deployConfig, ensureResources, localWrangler, missingSecrets, queueNames, secretNames, type Wrangler } from "../../scripts/deploy.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const config = parse(readFileSync(join(ROOT, "wrangler.toml"), "utf8")) as Parameters<typeof ensureResources>[0];
 
 /** An account as wrangler shows it, and every call made to it. */
@@ -38,7 +39,7 @@ function fakeAccount(): { wrangler: Wrangler; calls: string[] } {
     if (a === "r2" && c === "create") return r2.add(d!), ok();
     if (a === "queues" && b === "info") return queues.has(c!) ? ok() : fail("Queue not found");
     if (a === "queues" && b === "create") return queues.add(c!), ok();
-    if (a === "secret" && b === "list") return deployed ? ok(JSON.stringify([...secrets].map((name) => ({ name, type: "secret_text" })))) : fail("This Worker does not exist on your account.");
+    if (a === "secret" && b === "list") return deployed ? ok(JSON.stringify([...secrets].map((name) => ({ name, type: "secret_text" })))) : fail('✘ [ERROR] Worker "nextbest" not found.\n\nIf this is a new Worker, run `wrangler deploy` first to create it.');
     if (a === "deploy") {
       const file = args[args.indexOf("--secrets-file") + 1];
       if (args.includes("--secrets-file")) for (const name of Object.keys(JSON.parse(readFileSync(file!, "utf8")))) secrets.add(name);
@@ -104,7 +105,7 @@ describe("npm run deploy", () => {
       const order = calls.map((c) => c.split(" ").slice(0, 2).join(" "));
       expect(order.indexOf("d1 migrations")).toBeGreaterThan(order.lastIndexOf("queues create"));
       expect(order.indexOf("deploy -c")).toBeGreaterThan(order.indexOf("d1 migrations"));
-      const secretsFile = join(root, ".wrangler", "deploy", "secrets.json");
+      const secretsFile = join(root, ".deploy", "secrets.json");
       expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
       const secrets = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
       expect(Object.keys(secrets)).toEqual(["ADMIN_TOKEN", "IDENTITY_SECRET", "IDENTIFY_SECRET", "ACTIVATION_WEBHOOK_SECRET"]);
@@ -117,25 +118,57 @@ describe("npm run deploy", () => {
       deploy(root, { dryRun: false, wrangler, run: () => {}, log: () => {} });
       expect(calls.filter((c) => c.includes("create"))).toEqual([]);
       expect(calls.at(-1)).toBe(`deploy -c ${path}`);
+      // The saved secrets are still there for the operator.
+      expect(JSON.parse(readFileSync(secretsFile, "utf8"))).toEqual(secrets);
+
+      // A release that needs one more secret: only that one is generated and uploaded, the saved
+      // file keeps the others.
+      writeFileSync(join(root, ".dev.vars.example"), `${readFileSync(join(root, ".dev.vars.example"), "utf8")}\nNEW_SECRET=change-me\n`);
+      deploy(root, { dryRun: false, wrangler, run: () => {}, log: () => {} });
+      expect(Object.keys(JSON.parse(readFileSync(join(root, ".deploy", "upload.json"), "utf8")))).toEqual(["NEW_SECRET"]);
+      const saved = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
+      expect(saved).toEqual({ ...secrets, NEW_SECRET: saved.NEW_SECRET });
     } finally {
       if (previous === undefined) Reflect.deleteProperty(process.env, "IDENTIFY_SECRET");
       else process.env.IDENTIFY_SECRET = previous;
     }
   });
 
+  it("a secret list that fails for another reason than a missing Worker stops the deploy: live secrets are never regenerated", () => {
+    const names = ["ADMIN_TOKEN", "IDENTITY_SECRET"];
+    const limited: Wrangler = () => ({ ok: false, stdout: "", stderr: "✘ [ERROR] A request to the Cloudflare API failed. Too many requests [code: 971]" });
+    expect(() => missingSecrets(names, "wrangler.deploy.toml", limited)).toThrow(/listing the Worker's secrets failed:\n.*Too many requests/);
+    const fresh: Wrangler = () => ({ ok: false, stdout: "", stderr: '✘ [ERROR] Worker "nextbest" not found.' });
+    expect(Object.keys(missingSecrets(names, "wrangler.deploy.toml", fresh))).toEqual(names);
+    const some: Wrangler = () => ({ ok: true, stdout: JSON.stringify([{ name: "ADMIN_TOKEN", type: "secret_text" }]), stderr: "" });
+    expect(Object.keys(missingSecrets(names, "wrangler.deploy.toml", some))).toEqual(["IDENTITY_SECRET"]);
+    const garbled: Wrangler = () => ({ ok: true, stdout: "", stderr: "" });
+    expect(() => missingSecrets(names, "wrangler.deploy.toml", garbled)).toThrow(/wrangler secret list printed no JSON/);
+  });
+
+  it("a KV id already set by hand is kept, not looked up by title", () => {
+    const { wrangler, calls } = fakeAccount();
+    const own = { ...config, kv_namespaces: [{ binding: "CONFIG", id: "0123456789abcdef0123456789abcdef" }] };
+    const resources = ensureResources(own, wrangler, () => {});
+    expect(calls.some((c) => c.startsWith("kv "))).toBe(false);
+    expect(deployConfig(own, resources).kv_namespaces).toEqual(own.kv_namespaces);
+  });
+
   it("--dry-run: the generated configuration bundles and validates with the real wrangler, and creates nothing", () => {
     const { wrangler, calls } = fakeAccount();
     const real = localWrangler(ROOT);
     const both: Wrangler = (args, input) => (args[0] === "deploy" ? real(args, input) : wrangler(args, input));
-    const path = deploy(ROOT, { dryRun: true, wrangler: both, run: () => {}, log: () => {} });
+    const outdir = mkdtempSync(join(tmpdir(), "nb-deploy-dist-"));
+    temps.push(outdir);
+    const path = deploy(ROOT, { dryRun: true, wrangler: both, run: () => {}, log: () => {}, outdir });
     temps.push(path);
     expect(calls).toEqual([]);
-    expect(existsSync(join(ROOT, ".wrangler", "deploy", "dist", "index.js"))).toBe(true);
+    expect(existsSync(join(outdir, "index.js"))).toBe(true);
     // With real-looking ids too (what a deploy writes): wrangler accepts the file.
     const withIds = deployConfig(config, ensureResources(config, wrangler, () => {}));
     expect(withIds.kv_namespaces![0]!.id).toHaveLength(32);
     writeFileSync(path, stringify(withIds));
-    const check = real(["deploy", "--dry-run", "--outdir", join(ROOT, ".wrangler", "deploy", "dist"), "-c", path]);
+    const check = real(["deploy", "--dry-run", "--outdir", outdir, "-c", path]);
     expect(check.ok, check.stderr).toBe(true);
   });
 });

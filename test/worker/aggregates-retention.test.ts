@@ -73,7 +73,12 @@ describe("retention of the visitor-level aggregates", () => {
   });
 
   it("deletes whole days before the cutoff's day, in chunks, and no report of a later window changes", async () => {
+    // A row with an empty key (none is written today; the walk must still start before it).
+    await db.prepare("INSERT OR REPLACE INTO agg_visitor_days (visitor_key, day, type, name, currency, events, value) VALUES ('', ?, 'click', '', '', 1, 0)").bind(DAYS[0]).run();
     const before = await rowsByDay();
+    const dayLevel = () => db.prepare("SELECT COUNT(*) AS n FROM agg_daily WHERE day >= ? AND day <= ?").bind(DAYS[0], DAYS[2]).first<number>("n");
+    const dayLevelBefore = await dayLevel();
+    expect(dayLevelBefore).toBeGreaterThan(0);
     // The log covers three days in every visitor-level table.
     for (const t of TABLES) expect(Object.keys(before[t]!).sort()).toEqual(expect.arrayContaining(DAYS));
     const lastDay = await lift(DAY0 + 2 * DAY_MS);
@@ -98,6 +103,8 @@ describe("retention of the visitor-level aggregates", () => {
       expect(total[t]).toBe(before[t]![DAYS[0]!]! + before[t]![DAYS[1]!]!);
     }
     expect(await lift(DAY0 + 2 * DAY_MS)).toEqual(lastDay);
+    // Day-level aggregates hold no visitor key and are kept.
+    expect(await dayLevel()).toBe(dayLevelBefore);
 
     // Nothing left to delete: a second pass changes nothing.
     const again = await pruneVisitorAggregates(db, cutoff);

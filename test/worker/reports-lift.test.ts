@@ -101,9 +101,21 @@ describe("GET /admin/reports/lift", () => {
     // 20 of 61 in control against the configured 5%: a sample-ratio mismatch; and small samples.
     expect(r.srm).toMatchObject({ expectedControlShare: 0.05, mismatch: true });
     expect(r.srm.observedControlShare).toBeCloseTo(20 / 61, 12);
-    expect(r.warnings.map((w) => w.code).sort()).toEqual(["mixed_visitors", "sample_ratio_mismatch", "small_sample"]);
+    // T0 (2025-12-06) lies more than RETENTION_DAYS (90) before today: the daily cron would have
+    // deleted these visitors' aggregates, and the report says so.
+    expect(r.warnings.map((w) => w.code).sort()).toEqual(["before_visitor_retention", "mixed_visitors", "sample_ratio_mismatch", "small_sample"]);
+    expect(r.warnings.find((w) => w.code === "before_visitor_retention")!.message).toMatch(/^visitor-level data before \d{4}-\d{2}-\d{2} has been deleted/);
     // The estimators are named for the reader (the console shows them as small print).
     expect(r.methods).toMatchObject({ absoluteLift: expect.stringContaining("Newcombe"), srm: expect.stringContaining("chi-square") });
+  });
+
+  it("a window inside the visitor-level retention carries no retention warning", async () => {
+    await seeded;
+    const now = Date.now();
+    const res = await adminGet(`/admin/reports/lift?from=${now - 7 * DAY}&to=${now}`);
+    expect(res.status).toBe(200);
+    const r = await res.json<Answer>();
+    expect(r.warnings.map((w) => w.code)).not.toContain("before_visitor_retention");
   });
 
   it("uses a given control share for the SRM check", async () => {

@@ -42,19 +42,28 @@ export interface VisitorAggregatePrune {
  *
  * @param db the D1 database with the aggregate tables (migrations/0006, 0016, 0019)
  * @param cutoffMs rows of days before this instant's UTC day go (ms since the epoch)
- * @param chunk old rows a statement deletes at most (about; a visitor's last rows may add a few)
- * @param maxChunks statements per table per call; what is left is taken by the next call
+ * @param chunk old rows a DELETE removes (about: a key's last rows may add a few)
+ * @param maxChunks chunks per table per call, two statements each (plus one that finds nothing):
+ *   with the defaults at most 105 D1 queries and 1,000,000 rows a call, well inside the 1,000
+ *   queries a Worker invocation may make on Workers Paid
+ *   (https://developers.cloudflare.com/d1/platform/limits/) beside the rest of the retention run;
+ *   what is left is taken by the next day's call (`more`)
  */
-export async function pruneVisitorAggregates(db: D1Database, cutoffMs: number, chunk = 5000, maxChunks = 200): Promise<VisitorAggregatePrune> {
+export async function pruneVisitorAggregates(db: D1Database, cutoffMs: number, chunk = 20_000, maxChunks = 10): Promise<VisitorAggregatePrune> {
   const dayStart = Math.floor(cutoffMs / DAY_MS) * DAY_MS;
   const cutoffDay = new Date(dayStart).toISOString().slice(0, 10);
   const deleted = {} as Record<VisitorAggregateTable, number>;
   let more = false;
   for (const { table, key, old, cutoff } of TABLES) {
     const bound = cutoff === "ms" ? dayStart : cutoffDay;
-    // The last key of the next `chunk` old rows after ?1 ('' before every key).
-    const next = db.prepare(`SELECT MAX(${key}) AS last FROM (SELECT ${key} FROM ${table} WHERE ${key} > ?1 AND ${old} ORDER BY ${key} LIMIT ?3)`);
-    const remove = db.prepare(`DELETE FROM ${table} WHERE ${key} > ?1 AND ${key} <= ?3 AND ${old}`);
+    // The last key of the next `chunk` old rows after ?1 — from ?1 itself on the first chunk, so
+    // an empty key is not skipped. A plain comparison (no OR) keeps it a range seek on the key.
+    const statements = (from: ">=" | ">") => ({
+      next: db.prepare(`SELECT MAX(${key}) AS last FROM (SELECT ${key} FROM ${table} WHERE ${key} ${from} ?1 AND ${old} ORDER BY ${key} LIMIT ?3)`),
+      remove: db.prepare(`DELETE FROM ${table} WHERE ${key} ${from} ?1 AND ${key} <= ?3 AND ${old}`),
+    });
+    const first = statements(">=");
+    const later = statements(">");
     let after = "";
     deleted[table] = 0;
     for (let i = 0; ; i++) {
@@ -62,6 +71,7 @@ export async function pruneVisitorAggregates(db: D1Database, cutoffMs: number, c
         more = true;
         break;
       }
+      const { next, remove } = i === 0 ? first : later;
       const last = await next.bind(after, bound, chunk).first<string | null>("last");
       if (last === null) break;
       deleted[table] += (await remove.bind(after, bound, last).run()).meta.changes ?? 0;

@@ -32,7 +32,7 @@ export interface LiftOptions {
 
 /** One warning the reader must see before believing the numbers. */
 export interface LiftWarning {
-  code: "sample_ratio_mismatch" | "small_sample" | "underpowered" | "mixed_visitors" | "mixed_currencies";
+  code: "sample_ratio_mismatch" | "small_sample" | "underpowered" | "mixed_visitors" | "mixed_currencies" | "before_visitor_retention";
   message: string;
 }
 

@@ -4,6 +4,7 @@ import { controlShare, loadCampaignHoldouts } from "../holdout/campaign.ts";
 import { AppError } from "../errors/app-error.ts";
 import { queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
+import { visitorAggregatesFrom } from "../retention/retention.ts";
 import { liftReport } from "./lift.ts";
 import { resolveModelVersion } from "./model.ts";
 import { kpiExists, knownKpis, liftData, reportWindow } from "./query.ts";
@@ -58,7 +59,7 @@ export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuer
   const services = c.get("services");
   const db = c.env.DB;
   const requestedTo = q.to ?? services.now();
-  const { from, to } = reportWindow(q.from ?? requestedTo - 30 * DAY_MS, requestedTo);
+  const { from, to, fromDay } = reportWindow(q.from ?? requestedTo - 30 * DAY_MS, requestedTo);
   if (!(await kpiExists(db, q.kpi))) {
     throw new AppError("unknown_kpi", `kpi: no "${q.kpi}" events; KPIs with events: ${(await knownKpis(db)).join(", ")}`);
   }
@@ -73,6 +74,12 @@ export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuer
     mixedVisitors: data.mixedVisitors,
     currencies: q.currency ? [q.currency] : data.currencies,
   });
+  // The daily cron deletes visitor-level aggregates older than AGG_VISITOR_DAYS: say so when the
+  // window reaches before them, rather than count fewer visitors silently.
+  const kept = visitorAggregatesFrom(c.env, services.now());
+  if (fromDay < kept) {
+    report.warnings.push({ code: "before_visitor_retention", message: `visitor-level data before ${kept} has been deleted (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors first exposed before then are not counted` });
+  }
   return c.json(
     {
       filters: { from, to, slot: q.slot ?? null, campaign: q.campaign ?? null, model: q.model ?? null, modelVersion: modelVersion ?? null, kpi: q.kpi, currency: q.currency ?? null },

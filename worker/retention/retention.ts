@@ -44,6 +44,15 @@ export function visitorAggregateDays(value: string | undefined, retention: numbe
   return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? Math.min(n, retention) : retention;
 }
 
+/**
+ * The first UTC day ('YYYY-MM-DD') whose visitor-level aggregates the daily cron keeps: reports of
+ * windows starting earlier miss the visitors first exposed before it (worker/aggregates/prune.ts).
+ */
+export function visitorAggregatesFrom(env: { RETENTION_DAYS?: string; AGG_VISITOR_DAYS?: string }, now: number): string {
+  const cutoff = retentionCutoff(now, visitorAggregateDays(env.AGG_VISITOR_DAYS, retentionDays(env.RETENTION_DAYS)));
+  return new Date(cutoff - (cutoff % DAY_MS)).toISOString().slice(0, 10);
+}
+
 /** Everything strictly older than this instant is deleted. */
 export function retentionCutoff(now: number, days: number): number {
   return now - days * DAY_MS;
@@ -114,8 +123,14 @@ export async function runRetention(
     console.error("retention: lake flush or erasure pass failed; unflushed rows are kept, erasures stay pending", err);
   }
   const retention = retentionDays(env.RETENTION_DAYS);
-  const result = await purgeBefore(env.DB, retentionCutoff(scheduledTime, d1WindowDays(env.D1_WINDOW_DAYS, retention)));
-  console.log(`retention: deleted ${result.decisions} decisions and ${result.events} events older than ${new Date(result.cutoff).toISOString()} from D1`);
+  const d1Cutoff = retentionCutoff(scheduledTime, d1WindowDays(env.D1_WINDOW_DAYS, retention));
+  let result: PurgeResult = { cutoff: d1Cutoff, decisions: 0, events: 0 };
+  try {
+    result = await purgeBefore(env.DB, d1Cutoff);
+    console.log(`retention: deleted ${result.decisions} decisions and ${result.events} events older than ${new Date(result.cutoff).toISOString()} from D1`);
+  } catch (err) {
+    console.error("retention: pruning raw rows from D1 failed; the next run retries", err);
+  }
   try {
     lakePruned = await pruneLake(env.DB, env.LAKE, retentionCutoff(scheduledTime, retention));
     console.log(`retention: deleted ${lakePruned.files} lake files (${lakePruned.rows} rows) past ${retention} days`);
