@@ -54,6 +54,17 @@ const report = async () => {
   return (await res.json<{ byMoment: Section[] }>()).byMoment;
 };
 
+describe("retention", () => {
+  it("a window before the visitor-level aggregates retention keeps carries the warning; a recent one does not", async () => {
+    // DAY0 (2026-03-03) lies more than RETENTION_DAYS (90) before today.
+    const old = await call(`/admin/reports/moments?from=${DAY0}&to=${DAY0 + 86_400_000}`, { headers: ADMIN });
+    expect((await old.json<{ warnings: { code: string }[] }>()).warnings.map((w) => w.code)).toEqual(["before_visitor_retention"]);
+    const now = Date.now();
+    const recent = await call(`/admin/reports/moments?from=${now - 7 * 86_400_000}&to=${now}`, { headers: ADMIN });
+    expect((await recent.json<{ warnings: unknown[] }>()).warnings).toEqual([]);
+  });
+});
+
 describe("lift and content by moment, each on its own KPI within its window", () => {
   it("counts visitors from their first decision in the moment and KPI events inside the window only; redelivery changes nothing", async () => {
     const d = {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { queryParams, timeParam } from "../http/query.ts";
+import { visitorAggregatesFrom } from "../retention/retention.ts";
 import type { AppEnv } from "../services.ts";
 import { momentReport } from "./report.ts";
 
@@ -20,6 +21,7 @@ const momentsQuery = z
  * the lift (treatment vs universal control, the lift report's figures) on that KPI within its
  * attribution window, the same for outbound decisions by customer (`outbound`), and content (per block and group: decisions, impressions, clicks, CTR,
  * KPI events). Whole UTC days, default the last 30; from the aggregates only (./report.ts).
+ * `warnings` names a window that starts before the visitor-level aggregates retention keeps.
  */
 export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams(momentsQuery), async (c) => {
   const q = c.req.valid("query");
@@ -27,8 +29,15 @@ export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams
   const to = q.to ?? services.now();
   const configured = (await services.moments?.current())?.config.moments.map((m) => m.id) ?? [];
   const report = await momentReport(c.env.DB, { from: q.from ?? to - 30 * DAY_MS, to, ...(q.moment ? { moment: q.moment } : {}), moments: configured, expectedControlShare: services.holdout.rate, confidence: q.confidence });
+  // As the lift report: the window reaching before the visitor-level aggregates the cron keeps.
+  const kept = visitorAggregatesFrom(c.env, services.now());
+  const warnings =
+    new Date(report.from).toISOString().slice(0, 10) < kept
+      ? [{ code: "before_visitor_retention", message: `visitor-level data before ${kept} has been deleted (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors and customers first in a moment before then are not counted` }]
+      : [];
   return c.json(
     {
+      warnings,
       filters: { from: new Date(report.from).toISOString(), to: new Date(report.to).toISOString(), moment: q.moment ?? null, confidence: q.confidence },
       methods: {
         lift: "per moment, visitors from their first decision in the moment; converted = a KPI event within the moment's attribution window; Newcombe (Wilson) interval of the rate difference, Welch for revenue per visitor, χ² SRM check (as GET /admin/reports/lift)",
