@@ -22,7 +22,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse, stringify } from "smol-toml";
@@ -52,7 +52,7 @@ function json<T>(text: string, what: string): T {
   try {
     return JSON.parse(start < 0 ? text : text.slice(start)) as T;
   } catch {
-    throw new Error(`${what} printed no JSON: ${JSON.stringify(text.slice(0, 200))}`);
+    throw new Error(`${what} is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
   }
 }
 
@@ -171,7 +171,7 @@ export function deploy(
   const configPath = join(root, "wrangler.deploy.toml");
   writeFileSync(configPath, `# Written by npm run deploy from wrangler.toml; do not edit.\n${stringify(deployConfig(config, resources))}\n`);
   if (opts.dryRun) {
-    must(opts.wrangler(["deploy", "--dry-run", "--outdir", opts.outdir ?? join(root, ".wrangler", "deploy", "dist"), "-c", configPath]), "wrangler deploy --dry-run");
+    log(must(opts.wrangler(["deploy", "--dry-run", "--outdir", opts.outdir ?? join(root, ".wrangler", "deploy", "dist"), "-c", configPath]), "wrangler deploy --dry-run").trim());
     log(`dry run: ${configPath} bundles and validates; nothing was created or deployed`);
     return configPath;
   }
@@ -186,7 +186,7 @@ export function deploy(
     const dir = join(root, ".deploy");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "secrets.json");
-    const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
+    const earlier = existsSync(file) ? json<Record<string, string>>(readFileSync(file, "utf8"), file) : {};
     writeFileSync(file, `${JSON.stringify({ ...earlier, ...secrets }, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     // Only the new ones are uploaded: secrets the Worker has are never replaced.
@@ -195,7 +195,13 @@ export function deploy(
     args.push("--secrets-file", upload);
     log(`new secrets ${Object.keys(secrets).join(", ")} saved in ${file} (the admin token is ADMIN_TOKEN there)`);
   }
-  log(must(opts.wrangler(args), "wrangler deploy").trim());
+  const upload = args.includes("--secrets-file") ? args[args.length - 1]! : undefined;
+  try {
+    log(must(opts.wrangler(args), "wrangler deploy").trim());
+  } finally {
+    // The upload copy holds the new secrets in clear: gone once wrangler has read it.
+    if (upload) rmSync(upload, { force: true });
+  }
   log(`deployed ${config.name}`);
   return configPath;
 }

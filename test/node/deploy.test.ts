@@ -5,7 +5,7 @@
  * what does not exist). The generated configuration and the bundle are checked by the real
  * wrangler (`deploy --dry-run`).
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,7 +42,8 @@ function fakeAccount(): { wrangler: Wrangler; calls: string[] } {
     if (a === "secret" && b === "list") return deployed ? ok(JSON.stringify([...secrets].map((name) => ({ name, type: "secret_text" })))) : fail('✘ [ERROR] Worker "nextbest" not found.\n\nIf this is a new Worker, run `wrangler deploy` first to create it.');
     if (a === "deploy") {
       const file = args[args.indexOf("--secrets-file") + 1];
-      if (args.includes("--secrets-file")) for (const name of Object.keys(JSON.parse(readFileSync(file!, "utf8")))) secrets.add(name);
+      uploaded = args.includes("--secrets-file") ? Object.keys(JSON.parse(readFileSync(file!, "utf8"))) : [];
+      for (const name of uploaded) secrets.add(name);
       deployed = true;
       return ok("Deployed");
     }
@@ -51,6 +52,8 @@ function fakeAccount(): { wrangler: Wrangler; calls: string[] } {
   return { wrangler, calls };
 }
 
+/** The secret names the fake account's last deploy uploaded. */
+let uploaded: string[] = [];
 const temps: string[] = [];
 afterAll(() => {
   for (const t of temps) rmSync(t, { recursive: true, force: true });
@@ -125,7 +128,9 @@ describe("npm run deploy", () => {
       // file keeps the others.
       writeFileSync(join(root, ".dev.vars.example"), `${readFileSync(join(root, ".dev.vars.example"), "utf8")}\nNEW_SECRET=change-me\n`);
       deploy(root, { dryRun: false, wrangler, run: () => {}, log: () => {} });
-      expect(Object.keys(JSON.parse(readFileSync(join(root, ".deploy", "upload.json"), "utf8")))).toEqual(["NEW_SECRET"]);
+      expect(uploaded).toEqual(["NEW_SECRET"]);
+      // The clear-text upload copy is gone after the deploy.
+      expect(existsSync(join(root, ".deploy", "upload.json"))).toBe(false);
       const saved = JSON.parse(readFileSync(secretsFile, "utf8")) as Record<string, string>;
       expect(saved).toEqual({ ...secrets, NEW_SECRET: saved.NEW_SECRET });
     } finally {
@@ -143,7 +148,17 @@ describe("npm run deploy", () => {
     const some: Wrangler = () => ({ ok: true, stdout: JSON.stringify([{ name: "ADMIN_TOKEN", type: "secret_text" }]), stderr: "" });
     expect(Object.keys(missingSecrets(names, "wrangler.deploy.toml", some))).toEqual(["IDENTITY_SECRET"]);
     const garbled: Wrangler = () => ({ ok: true, stdout: "", stderr: "" });
-    expect(() => missingSecrets(names, "wrangler.deploy.toml", garbled)).toThrow(/wrangler secret list printed no JSON/);
+    expect(() => missingSecrets(names, "wrangler.deploy.toml", garbled)).toThrow(/wrangler secret list is not JSON/);
+  });
+
+  it("a corrupt secrets file stops the deploy and names the file", () => {
+    const root = mkdtempSync(join(tmpdir(), "nb-deploy-"));
+    temps.push(root);
+    for (const f of ["wrangler.toml", ".dev.vars.example"]) copyFileSync(join(ROOT, f), join(root, f));
+    mkdirSync(join(root, ".deploy"));
+    writeFileSync(join(root, ".deploy", "secrets.json"), "{ADMIN_TOKEN: oops");
+    const { wrangler } = fakeAccount();
+    expect(() => deploy(root, { dryRun: false, wrangler, run: () => {}, log: () => {} })).toThrow(/\.deploy\/secrets\.json is not JSON/);
   });
 
   it("a KV id already set by hand is kept, not looked up by title", () => {
@@ -160,7 +175,10 @@ describe("npm run deploy", () => {
     const both: Wrangler = (args, input) => (args[0] === "deploy" ? real(args, input) : wrangler(args, input));
     const outdir = mkdtempSync(join(tmpdir(), "nb-deploy-dist-"));
     temps.push(outdir);
-    const path = deploy(ROOT, { dryRun: true, wrangler: both, run: () => {}, log: () => {}, outdir });
+    const lines: string[] = [];
+    const path = deploy(ROOT, { dryRun: true, wrangler: both, run: () => {}, log: (line) => lines.push(line), outdir });
+    // wrangler's own report is shown: the upload size among it.
+    expect(lines.join("\n")).toMatch(/Total Upload: [\d.]+ KiB \/ gzip: [\d.]+ KiB/);
     temps.push(path);
     expect(calls).toEqual([]);
     expect(existsSync(join(outdir, "index.js"))).toBe(true);

@@ -104,7 +104,7 @@ describe("GET /admin/reports/lift", () => {
     // T0 (2025-12-06) lies more than RETENTION_DAYS (90) before today: the daily cron would have
     // deleted these visitors' aggregates, and the report says so.
     expect(r.warnings.map((w) => w.code).sort()).toEqual(["before_visitor_retention", "mixed_visitors", "sample_ratio_mismatch", "small_sample"]);
-    expect(r.warnings.find((w) => w.code === "before_visitor_retention")!.message).toMatch(/^visitor-level data before \d{4}-\d{2}-\d{2} has been deleted/);
+    expect(r.warnings.find((w) => w.code === "before_visitor_retention")!.message).toMatch(/^visitor-level data before \d{4}-\d{2}-\d{2} is deleted by the daily retention cron/);
     // The estimators are named for the reader (the console shows them as small print).
     expect(r.methods).toMatchObject({ absoluteLift: expect.stringContaining("Newcombe"), srm: expect.stringContaining("chi-square") });
   });

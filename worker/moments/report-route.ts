@@ -33,7 +33,7 @@ export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams
   const kept = visitorAggregatesFrom(c.env, services.now());
   const warnings =
     new Date(report.from).toISOString().slice(0, 10) < kept
-      ? [{ code: "before_visitor_retention", message: `visitor-level data before ${kept} has been deleted (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors and customers first in a moment before then are not counted` }]
+      ? [{ code: "before_visitor_retention", message: `visitor-level data before ${kept} is deleted by the daily retention cron (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors and customers first in a moment before then are not counted` }]
       : [];
   return c.json(
     {

@@ -78,7 +78,7 @@ export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuer
   // window reaches before them, rather than count fewer visitors silently.
   const kept = visitorAggregatesFrom(c.env, services.now());
   if (fromDay < kept) {
-    report.warnings.push({ code: "before_visitor_retention", message: `visitor-level data before ${kept} has been deleted (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors first exposed before then are not counted` });
+    report.warnings.push({ code: "before_visitor_retention", message: `visitor-level data before ${kept} is deleted by the daily retention cron (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors first exposed before then are not counted` });
   }
   return c.json(
     {

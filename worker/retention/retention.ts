@@ -138,6 +138,8 @@ export async function runRetention(
     console.error("retention: lake pruning failed; the next run retries", err);
   }
   let visitorAggregates: VisitorAggregatePrune | null = null;
+  const aggDays = env.AGG_VISITOR_DAYS?.trim();
+  if (aggDays && !(Number(aggDays) > 0)) console.warn(`retention: AGG_VISITOR_DAYS=${JSON.stringify(aggDays)} is not a positive number of days; using RETENTION_DAYS (${retention})`);
   try {
     visitorAggregates = await pruneVisitorAggregates(env.DB, retentionCutoff(scheduledTime, visitorAggregateDays(env.AGG_VISITOR_DAYS, retention)));
     const n = Object.values(visitorAggregates.deleted).reduce((a, b) => a + b, 0);
