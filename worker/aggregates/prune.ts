@@ -1,8 +1,8 @@
 /**
  * Retention of the visitor-level aggregates. They keep a visitor's pseudonymous key per day
- * (exposures, outcomes, moment exposures; outbound moments per customer), so without a horizon they would hold visitor keys for
- * longer than the log they come from (RETENTION_DAYS) and grow with visitors × days until they
- * outgrow the D1 database. The cron deletes their rows of whole UTC days before the cutoff's day.
+ * (exposures, outcomes, moment exposures; outbound moments per customer), so without a horizon
+ * they would hold visitor keys for longer than the log they come from (RETENTION_DAYS) and grow
+ * with visitors × days until they outgrow the D1 database. The cron deletes their rows of whole UTC days before the cutoff's day.
  *
  * No report changes for a window that starts on or after that day: the lift and moment reports
  * read only exposure rows of the window's days and outcomes from those exposures on
@@ -10,9 +10,10 @@
  * without visitor keys, are bounded by the catalog and are kept.
  *
  * How it deletes without an index on the day (one would cost every fold a write): each table is
- * walked in `visitor_key` (or `customer_key`) order, its primary key's or an index's first column, a chunk of
- * old rows at a time, resuming after the last key of the previous chunk, so one pass reads each
- * row once however many rows it deletes, and no statement holds the database for long.
+ * walked in `visitor_key` (or `customer_key`) order — its primary key's or an index's first
+ * column — a chunk of old rows at a time, resuming after the last key of the previous chunk, so
+ * one pass reads each row once however many rows it deletes, and no statement holds the
+ * database for long.
  */
 import { DAY_MS } from "./sql.ts";
 

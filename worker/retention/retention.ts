@@ -97,8 +97,9 @@ export async function purgeBefore(db: D1Database, cutoff: number, chunk = 5000, 
  * The cron job: folds rows the aggregates have not seen (foldPending: a catch-up, the consumer
  * folds as it writes), catches the lake up (flushLake), applies pending visitor erasures to lake
  * files (runLakeErasures), prunes D1 to its window, deletes lake partitions older than the
- * retention, then the visitor-level aggregates older than AGG_VISITOR_DAYS. A failing step is logged and the others still run: pruning only ever deletes rows
- * already in written lake files and folded into the aggregates.
+ * retention, then the visitor-level aggregates older than AGG_VISITOR_DAYS. A failing step is
+ * logged and the others still run: pruning only ever deletes rows already in written lake files
+ * and folded into the aggregates.
  */
 export async function runRetention(
   env: Pick<Env, "DB" | "LAKE"> & { RETENTION_DAYS?: string; D1_WINDOW_DAYS?: string; AGG_VISITOR_DAYS?: string },
@@ -139,7 +140,7 @@ export async function runRetention(
   }
   let visitorAggregates: VisitorAggregatePrune | null = null;
   const aggDays = env.AGG_VISITOR_DAYS?.trim();
-  if (aggDays && !(Number(aggDays) > 0)) console.warn(`retention: AGG_VISITOR_DAYS=${JSON.stringify(aggDays)} is not a positive number of days; using RETENTION_DAYS (${retention})`);
+  if (aggDays && !(Number.isFinite(Number(aggDays)) && Number(aggDays) > 0)) console.warn(`retention: AGG_VISITOR_DAYS=${JSON.stringify(aggDays)} is not a positive number of days; using RETENTION_DAYS (${retention})`);
   try {
     visitorAggregates = await pruneVisitorAggregates(env.DB, retentionCutoff(scheduledTime, visitorAggregateDays(env.AGG_VISITOR_DAYS, retention)));
     const n = Object.values(visitorAggregates.deleted).reduce((a, b) => a + b, 0);
