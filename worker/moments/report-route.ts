@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { queryParams, timeParam } from "../http/query.ts";
-import { visitorAggregatesFrom } from "../retention/retention.ts";
+import { visitorRetentionWarning } from "../retention/retention.ts";
 import type { AppEnv } from "../services.ts";
 import { momentReport } from "./report.ts";
 
@@ -30,11 +30,8 @@ export const momentsReportRoute = new Hono<AppEnv>().get("/moments", queryParams
   const configured = (await services.moments?.current())?.config.moments.map((m) => m.id) ?? [];
   const report = await momentReport(c.env.DB, { from: q.from ?? to - 30 * DAY_MS, to, ...(q.moment ? { moment: q.moment } : {}), moments: configured, expectedControlShare: services.holdout.rate, confidence: q.confidence });
   // As the lift report: the window reaching before the visitor-level aggregates the cron keeps.
-  const kept = visitorAggregatesFrom(c.env, services.now());
-  const warnings =
-    new Date(report.from).toISOString().slice(0, 10) < kept
-      ? [{ code: "before_visitor_retention", message: `visitor-level data before ${kept} is deleted by the daily retention cron (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors and customers first in a moment before then are not counted` }]
-      : [];
+  const retention = visitorRetentionWarning(c.env, services.now(), new Date(report.from).toISOString().slice(0, 10), "visitors and customers first in a moment");
+  const warnings = retention ? [retention] : [];
   return c.json(
     {
       warnings,

@@ -4,7 +4,7 @@ import { controlShare, loadCampaignHoldouts } from "../holdout/campaign.ts";
 import { AppError } from "../errors/app-error.ts";
 import { queryParams, timeParam } from "../http/query.ts";
 import type { AppEnv } from "../services.ts";
-import { visitorAggregatesFrom } from "../retention/retention.ts";
+import { visitorRetentionWarning } from "../retention/retention.ts";
 import { liftReport } from "./lift.ts";
 import { resolveModelVersion } from "./model.ts";
 import { kpiExists, knownKpis, liftData, reportWindow } from "./query.ts";
@@ -76,10 +76,8 @@ export const reportsRoute = new Hono<AppEnv>().get("/lift", queryParams(liftQuer
   });
   // The daily cron deletes visitor-level aggregates older than AGG_VISITOR_DAYS: say so when the
   // window reaches before them, rather than count fewer visitors silently.
-  const kept = visitorAggregatesFrom(c.env, services.now());
-  if (fromDay < kept) {
-    report.warnings.push({ code: "before_visitor_retention", message: `visitor-level data before ${kept} is deleted by the daily retention cron (AGG_VISITOR_DAYS / RETENTION_DAYS): visitors first exposed before then are not counted` });
-  }
+  const retention = visitorRetentionWarning(c.env, services.now(), fromDay, "visitors first exposed");
+  if (retention) report.warnings.push(retention);
   return c.json(
     {
       filters: { from, to, slot: q.slot ?? null, campaign: q.campaign ?? null, model: q.model ?? null, modelVersion: modelVersion ?? null, kpi: q.kpi, currency: q.currency ?? null },

@@ -22,10 +22,15 @@ import { pruneLake, type LakePruneResult } from "../lake/prune.ts";
 export const DEFAULT_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
+/** A setting's positive, finite number of days, or undefined (unset, empty, zero, negative, not a number). */
+function positiveDays(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
 /** Reads RETENTION_DAYS: a positive number of days, else the default. */
 export function retentionDays(value: string | undefined): number {
-  const n = Number(value);
-  return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? n : DEFAULT_RETENTION_DAYS;
+  return positiveDays(value) ?? DEFAULT_RETENTION_DAYS;
 }
 
 /** Days of raw rows D1 keeps when D1_WINDOW_DAYS is unset or invalid. */
@@ -33,15 +38,12 @@ export const DEFAULT_D1_WINDOW_DAYS = 7;
 
 /** The D1 window in days: D1_WINDOW_DAYS (positive), else the default, never above the retention. */
 export function d1WindowDays(value: string | undefined, retention: number): number {
-  const n = Number(value);
-  const days = value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? n : DEFAULT_D1_WINDOW_DAYS;
-  return Math.min(days, retention);
+  return Math.min(positiveDays(value) ?? DEFAULT_D1_WINDOW_DAYS, retention);
 }
 
 /** Days of visitor-level aggregates: AGG_VISITOR_DAYS (positive), else the retention, never above it. */
 export function visitorAggregateDays(value: string | undefined, retention: number): number {
-  const n = Number(value);
-  return value !== undefined && value.trim() !== "" && Number.isFinite(n) && n > 0 ? Math.min(n, retention) : retention;
+  return Math.min(positiveDays(value) ?? retention, retention);
 }
 
 /**
@@ -51,6 +53,21 @@ export function visitorAggregateDays(value: string | undefined, retention: numbe
 export function visitorAggregatesFrom(env: { RETENTION_DAYS?: string; AGG_VISITOR_DAYS?: string }, now: number): string {
   const cutoff = retentionCutoff(now, visitorAggregateDays(env.AGG_VISITOR_DAYS, retentionDays(env.RETENTION_DAYS)));
   return new Date(cutoff - (cutoff % DAY_MS)).toISOString().slice(0, 10);
+}
+
+/**
+ * The `before_visitor_retention` warning of a report whose window starts on `fromDay`
+ * ('YYYY-MM-DD') before visitorAggregatesFrom, else undefined; `who` names what is not counted.
+ */
+export function visitorRetentionWarning(
+  env: { RETENTION_DAYS?: string; AGG_VISITOR_DAYS?: string },
+  now: number,
+  fromDay: string,
+  who: string,
+): { code: "before_visitor_retention"; message: string } | undefined {
+  const kept = visitorAggregatesFrom(env, now);
+  if (fromDay >= kept) return undefined;
+  return { code: "before_visitor_retention", message: `visitor-level data before ${kept} is deleted by the daily retention cron (AGG_VISITOR_DAYS / RETENTION_DAYS): ${who} before then are not counted` };
 }
 
 /** Everything strictly older than this instant is deleted. */
@@ -140,7 +157,7 @@ export async function runRetention(
   }
   let visitorAggregates: VisitorAggregatePrune | null = null;
   const aggDays = env.AGG_VISITOR_DAYS?.trim();
-  if (aggDays && !(Number.isFinite(Number(aggDays)) && Number(aggDays) > 0)) console.warn(`retention: AGG_VISITOR_DAYS=${JSON.stringify(aggDays)} is not a positive number of days; using RETENTION_DAYS (${retention})`);
+  if (aggDays && positiveDays(aggDays) === undefined) console.warn(`retention: AGG_VISITOR_DAYS=${JSON.stringify(aggDays)} is not a positive number of days; using RETENTION_DAYS (${retention})`);
   try {
     visitorAggregates = await pruneVisitorAggregates(env.DB, retentionCutoff(scheduledTime, visitorAggregateDays(env.AGG_VISITOR_DAYS, retention)));
     const n = Object.values(visitorAggregates.deleted).reduce((a, b) => a + b, 0);
