@@ -112,14 +112,15 @@ export function ensureResources(config: Config, wrangler: Wrangler, log: (line: 
 
   // `info` failing is taken as "missing"; if it failed for another reason, `create` fails too and
   // the error shows both answers.
-  const ensure = (kind: string, name: string, info: string[], create: string[]) => {
-    const found = wrangler(info);
+  // `command` is the wrangler command group: ["r2", "bucket"] or ["queues"].
+  const ensure = (tag: string, kind: string, command: string[], name: string) => {
+    const found = wrangler([...command, "info", name]);
     if (found.ok) return;
-    must(wrangler(create), `creating ${kind} ${name} (after \`wrangler ${info.join(" ")}\` answered: ${(found.stderr || found.stdout).trim().split("\n")[0]})`);
-    created.push(`${kind === "R2 bucket" ? "r2" : "queue"}:${name}`);
+    must(wrangler([...command, "create", name]), `creating ${kind} ${name} (after \`wrangler ${[...command, "info", name].join(" ")}\` answered: ${(found.stderr || found.stdout).trim().split("\n")[0]})`);
+    created.push(`${tag}:${name}`);
   };
-  for (const { bucket_name: bucket } of config.r2_buckets ?? []) ensure("R2 bucket", bucket, ["r2", "bucket", "info", bucket], ["r2", "bucket", "create", bucket]);
-  for (const queue of queueNames(config)) ensure("queue", queue, ["queues", "info", queue], ["queues", "create", queue]);
+  for (const { bucket_name: bucket } of config.r2_buckets ?? []) ensure("r2", "R2 bucket", ["r2", "bucket"], bucket);
+  for (const queue of queueNames(config)) ensure("queue", "queue", ["queues"], queue);
   log(created.length ? `created ${created.join(", ")}` : "every resource exists");
   return { d1, kv, created };
 }
