@@ -135,7 +135,8 @@ describe("the lake, read by DuckDB from the local R2 persistence", () => {
         candidates: d.candidates,
         nf: String(d.features.length),
       });
-      if (d.features.length) expect(row!.f1).toBeCloseTo(d.features[0]!.reduce((s, x) => s + x, 0), 9);
+      // The lake holds the float32 values the model saw (worker/lake/schema.ts), widened to DOUBLE.
+      if (d.features.length) expect(row!.f1).toBeCloseTo(d.features[0]!.reduce((s, x) => s + Math.fround(x), 0), 9);
       expect(sent.decisions.find((s) => s.decisionId === d.decisionId)?.blockId).toBe(d.chosenBlockId);
     }
 

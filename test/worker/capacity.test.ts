@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { aggregateStatements } from "../../worker/aggregates/statements.ts";
 import { d1AuditSink } from "../../worker/audit/d1.ts";
+import { shortestFloat32 } from "../../worker/audit/float32.ts";
 import { auditRecord } from "./audit-fixtures.ts";
 import { seeded } from "./aggregates-data.ts";
 
@@ -32,8 +33,9 @@ async function decisions(rnd: () => number) {
         candidates,
         chosenBlockId: candidates[i % 50]!,
         featureNames: names,
-        features: candidates.map(() => names.map((_, j) => (j < 12 ? (rnd() < 0.3 ? 1 : 0) : rnd() * 3))),
-        scores: candidates.map(() => Math.fround(rnd())),
+        // float32 values, logged as their shortest decimal as decide logs them (worker/audit/float32.ts).
+        features: candidates.map(() => names.map((_, j) => (j < 12 ? (rnd() < 0.3 ? 1 : 0) : shortestFloat32(Math.fround(rnd() * 3))))),
+        scores: candidates.map(() => shortestFloat32(Math.fround(rnd()))),
         excluded: [],
         shadows: [],
       }),

@@ -131,8 +131,9 @@ describe("flushLake", () => {
         consent_personalization: true,
         candidates: record.candidates,
         feature_names: record.featureNames,
-        features: record.features,
-        scores: record.scores,
+        // Features and scores as the float32 values the model saw (worker/lake/schema.ts).
+        features: record.features.map((row) => row.map((x) => Math.fround(x))),
+        scores: record.scores.map((x) => Math.fround(x)),
         propensity: record.propensity,
         holdout: false,
         holdout_scope: null,

@@ -6,6 +6,7 @@
 import type { DecideResult } from "../decide/decide.ts";
 import type { DecideRequest } from "../decide/schema.ts";
 import { HASH_VERSION } from "../holdout/hash.ts";
+import { float32Shortener } from "./float32.ts";
 import type { AuditRecord } from "./record.ts";
 
 export interface AuditContext {
@@ -24,6 +25,9 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
   const run = result.run;
   const rowOf = new Map<string, number>();
   run?.blockIds.forEach((id, i) => rowOf.set(id, i));
+  // Features and scores are float32 (the model's tensors): logged as their shortest decimal
+  // (0.4, not 0.4000000059604645), which reads back as the same float32 (float32.ts).
+  const short = float32Shortener();
   return result.traces.map((t, i) => {
     const decision = result.decisions[i]!;
     const rows = t.pool.map((id) => rowOf.get(id));
@@ -39,8 +43,8 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       candidates: t.pool,
       excluded: t.excluded.map((e) => ({ blockId: e.blockId, reason: e.reason })),
       featureNames: withModel ? run.featureNames : [],
-      features: withModel ? rows.map((r) => run.features[r!]!) : [],
-      scores: withModel ? rows.map((r) => run.scores[r!]!) : [],
+      features: withModel ? rows.map((r) => run.features[r!]!.map(short)) : [],
+      scores: withModel ? rows.map((r) => short(run.scores[r!]!)) : [],
       chosenBlockId: t.chosenBlockId,
       propensity: t.propensity,
       ...(t.explored ? { explored: true } : {}),
@@ -51,7 +55,7 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
       campaign: campaignOf(decision.block.id),
       modelVersion: decision.modelVersion ?? (t.reason === "holdout" && run ? run.version : null),
       arm: result.arm ?? "champion",
-      shadows: t.shadows.map((s) => ({ modelVersion: s.version, chosenBlockId: s.chosenBlockId ?? null, scores: t.pool.map((id) => s.scores[id] ?? 0) })),
+      shadows: t.shadows.map((s) => ({ modelVersion: s.version, chosenBlockId: s.chosenBlockId ?? null, scores: t.pool.map((id) => short(s.scores[id] ?? 0)) })),
       latencyMs,
       ...(result.fallbackCause && t.reason === "fallback" ? { fallbackCause: result.fallbackCause } : {}),
       hashVersion: HASH_VERSION,

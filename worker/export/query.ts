@@ -1,3 +1,4 @@
+import { float32Shortener, float32Row } from "../audit/float32.ts";
 import type { LoggedDecision } from "./line.ts";
 
 /** Which logged decisions to read. */
@@ -43,8 +44,10 @@ const OUTCOMES = `(SELECT json_object(
 
 function toLogged(r: Row): LoggedDecision {
   const candidates: string[] = JSON.parse(r.candidates);
-  const features: number[][] = JSON.parse(r.features);
-  const scores: (number | null)[] = JSON.parse(r.scores);
+  // As the lake reader gives them (worker/lake/read.ts): the float32 values, in shortest form.
+  const short = float32Shortener();
+  const features: number[][] = (JSON.parse(r.features) as number[][]).map((row) => float32Row(row, short));
+  const scores: (number | null)[] = float32Row(JSON.parse(r.scores) as (number | null)[], short);
   const outcomes = JSON.parse(r.outcomes) as LoggedDecision["outcomes"];
   return {
     decisionId: r.decision_id,

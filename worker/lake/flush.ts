@@ -18,7 +18,7 @@ import { fileKey, hourStart, HOUR_MS } from "./keys.ts";
 import { encodeLakeFile } from "./parquet.ts";
 import { d1Columns, LAKE_SCHEMA_VERSION, LAKE_TABLES, TABLES, type LakeTable } from "./schema.ts";
 
-/** Rows per file when the caller does not say. Decision rows with 50 candidates are ~10 KB in D1. */
+/** Rows per file when the caller does not say. Decision rows with 50 candidates are ~6 KB in D1. */
 export const DEFAULT_MAX_ROWS = 1000;
 /** Files one call writes at most, so a backlog is worked off over several calls (the cron's, the consumer's). */
 export const DEFAULT_MAX_FILES = 50;

@@ -9,6 +9,7 @@
  * the event files of the hours from one day before its first decision to `attributionDays` after
  * its last, so memory is bounded by a batch, not by the window.
  */
+import { float32Shortener, float32Row } from "../audit/float32.ts";
 import type { LoggedDecision } from "../export/line.ts";
 import type { LoggedFilter } from "../export/query.ts";
 import { DAY_MS, HOUR_MS, parseKey, tablePrefix } from "./keys.ts";
@@ -91,8 +92,10 @@ function byTimeThenId(a: Record<string, unknown>, b: Record<string, unknown>): n
 }
 
 function toLogged(r: Record<string, unknown>): LoggedDecision {
-  const features = r.features as (number | null)[][];
-  const scores = r.scores as (number | null)[];
+  // The lake holds the float32 values widened (schema.ts); readers get them as the audit log writes them.
+  const short = float32Shortener();
+  const features = (r.features as (number | null)[][]).map((row) => float32Row(row, short));
+  const scores = float32Row(r.scores as (number | null)[], short);
   return {
     decisionId: r.decision_id as string,
     time: r.time as number,

@@ -73,6 +73,17 @@ const list = (name: string, element: SchemaElement[]): SchemaElement[] => [
 ];
 
 const parse = (text: string): unknown => JSON.parse(text);
+/**
+ * Features and scores are float32 (the model's tensors). The audit log writes them as their
+ * shortest decimal (worker/audit/float32.ts: 0.4); the lake stores the float32 itself, widened to
+ * DOUBLE exactly (0.4000000059604645) — the values it held before that shortening, and a widened
+ * float32's 29 zero mantissa bits compress: 2,366 instead of 2,842 bytes a decision in
+ * test/worker/lake-size.test.ts. The readers (read.ts, export/query.ts) give them in shortest
+ * form again (`float32Row`).
+ */
+const fround = (x: number | null) => (x === null ? null : Math.fround(x));
+const float32Row = (row: (number | null)[]) => row.map(fround);
+const float32Rows = (rows: (number | null)[][]) => rows.map(float32Row);
 
 /** Columns of `lake/decisions/…` files, in file order. Lists are aligned with `candidates`. */
 export const DECISION_COLUMNS: Column<DecisionRow>[] = [
@@ -89,8 +100,8 @@ export const DECISION_COLUMNS: Column<DecisionRow>[] = [
   { name: "excluded", elements: json("excluded"), value: (r) => r.excluded },
   { name: "feature_names", elements: list("feature_names", string("element")), value: (r) => parse(r.feature_names) },
   // JSON has no NaN: a non-finite value the model saw arrives as null, hence OPTIONAL elements.
-  { name: "features", elements: list("features", list("element", double("element", "OPTIONAL"))), value: (r) => parse(r.features), plain: true },
-  { name: "scores", elements: list("scores", double("element", "OPTIONAL")), value: (r) => parse(r.scores), plain: true },
+  { name: "features", elements: list("features", list("element", double("element", "OPTIONAL"))), value: (r) => float32Rows(parse(r.features) as (number | null)[][]), plain: true },
+  { name: "scores", elements: list("scores", double("element", "OPTIONAL")), value: (r) => float32Row(parse(r.scores) as (number | null)[]), plain: true },
   { name: "chosen_block_id", elements: string("chosen_block_id"), value: (r) => r.chosen_block_id },
   { name: "propensity", elements: double("propensity", "OPTIONAL"), value: (r) => r.propensity },
   { name: "explored", elements: bool("explored"), value: (r) => r.explored === 1 },

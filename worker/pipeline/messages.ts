@@ -83,7 +83,7 @@ export interface SerialisedRecord {
 
 /**
  * Serialises records once each: the JSON measured is the JSON sent (an audit record of a
- * 50-candidate decide is ~8 KB, and serialising it a second time for the queue was ~5% of a
+ * 50-candidate decide is ~5 KB, and serialising it a second time for the queue was ~5% of a
  * decide's CPU). Sizes are UTF-8 bytes, so the limit holds for any text in the records; a record
  * that alone would exceed `maxBytes` as a message is returned in `oversized`.
  */
