@@ -11,6 +11,7 @@
  * (5) dedupes on the `Idempotency-Key` header (the decision id), since a retry is re-signed with
  * a new `t` but carries the same body and key. `verifySignature` below is that procedure.
  */
+import { hex } from "../crypto/hex.ts";
 
 /** Replay window suggested to receivers, seconds (Stripe's default is the same five minutes). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -25,7 +26,7 @@ const encoder = new TextEncoder();
 async function hmacHex(secret: string, text: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(text));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(mac);
 }
 
 /** The signature header value for `body` sent at `unixSeconds`. */

@@ -6,6 +6,7 @@ import { AppError, formatZodError } from "../errors/app-error.ts";
 import { visitorKey } from "../visitor/key.ts";
 import { eventBatchSchema, eventSchema, type ClientEvent, type StoredEvent } from "./schema.ts";
 import type { EventStore } from "./store.ts";
+import { hex } from "../crypto/hex.ts";
 
 /** Why one event of a batch was refused. */
 export interface Rejection {
@@ -39,7 +40,7 @@ export const EVENT_ID_VERSION = "ev1";
 
 async function sha256Hex32(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest).subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(digest, 16);
 }
 
 /**

@@ -5,6 +5,7 @@
  * Versioned like every hash in the decision path.
  */
 import { AppError } from "../errors/app-error.ts";
+import { hex } from "../crypto/hex.ts";
 
 export const CUSTOMER_KEY_VERSION = "ck1";
 export const ACCOUNT_KEY_VERSION = "ak1";
@@ -35,7 +36,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 async function keyed(secret: string | undefined, version: string, id: string): Promise<string> {
   if (!secret) throw new AppError("invalid_config", "identity is not configured: set the IDENTITY_SECRET Worker secret");
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(`${version}:${id}`));
-  return [...new Uint8Array(mac).subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(mac, 16);
 }
 
 /** HMAC-SHA256 of `ck1:<customerId>`, first 32 hex digits. Throws invalid_config without the secret. */

@@ -4,6 +4,7 @@
  * columns). The partition is the UTC hour of the file's rows, never the time of the flush.
  */
 import type { LakeTable } from "./schema.ts";
+import { hex } from "../crypto/hex.ts";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -35,7 +36,7 @@ export function dayPrefix(table: LakeTable, time: number): string {
  */
 export function fileKey(table: LakeTable, rowTime: number, claimedAt: number, random: Uint8Array): string {
   const stamp = new Date(claimedAt).toISOString().replace(/[-:.]/g, "");
-  const suffix = [...random].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const suffix = hex(random);
   return `${tablePrefix(table)}${partition(rowTime)}/${stamp}-${suffix}.parquet`;
 }
 

@@ -6,6 +6,7 @@
 import type { ModelManifest } from "../ranking/manifest.ts";
 import { createSession, ort } from "../ranking/ort-runtime.ts";
 import { scoresFromOutput, type Scorer } from "../ranking/scorer.ts";
+import { hex } from "../crypto/hex.ts";
 
 /** A scorer whose ORT session can be released. */
 export interface ManagedScorer extends Scorer {
@@ -21,7 +22,7 @@ export function modelVersion(name: string, sha256: string): string {
 /** SHA-256 of bytes, lower-case hex. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(digest);
 }
 
 /** Wraps a session; `outputName` is the output the contract check chose. */

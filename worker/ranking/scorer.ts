@@ -1,6 +1,7 @@
 import type { ModelManifest } from "./manifest.ts";
 import { readManifest } from "./manifest.ts";
 import { createSession, ort } from "./ort-runtime.ts";
+import { hex } from "../crypto/hex.ts";
 
 /**
  * What a scorer may know besides the features: the candidates' block ids, in row order. ONNX
@@ -22,7 +23,7 @@ export interface Scorer {
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(digest);
 }
 
 /**

@@ -2,6 +2,7 @@
  * Pseudonymous visitor key: what the audit log, events and the visitor's Durable Object are
  * keyed by, so raw visitor ids are not stored. Versioned, like every hash in the decision path.
  */
+import { hex } from "../crypto/hex.ts";
 export const VISITOR_KEY_VERSION = "vk1";
 
 /**
@@ -19,7 +20,7 @@ export async function visitorKey(visitorId: string): Promise<string> {
   const known = memo.get(visitorId);
   if (known !== undefined) return known;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${VISITOR_KEY_VERSION}:${visitorId}`));
-  const key = [...new Uint8Array(digest).subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const key = hex(digest, 16);
   if (memo.size >= KEY_MEMO_SIZE) memo.clear();
   memo.set(visitorId, key);
   return key;
