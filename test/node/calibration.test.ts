@@ -61,6 +61,18 @@ describe("calibration maps", () => {
     expect(f(1)).toBeCloseTo(v.at(-1)!, 12);
   });
 
+  it("isotonic: a served float32 score falls in the block fitted at its logged (shortest) decimal", () => {
+    // Logged as 0.4749527 (worker/audit/float32.ts), served as the float32 0.47495269775390625,
+    // which is below its decimal: compared as doubles it fell into the block below.
+    const served = Math.fround(0.4749527);
+    expect(served).toBeLessThan(0.4749527);
+    const flags = (ones: number) => Array.from({ length: 10 }, (_, i) => (i < ones ? 1 : 0));
+    const map = fitIsotonic([...pairs(flags(1), Array(10).fill(0.4749527 / 2)), ...pairs(flags(6), Array(10).fill(0.4749527))]);
+    expect(map.x).toEqual([0.4749527 / 2, 0.4749527]);
+    expect(calibrator(map)(served)).toBeCloseTo(0.6, 12);
+    expect(calibrator(map)(Math.fround(0.4749527 / 2))).toBeCloseTo(0.1, 12);
+  });
+
   it("Platt: the fit satisfies the likelihood equations with Platt's smoothed targets", () => {
     const rng = mulberry32(7);
     const data: Labelled[] = Array.from({ length: 2000 }, () => {

@@ -53,6 +53,13 @@ describe("training histograms vs numpy.quantile + numpy.histogram", () => {
     expect(binOfValue({ kind: "categorical", values: [0, 1] }, Math.fround(1))).toBe(1);
     expect(binOfValue({ kind: "categorical", values: [0, 1] }, 0.5)).toBe(2);
   });
+  it.each([0.7, 0.9, 0.3, 0.1, 1.5])("bins %f as the float32 the model saw, whether logged short or widened", (v) => {
+    // The audit log writes the float32 of 0.7 as 0.7 (worker/audit/float32.ts); it is 0.699999988…,
+    // below the default edge 0.7, as logged before the short form.
+    const widened = Math.fround(v);
+    expect(binOfValue({ kind: "default" }, v)).toBe(binOfValue({ kind: "default" }, widened));
+    expect(binOfValue({ kind: "numeric", edges: [0, v, 2] }, v)).toBe(binOfValue({ kind: "numeric", edges: [0, v, 2] }, widened));
+  });
 });
 
 describe("calibration drift", () => {

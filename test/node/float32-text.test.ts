@@ -34,6 +34,10 @@ describe("shortestFloat32", () => {
     [Math.fround(1e-7), 1e-7],
     [Math.fround(1.4e-45), 1e-45],
     [Math.fround(3.4028235e38), 3.4028234663852886e38],
+    // 7.038531e-26 is exactly halfway between this float32 (bits 15ae43fe) and the one below: read
+    // through a double it rounds to even (this one), read straight to float32 (strtof, DuckDB's
+    // text cast) possibly not — so the unambiguous 8 digits, as numpy prints it.
+    [fromBits("15ae43fe"), 7.0385313e-26],
   ])("%f is logged as %f", (x, logged) => {
     expect(shortestFloat32(x)).toBe(logged);
     expect(Math.fround(shortestFloat32(x))).toBe(x);

@@ -37,7 +37,7 @@ export function shortestFloat32(x: number): number {
   while (lo <= hi) {
     const p = (lo + hi) >> 1;
     const y = Number(x.toPrecision(p));
-    if (Math.fround(y) === x) {
+    if (Math.fround(y) === x && !isTie(y, x)) {
       best = y;
       hi = p - 1;
     } else lo = p + 1;
@@ -68,4 +68,20 @@ export function float32Shortener(): (x: number) => number {
  */
 export function float32Row<T extends number | null>(row: readonly T[], short: (x: number) => number): T[] {
   return row.map((v) => (v === null ? v : short(Math.fround(v)))) as T[];
+}
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/**
+ * Whether `y` (a double that Math.fround takes to the float32 `x`) is exactly halfway between `x`
+ * and its float32 neighbour: then only the double's tie-to-even chose `x`, and a reader that
+ * rounds the decimal straight to float32 (strtof, Rust, DuckDB's text casts) may get the
+ * neighbour (7.038531e-26 → 0x15ae43fd, while x is 0x15ae43fe).
+ */
+function isTie(y: number, x: number): boolean {
+  if (y === x) return false;
+  F32[0] = x;
+  U32[0] = U32[0]! + ((y > x) === (x > 0) ? 1 : -1);
+  return y === (x + F32[0]!) / 2;
 }

@@ -122,8 +122,13 @@ export function fitCalibration(data: readonly Labelled[], method: CalibrationMet
 /** The map as a function; cheap enough for every candidate of every decision. */
 export function calibrator(map: CalibrationMap): (p: number) => number {
   if (map.method === "platt") return (p) => sigmoid(map.a * logit(p) + map.b);
-  const { x, y } = map;
-  return (p) => {
+  const { y } = map;
+  // Block starts are logged scores (shortest decimals, worker/audit/float32.ts) and p is the
+  // model's float32: compare both as float32, or a score served exactly at a block start falls
+  // into the block below whenever its shortest decimal is above the float32.
+  const x = map.x.map(Math.fround);
+  return (raw) => {
+    const p = Math.fround(raw);
     if (!(p >= x[0]!)) return y[0]!;
     // Binary search for the last block starting at or below p.
     let lo = 0;

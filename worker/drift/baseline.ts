@@ -102,7 +102,9 @@ export function binOfValue(b: Binning, x: number): number {
   }
   const edges = b.kind === "numeric" ? b.edges : DEFAULT_EDGES;
   if (Number.isNaN(x)) return binCount(b) - 1;
-  const i = upperBound(edges, x);
+  // Bin the float32 the model saw, however it was logged (0.7 is logged for the float32
+  // 0.699999988…, which lies below the edge 0.7): the same bin as before the short form.
+  const i = upperBound(edges, Math.fround(x));
   return b.kind === "numeric" ? Math.min(Math.max(i - 1, 0), edges.length - 2) : i;
 }
 

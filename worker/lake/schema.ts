@@ -79,7 +79,9 @@ const parse = (text: string): unknown => JSON.parse(text);
  * DOUBLE exactly (0.4000000059604645) — the values it held before that shortening, and a widened
  * float32's 29 zero mantissa bits compress: 2,366 instead of 2,842 bytes a decision in
  * test/worker/lake-size.test.ts. The readers (read.ts, export/query.ts) give them in shortest
- * form again (`float32Row`).
+ * form again (`float32Row`). Lossless because every producer logs float32 values (scorers return
+ * Float32Arrays, features come from the float32 feature matrix); a double that is no float32 would
+ * be rounded to one here.
  */
 const fround = (x: number | null) => (x === null ? null : Math.fround(x));
 const float32Row = (row: (number | null)[]) => row.map(fround);

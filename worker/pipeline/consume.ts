@@ -97,8 +97,8 @@ interface ValidMessage {
 
 /**
  * Most records and body characters one transaction takes. Producers fill messages up to 120 KB
- * (MAX_MESSAGE_BYTES in worker/pipeline/messages.ts; worker/pipeline/outbox.ts), so a batch of 100 messages can hold ~1,400 decisions of 50
- * candidates (12 MB; ~2,400 in the bench's mix of hero and sidebar decisions) or ~40,000
+ * (MAX_MESSAGE_BYTES in worker/pipeline/messages.ts; worker/pipeline/outbox.ts), so a batch of 100 messages can hold ~2,100 decisions of 50
+ * candidates (12 MB; ~3,500 in the bench's mix of hero and sidebar decisions) or ~40,000
  * events. In one transaction that was too much for D1: the aggregates bind a batch's ids and
  * drift rows as JSON strings, and D1 refuses a string over 2,000,000 bytes (SQLITE_TOOBIG;
  * https://developers.cloudflare.com/d1/platform/limits/), so the whole batch was retried until
