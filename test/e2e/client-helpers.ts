@@ -13,10 +13,25 @@ export async function visit(page: Page, url: string): Promise<{ block: string | 
   return { block: await hero.getAttribute("data-nb-block"), reason: await hero.getAttribute("data-nb-reason") };
 }
 
-/** Clicks the consent bar's button and waits until the answer is stored and decided on. */
+/**
+ * Clicks the consent bar's button and waits until the answer is stored and decided on: until the
+ * promise `nextbest.consent()` returned to the bar has settled (the answer stored, the visitor id
+ * stored with personalisation, the new decide rendered). Neither the consent state (in force
+ * before it is stored) nor a ranked hero (the edge may have ranked it before the click) says so.
+ */
 export async function answerConsent(page: Page, accept: boolean): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { nextbest: { consent(a: object): Promise<unknown> }; __nbAnswer?: Promise<unknown> | null };
+    const consent = w.nextbest.consent;
+    w.__nbAnswer = null;
+    w.nextbest.consent = (answer) => {
+      w.nextbest.consent = consent; // once: the next answer wraps it again
+      return (w.__nbAnswer = consent.call(w.nextbest, answer));
+    };
+  });
   await page.getByRole("button", { name: accept ? "Accept personalisation" : "Decline" }).click();
-  await page.waitForFunction(async () => (await (window as unknown as { nextbest: PageNextbest }).nextbest.consentState()) !== undefined);
+  await page.waitForFunction(() => !!(window as unknown as { __nbAnswer?: Promise<unknown> | null }).__nbAnswer, undefined, { timeout: 30_000 });
+  await page.evaluate(() => (window as unknown as { __nbAnswer: Promise<unknown> }).__nbAnswer.then(() => undefined));
   if (accept) await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor({ timeout: 30_000 });
 }
 
