@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { actionCatalogSchema } from "../../worker/actions/schema.ts";
 import type { ProfileTraits } from "../../worker/identity/schema.ts";
 import { decideNextAction } from "../../worker/next-action/decide.ts";
+import { nextActionRecord } from "../../worker/next-action/log.ts";
 import type { ReserveInput } from "../../worker/next-action/contact-store.ts";
 import type { ModelManifest } from "../../worker/ranking/manifest.ts";
 import type { Scorer } from "../../worker/ranking/scorer.ts";
@@ -59,5 +60,10 @@ describe("next-action: the model reads the customer's traits", () => {
     for (const [id, score] of Object.entries(scores)) expect(r.scores[id]).toBeCloseTo(score, 6);
     expect(r.channelPropensities[channel]).toBeCloseTo(0.9, 6);
     expect(r.reasons).toContain("ranked");
+    // The audit record logs the float32 scores in their shortest form (0.9, not 0.8999999761581421).
+    const record = nextActionRecord(r, { customerKey: "k".repeat(32), moment: undefined, triggerAt: now, now, holdout: false, scheduled: false, catalogVersion: 1, latencyMs: 0, hashVersion: "v1" });
+    expect(r.scores[actionId]).not.toBe(0.9);
+    expect(Object.fromEntries(record.candidates.map((id, i) => [id, record.scores[i]]))).toEqual(scores);
+    expect(record.nextAction!.channelPropensities).toEqual({ email: scores["gold-email"], push: scores["silver-push"] });
   });
 });

@@ -40,7 +40,7 @@ async function decideDebug(visitorId: string, signals: Record<string, unknown>):
   return res.json();
 }
 
-async function auditRow(visitorId: string): Promise<{ candidates: string[]; arbitration?: { formula: string; outcomes: Array<{ outcome: string; modelVersion: string }>; factors: Array<{ propensities: Record<string, number>; priority: number }> } }> {
+async function auditRow(visitorId: string): Promise<{ candidates: string[]; scores: number[]; arbitration?: { formula: string; outcomes: Array<{ outcome: string; modelVersion: string }>; factors: Array<{ propensities: Record<string, number>; priority: number }> } }> {
   for (let i = 0; i < 600; i++) {
     const body = await (await call(`/admin/decisions?visitor=${visitorId}`, { headers: AUTH })).json<{ decisions: Array<never> }>();
     if (body.decisions.length) return body.decisions[0]!;
@@ -79,6 +79,12 @@ describe("several outcomes: a churn model beside the click champion", () => {
     expect(row.arbitration!.factors).toHaveLength(row.candidates.length);
     const i = row.candidates.indexOf("hero-winback-offer");
     expect(row.arbitration!.factors[i]!.priority).toBeCloseTo(winback.arbitration!.priority, 9);
+    // Propensities are float32 model outputs, logged in their shortest form like the scores: the
+    // click propensity is the record's score, each reads back as the float32 decide used.
+    row.arbitration!.factors.forEach((f, k) => expect(f.propensities.click).toBe(row.scores[k]));
+    const logged = row.arbitration!.factors[i]!.propensities.churn!;
+    expect(Math.fround(logged)).toBe(winback.arbitration!.propensities.churn);
+    expect(String(logged).replace(/^0\.|e.*$/g, "").length).toBeLessThanOrEqual(9);
 
     // Rolling back the first churn champion switches the outcome off.
     const rolled = await (await adminCall("/rollback?outcome=churn", "POST")).json<{ deployment: { outcomes: Record<string, { champion: unknown }> } }>();

@@ -66,9 +66,11 @@ export function auditRecords({ request, result, visitorKey, time, latencyMs, cam
             arbitration: {
               formula: run.arbitration.formula,
               outcomes: (run.outcomes ?? []).map((o) => ({ outcome: o.outcome, modelVersion: o.version })),
+              // The propensities are the outcome models' float32 scores (shortest, as `scores`);
+              // the priority is computed in double precision and logged as it is.
               factors: rows.map((r) => {
-                const { formula: _, ...f } = run.arbitration!.factors[r!]!;
-                return f;
+                const { formula: _, propensities, ...f } = run.arbitration!.factors[r!]!;
+                return { propensities: Object.fromEntries(Object.entries(propensities).map(([o, p]) => [o, short(p)])), ...f };
               }),
             },
           }

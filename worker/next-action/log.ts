@@ -1,4 +1,5 @@
 /** The next-action answer and its audit record (the decision log's row; worker/audit/record.ts). */
+import { float32Shortener } from "../audit/float32.ts";
 import type { AuditRecord } from "../audit/record.ts";
 import { isoWithOffset, type NextActionResult } from "./decide.ts";
 
@@ -60,6 +61,8 @@ export function nextActionAnswer(r: NextActionResult, ctx: { holdout: boolean; s
 export function nextActionRecord(r: NextActionResult, ctx: LogContext): AuditRecord {
   const pick = chosen(r);
   const propensity = r.actionPropensity !== null && r.timing ? r.actionPropensity * r.timing.propensity : null;
+  // Scores are the model's float32 outputs: logged in their shortest form, as decide's (float32.ts).
+  const short = float32Shortener();
   return {
     time: ctx.now,
     decisionId: r.decisionId,
@@ -72,7 +75,7 @@ export function nextActionRecord(r: NextActionResult, ctx: LogContext): AuditRec
     excluded: r.excluded.map((e) => ({ blockId: e.actionId, reason: e.reason })),
     featureNames: [],
     features: [],
-    scores: r.candidates.map((id) => r.scores[id] ?? 0),
+    scores: r.candidates.map((id) => short(r.scores[id] ?? 0)),
     chosenBlockId: ctx.holdout || !pick ? "none" : pick.actionId,
     propensity: ctx.holdout ? 1 : propensity,
     explored: r.reasons.includes("explored_action") || r.reasons.includes("explored_hour"),
@@ -95,7 +98,7 @@ export function nextActionRecord(r: NextActionResult, ctx: LogContext): AuditRec
       sendTimeMethod: r.timing?.method ?? null,
       hourPropensity: r.timing?.propensity ?? null,
       actionPropensity: r.actionPropensity,
-      channelPropensities: r.channelPropensities,
+      channelPropensities: Object.fromEntries(Object.entries(r.channelPropensities).map(([channel, p]) => [channel, short(p)])),
       triggerAt: ctx.triggerAt,
       catalogVersion: ctx.catalogVersion,
       scheduled: ctx.scheduled,
