@@ -17,6 +17,8 @@ export interface DevServer {
   cpuMs(): number;
   /** The Worker's inspector port (Chrome DevTools Protocol; `/json` lists its targets). */
   inspectorPort: number;
+  /** wrangler's debug log (WRANGLER_LOG_PATH): in `state`, or in NB_DEV_SERVER_LOGS when set. */
+  debugLog: string;
 }
 
 export interface DevServerOptions {
@@ -33,10 +35,10 @@ export interface DevServerOptions {
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
-/** Runs a command to completion (stdout discarded). */
-export function run(cmd: string, args: string[]): Promise<void> {
+/** Runs a command to completion (stdout discarded), with `extraEnv` added to the environment. */
+export function run(cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "inherit"] });
+    const p = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ["ignore", "ignore", "inherit"] });
     p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
   });
 }
@@ -86,7 +88,7 @@ export function freePort(): Promise<number> {
 /** Starts the server; `stop()` kills its process group and removes the state folder. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "nextbest-dev-"));
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { WRANGLER_LOG_PATH: join(state, "wrangler-migrations.log") });
   await options.seed?.(state);
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   // Ports the system says are free, not ones derived from a pid: two test files whose pids agree
@@ -100,8 +102,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // (to diagnose a browser test that failed under load).
   const logDir = process.env.NB_DEV_SERVER_LOGS;
   const log = logDir ? openSync(join(logDir, `dev-${port}.log`), "a") : "ignore";
+  // wrangler appends a debug log of every inspector event (each subrequest's network events) to
+  // ~/.config/.wrangler/logs: hundreds of MB a test run that nobody reads. It goes to the state
+  // folder instead, removed with it (or beside the server's output when that is kept).
+  const debugLog = logDir ? join(logDir, `dev-${port}.wrangler.log`) : join(state, "wrangler-debug.log");
   const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), ...inspector, "--persist-to", state, ...vars], {
-    env,
+    env: { ...env, WRANGLER_LOG_PATH: debugLog },
     stdio: ["ignore", log, log],
     detached: true,
   });
@@ -121,5 +127,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await stop();
     throw err;
   }
-  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), inspectorPort };
+  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), inspectorPort, debugLog };
 }

@@ -1,6 +1,8 @@
 // Alerts over real HTTP: a receiver on 127.0.0.1 (this test's own server) gets one webhook call
 // per incident state change from `wrangler dev`, a 500 is retried, and every attempt is recorded.
+import { statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../scripts/dev-server.ts";
@@ -62,5 +64,14 @@ describe("webhooks to a local receiver", () => {
       ["delivered", [500, 200]],
       ["delivered", [200]],
     ]);
+  });
+});
+
+// This file starts its own server, so it also checks the harness (scripts/dev-server.ts).
+describe("the test server", () => {
+  it("writes wrangler's debug log into its state folder (removed on stop), not into the home folder", () => {
+    expect(statSync(worker.debugLog).size).toBeGreaterThan(0);
+    const kept = process.env.NB_DEV_SERVER_LOGS;
+    expect(worker.debugLog).toBe(kept ? join(kept, `dev-${new URL(worker.url).port}.wrangler.log`) : join(worker.state, "wrangler-debug.log"));
   });
 });
