@@ -3,10 +3,11 @@
  * benchmark and the browser tests. Resolves once `/healthz` (or `readyPath`) answers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { groupCpuMs, groupProcesses, type ProcessCpu } from "./proc-cpu.ts";
 
 export interface DevServer {
   url: string;
@@ -15,6 +16,8 @@ export interface DevServer {
   stop(): Promise<void>;
   /** CPU time used so far by the server's processes (workerd and wrangler), ms (Linux /proc). */
   cpuMs(): number;
+  /** The same per process, with its role (wrangler, the front workerd, the Worker's workerd). */
+  processes(): ProcessCpu[];
   /** The Worker's inspector port (Chrome DevTools Protocol; `/json` lists its targets). */
   inspectorPort: number;
   /** wrangler's debug log (WRANGLER_LOG_PATH): in `state`, or in NB_DEV_SERVER_LOGS when set. */
@@ -41,22 +44,6 @@ export function run(cmd: string, args: string[], extraEnv: Record<string, string
     const p = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ["ignore", "ignore", "inherit"] });
     p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
   });
-}
-
-/** User + system CPU time of every process in process group `pgid`, ms (clock ticks of 10 ms). */
-function groupCpuMs(pgid: number): number {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      // Fields after the parenthesised command: state ppid pgrp … utime(14) stime(15).
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks * 10;
 }
 
 async function waitReady(url: string, child: ChildProcess, deadline: number, path: string): Promise<void> {
@@ -127,5 +114,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await stop();
     throw err;
   }
-  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), inspectorPort, debugLog };
+  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), processes: () => groupProcesses(child.pid!, port), inspectorPort, debugLog };
 }

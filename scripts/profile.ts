@@ -16,6 +16,7 @@ import WebSocket from "ws";
 import { benchCatalog } from "./bench-catalog.ts";
 import { run, startDevServer } from "./dev-server.ts";
 import { profileAll, VISITORS } from "./profile-all.ts";
+import type { ProcessCpu } from "./proc-cpu.ts";
 
 const PORT = 8700 + (process.pid % 100);
 const what = (process.argv[2] ?? "decide") as "decide" | "events" | "proxy" | "all";
@@ -138,19 +139,32 @@ function summarise(profile: Profile): void {
   console.log(`\nself time by function:\n${top(byFunction, 45)}`);
 }
 
+/** CPU ms per request of each role between two readings of the server's processes. */
+function perRole(before: ProcessCpu[], after: ProcessCpu[], n: number): Record<string, number> {
+  const start = new Map(before.map((p) => [p.pid, p.ms]));
+  const out: Record<string, number> = {};
+  for (const p of after) out[p.role] = (out[p.role] ?? 0) + (p.ms - (start.get(p.pid) ?? 0)) / n;
+  return out;
+}
+
 /** CPU per request of `what` against `/healthz`, and with PROFILE_CPU a CPU profile under load. */
 async function profileOne(): Promise<void> {
   await load(4000);
   // CPU time of the server's processes per request: unlike latency and throughput it hardly
   // moves when other work shares the machine, so variants can be compared on a busy one.
   const cpuPer = async (ms: number, path?: string) => {
-    const before = server.cpuMs();
+    const before = server.processes();
     const n = path ? await loadPath(path, ms) : await load(ms);
-    return { n, cpu: (server.cpuMs() - before) / n };
+    const roles = perRole(before, server.processes(), n);
+    return { n, cpu: Object.values(roles).reduce((a, b) => a + b, 0), roles };
   };
   const health = await cpuPer(seconds * 1000, "/healthz");
   const target = await cpuPer(seconds * 1000);
   console.log(`CPU per request: /healthz ${health.cpu.toFixed(2)} ms (${health.n}), ${what} ${target.cpu.toFixed(2)} ms (${target.n}), ratio ${(target.cpu / health.cpu).toFixed(2)}`);
+  // Locally most of a request's CPU can be wrangler's own hops, which production does not have.
+  for (const [label, r] of [["/healthz", health], [what, target]] as const) {
+    console.log(`  ${label} by process: ${Object.entries(r.roles).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
+  }
   if (process.env.PROFILE_CPU) {
     const sessions = await inspect(server.inspectorPort);
     for (const s of sessions) {
