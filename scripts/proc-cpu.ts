@@ -48,6 +48,11 @@ function roleOf(pid: string, command: string, listening: Set<string> | undefined
   return ownsSocket(pid, listening) ? "workerd, front (dev proxy)" : "workerd, Worker";
 }
 
+/** True when process `pid` holds a socket listening on `port`. */
+export function listensOn(pid: number, port: number): boolean {
+  return ownsSocket(String(pid), listeningInodes(port));
+}
+
 /** Inodes of the sockets listening on `port` (IPv4 and IPv6), from /proc/net/tcp{,6}. */
 function listeningInodes(port: number): Set<string> {
   const hex = port.toString(16).toUpperCase().padStart(4, "0");
