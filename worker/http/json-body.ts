@@ -44,14 +44,61 @@ export async function parseJsonText<T extends ZodType>(text: string, schema: T):
   return parsed.data;
 }
 
-/** Caps the body size; larger bodies get 413 without being buffered whole. */
+/**
+ * Bytes of an oversized streamed body read and discarded before the stream is cancelled: 100 MB,
+ * what Cloudflare lets reach a Worker on the Free and Pro plans (larger bodies are refused with a
+ * 413 before it; developers.cloudflare.com/workers/platform/limits, "Request limits").
+ */
+const DRAIN_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Caps the body size; larger bodies get 413 without being buffered whole. A body without a
+ * length (chunked) is counted as it is read; when it is too large, what the client is still
+ * sending is read and discarded (up to DRAIN_BYTES), then the stream is cancelled. Why: under
+ * `wrangler dev`, answering before the request body had been read to its end — or cancelling it —
+ * broke the dev proxy's connection, and the next POST there, any client's, got a 503 ("Your
+ * worker restarted mid-request").
+ */
 export function limitBody(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
+  const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
       throw new AppError("payload_too_large", `body exceeds ${maxBytes} bytes`);
     },
   });
+  return async (c, next) => {
+    const body = c.req.raw.body;
+    if (!body || (c.req.raw.headers.has("content-length") && !c.req.raw.headers.has("transfer-encoding"))) return limit(c, next);
+    // Hono's limiter reads through this stream, so the rest stays ours to drain.
+    const reader = body.getReader();
+    const counted = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    }, { highWaterMark: 0 }); // pulled only when read: no read of ours pending when draining
+    c.req.raw = new Request(c.req.raw, { body: counted, duplex: "half" } as RequestInit);
+    try {
+      return await limit(c, next);
+    } catch (err) {
+      if (err instanceof AppError && err.code === "payload_too_large") await drain(reader);
+      throw err;
+    }
+  };
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    for (let read = 0; read < DRAIN_BYTES; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client went away: nothing left to drain
+  }
 }
 
 /**
