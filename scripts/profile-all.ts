@@ -2,8 +2,10 @@
  * `npm run profile -- all [seconds]`: CPU time of the server's processes (workerd and wrangler,
  * Linux /proc) per request for every row of the bench, on one server, in the bench's order:
  * `/healthz`, decide (default guardrails), decide (every guardrail), events (20 a batch), decide
- * with the adaptive champion. Unlike latency and throughput, CPU per request hardly moves when
- * other work shares the machine, so two commits can be compared on a busy one.
+ * with the adaptive champion. CPU per request moves less than latency and throughput when other
+ * work shares the machine, but it does rise once more processes want the cores than there are
+ * (cache misses, preemption: 6.7 → 10.1 ms a decide at a load average of 5.4 on 2 cores), so
+ * compare two commits in runs made one right after the other, and on a quiet machine.
  *
  * Per row: `load` = CPU while 8 connections send the row's request, per request (the log
  * consumer runs meanwhile in the same workerd, as in the bench); `drain` = CPU after the load

@@ -12,6 +12,7 @@
  */
 import http from "node:http";
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import WebSocket from "ws";
 import { benchCatalog } from "./bench-catalog.ts";
 import { run, startDevServer } from "./dev-server.ts";
@@ -150,8 +151,8 @@ function perRole(before: ProcessCpu[], after: ProcessCpu[], n: number): Record<s
 /** CPU per request of `what` against `/healthz`, and with PROFILE_CPU a CPU profile under load. */
 async function profileOne(): Promise<void> {
   await load(4000);
-  // CPU time of the server's processes per request: unlike latency and throughput it hardly
-  // moves when other work shares the machine, so variants can be compared on a busy one.
+  // CPU time of the server's processes per request: it moves less than latency and throughput
+  // when other work shares the machine, though not at all only on a quiet one (profile-all.ts).
   const cpuPer = async (ms: number, path?: string) => {
     const before = server.processes();
     const n = path ? await loadPath(path, ms) : await load(ms);
@@ -190,7 +191,7 @@ const server = await startDevServer({
   // As the bench: rate limits checked on every write but only reported (one client address).
   vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", RATE_LIMIT_MODE: "report", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
   // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.
-  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())]),
+  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())], { WRANGLER_LOG_PATH: join(state, "wrangler-seed.log") }),
 });
 try {
   if (what === "all") await profileAll(server, PORT, seconds);

@@ -73,7 +73,7 @@ beforeAll(async () => {
     // The hostile catalog, written to the local KV before the Worker first reads it.
     seed: async (state) => {
       await promisify(execFile)("npx", ["wrangler", "kv", "key", "put", "catalog", "--binding", "CONFIG", "--local", "--persist-to", state, "--path", catalogFile], {
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_PATH: join(state, "wrangler-seed.log") },
       });
       rmSync(dir, { recursive: true, force: true });
     },
