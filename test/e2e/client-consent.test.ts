@@ -18,9 +18,13 @@ function installCmp(context: BrowserContext, granted: number[]): Promise<void> {
   }, granted);
 }
 
-/** Waits until the page has applied the CMP's answer (it is stored, so the next page has it). */
+/**
+ * Waits until the page has applied the CMP's answer and stored it, so the next page has it: the
+ * consent state is in force in memory before it is stored (and a navigation could cut the write).
+ */
 async function cmpAnswerStored(page: Page): Promise<void> {
   await page.waitForFunction(async () => (await (window as unknown as { nextbest: { consentState(): Promise<unknown> } }).nextbest.consentState()) !== undefined);
+  await expect.poll(() => storedKeys(page), { timeout: 15_000 }).toContain("nb:consent");
 }
 
 const ALL_PURPOSES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];

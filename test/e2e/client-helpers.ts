@@ -14,12 +14,12 @@ export async function visit(page: Page, url: string): Promise<{ block: string | 
 }
 
 /**
- * Clicks the consent bar's button and waits until the answer is stored and decided on: until the
- * promise `nextbest.consent()` returned to the bar has settled (the answer stored, the visitor id
- * stored with personalisation, the new decide rendered). Neither the consent state (in force
- * before it is stored) nor a ranked hero (the edge may have ranked it before the click) says so.
+ * Clicks the consent bar's button and waits until the promise `nextbest.consent()` returned to the
+ * bar has settled: the answer stored, the visitor id stored with personalisation, the new decide
+ * rendered. Neither the consent state (in force before it is stored) nor a ranked hero (the edge
+ * may have ranked it before the click) says so.
  */
-export async function answerConsent(page: Page, accept: boolean): Promise<void> {
+export async function clickConsent(page: Page, accept: boolean): Promise<void> {
   await page.evaluate(() => {
     const w = window as unknown as { nextbest: { consent(a: object): Promise<unknown> }; __nbAnswer?: Promise<unknown> | null };
     const consent = w.nextbest.consent;
@@ -32,6 +32,11 @@ export async function answerConsent(page: Page, accept: boolean): Promise<void> 
   await page.getByRole("button", { name: accept ? "Accept personalisation" : "Decline" }).click();
   await page.waitForFunction(() => !!(window as unknown as { __nbAnswer?: Promise<unknown> | null }).__nbAnswer, undefined, { timeout: 30_000 });
   await page.evaluate(() => (window as unknown as { __nbAnswer: Promise<unknown> }).__nbAnswer.then(() => undefined));
+}
+
+/** {@link clickConsent}, and with an acceptance, a ranked hero (the visitor is not held out). */
+export async function answerConsent(page: Page, accept: boolean): Promise<void> {
+  await clickConsent(page, accept);
   if (accept) await page.locator('[data-nb-slot="hero"][data-nb-reason="ranked"]').waitFor({ timeout: 30_000 });
 }
 

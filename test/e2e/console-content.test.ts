@@ -7,6 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { browserPerTest, openBrowser } from "./browser.ts";
 import { CONSOLE_VIEWPORTS, openPage, seriousViolations, signIn } from "./console-helpers.ts";
+import { clickConsent } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
 const admin = { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" };
@@ -97,8 +98,7 @@ describe("console: content", () => {
         try {
           const page = await shop.context.newPage();
           await page.goto(url);
-          await page.getByRole("button", { name: "Accept personalisation" }).click();
-          await page.waitForFunction(async () => (await (window as unknown as { nextbest: { consentState(): Promise<unknown> } }).nextbest.consentState()) !== undefined);
+          await clickConsent(page, true); // stored before the next page is opened
           const slot = page.locator('[data-nb-slot="sidebar"]');
           let reason: string | null = null;
           await expect
