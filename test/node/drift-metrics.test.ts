@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { scoreBucket } from "../../worker/aggregates/drift.ts";
 import { binOfValue, histogramOf } from "../../worker/drift/baseline.ts";
 import { binomialTest, calibrationDrift, jensenShannon, psi } from "../../worker/drift/metrics.ts";
 import { falseAlarms } from "./drift-false-alarms.ts";
@@ -82,5 +83,22 @@ describe("no shift: false alarms of the PSI rule over many seeds", () => {
     // Reported in README; the alert threshold (0.25) is never crossed without a shift.
     expect(r.alertRuns).toBe(0);
     expect(r.warnRate).toBeLessThan(0.05);
+  });
+});
+
+describe("scoreBucket bins a logged score as the float32 served", () => {
+  it.each([
+    [0.9, 17], // served 0.8999999761581421, logged 0.9
+    [0.95, 18], // served 0.949999988079071
+    [0.35, 6], // served 0.3499999940395355
+    [0.3, 6], // served 0.30000001192092896
+    [0.5, 10],
+    [0, 0],
+    [1, 19],
+    [-0.1, -1],
+    [1.5, 20],
+  ])("%s → bucket %s", (logged, bucket) => {
+    expect(scoreBucket(logged)).toBe(bucket);
+    expect(scoreBucket(Math.fround(logged))).toBe(bucket); // as a widened float32 was logged before
   });
 });

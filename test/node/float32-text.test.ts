@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { float32Row, float32Shortener, shortestFloat32 } from "../../worker/audit/float32.ts";
+import { float32Row, float32Shortener, float32Threshold, shortestFloat32 } from "../../worker/audit/float32.ts";
 
 const reference = JSON.parse(readFileSync(new URL("../fixtures/float32/reference.json", import.meta.url), "utf8")) as [string, string][];
 
@@ -113,4 +113,18 @@ describe("float32Row (what the D1 and lake readers give)", () => {
   ])("%s", (_, row, expected) => {
     expect(float32Row(row, float32Shortener())).toEqual(expected);
   });
+});
+
+describe("float32Threshold", () => {
+  const F64 = new Float64Array(1);
+  const U64 = new BigUint64Array(F64.buffer);
+  const below = (x: number) => ((F64[0] = x), (U64[0] = U64[0]! - 1n), F64[0]!);
+  it.each([...Array.from({ length: 9 }, (_, k) => (k + 1) / 10), ...Array.from({ length: 19 }, (_, k) => (k + 1) / 20), 1e-30, 0.5, 1, 3554247.25, 7.038531e-26])(
+    "the smallest double whose float32 is ≥ %s",
+    (edge) => {
+      const t = float32Threshold(edge);
+      expect(Math.fround(t)).toBeGreaterThanOrEqual(edge);
+      expect(Math.fround(below(t))).toBeLessThan(edge);
+    },
+  );
 });

@@ -93,6 +93,19 @@ describe("GET /admin/models/:id/calibration", () => {
     const res = await adminCall(`/${id}/calibration?from=1000&to=2000`);
     expect(res.status).toBe(422);
   });
+
+  it("bins a logged score as the float32 served: 0.7, logged for a served 0.699999988…, is in the 0.6 bin", async () => {
+    const T1 = T0 + 10_000_000;
+    const records = [];
+    for (let i = 0; i < 3; i++) records.push(await auditRecord({ decisionId: `cal-edge-${i}`, visitorId: `cal-edge-v-${i}`, time: T1 + i, scores: [0.7, 0.01], modelVersion: version }));
+    await writeAudit(records);
+    const insert = env.DB.prepare("INSERT INTO events (id, time, type, decision_id, visitor_key) VALUES (?, ?, ?, ?, ?)");
+    await env.DB.batch(await Promise.all([0, 1, 2].map(async (i) => insert.bind(`cal-edge-imp-${i}`, T1 + 10, "impression", `cal-edge-${i}`, await visitorKey(`cal-edge-v-${i}`)))));
+    const r = await adminOk<Report>(`/${id}/calibration?from=${T1}&to=${T1 + 100}`);
+    expect(r.n).toBe(3);
+    expect(r.bins.map((b) => b.count)).toEqual([0, 0, 0, 0, 0, 0, 3, 0, 0, 0]);
+    expect(r.bins[6]!.meanPredicted).toBe(Math.fround(0.7));
+  });
 });
 
 describe("POST /admin/models/:id/calibrate", () => {

@@ -16,6 +16,7 @@
  * isolate (a version's manifest never changes: the version is name@sha12 of the file).
  */
 import { binOfValue, binningOf, type Binning } from "../drift/baseline.ts";
+import { float32Threshold } from "../audit/float32.ts";
 import type { ModelManifest } from "../ranking/manifest.ts";
 import type { DriftSource } from "./drift.ts";
 import type { FoldTable } from "./drift-fold.ts";
@@ -128,6 +129,15 @@ export const DRIFT_BIN_TABLES = {
 /** Reliability bins of agg_calibration (as worker/calibration/metrics.ts: 10 equal-width bins). */
 export const CALIBRATION_BINS = 10;
 
+/**
+ * The reliability bin of a logged score `p` in SQL, as the float32 behind it is binned by
+ * worker/calibration/metrics.ts (`floor(p × 10)` of the served value): one comparison per edge k/10
+ * against {@link float32Threshold}, so a score served just below an edge (0.699999988…, logged
+ * 0.7) stays below it. Below 0 is bin 0, 1 and above bin 9, as there.
+ */
+export const CALIBRATION_BIN_SQL = (p: string) =>
+  `(${Array.from({ length: CALIBRATION_BINS - 1 }, (_, k) => `(${p} >= ${float32Threshold((k + 1) / CALIBRATION_BINS)})`).join(" + ")})`;
+
 /** The served block's logged score of decision `d` (scores are aligned with candidates). */
 const SERVED_SCORE = (d: string) =>
   `(SELECT json_extract(${d}.scores, '$[' || c.key || ']') FROM json_each(${d}.candidates) c WHERE c.value = ${d}.chosen_block_id LIMIT 1)`;
@@ -138,7 +148,7 @@ const SERVED_SCORE = (d: string) =>
  * before statements.ts marks the events attributed. Ranked, non-holdout decisions with a model.
  */
 export const CALIBRATION_ATTRIBUTION_SQL = `INSERT INTO agg_calibration (day, model, bin, impressions, sum_p, clicks, conversions)
-   SELECT day, model, MIN(${CALIBRATION_BINS - 1}, MAX(0, CAST(p * ${CALIBRATION_BINS} AS INTEGER))),
+   SELECT day, model, ${CALIBRATION_BIN_SQL("p")},
      SUM(type = 'impression'), SUM(CASE WHEN type = 'impression' THEN p ELSE 0 END), SUM(type = 'click'), SUM(type = 'conversion')
    FROM (
      SELECT ${dayOf("d.time")} AS day, d.model_version AS model, e.type AS type, ${SERVED_SCORE("d")} AS p

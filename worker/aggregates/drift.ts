@@ -17,8 +17,13 @@ import { utcDay } from "./sql.ts";
 /** Histogram bins over [0, 1]: bucket b holds [b/BINS, (b+1)/BINS); -1 below 0, BINS above 1. */
 export const SCORE_BINS = 20;
 
-/** The bucket of a score (see {@link SCORE_BINS}). */
-export function scoreBucket(score: number): number {
+/**
+ * The bucket of a score (see {@link SCORE_BINS}). Scores are float32 model outputs logged as
+ * their shortest decimal (worker/audit/float32.ts): bucketed as that float32, so 0.9 logged for a
+ * served 0.8999999761581421 stays in bucket 17, as served (and as logged before the change).
+ */
+export function scoreBucket(logged: number): number {
+  const score = Math.fround(logged);
   if (score < 0) return -1;
   if (score > 1) return SCORE_BINS;
   if (score === 1) return SCORE_BINS - 1;

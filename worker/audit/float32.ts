@@ -85,3 +85,25 @@ function isTie(y: number, x: number): boolean {
   U32[0] = U32[0]! + ((y > x) === (x > 0) ? 1 : -1);
   return y === (x + F32[0]!) / 2;
 }
+
+const F64 = new Float64Array(1);
+const U64 = new BigUint64Array(F64.buffer);
+
+/**
+ * The smallest double whose `Math.fround` is ≥ `edge` (a positive, finite edge): for a logged
+ * shortest decimal `p`, `p >= float32Threshold(e)` exactly when the float32 behind it is ≥ e, so
+ * SQL over logged scores can bin them as the float32 values the model served (SQLite has no
+ * float32 cast). Doubles below the midpoint of the float32 values around the edge round down,
+ * above it up, and at it to the one with an even significand (IEEE 754 round-half-to-even).
+ */
+export function float32Threshold(edge: number): number {
+  F32[0] = edge;
+  if (F32[0]! < edge) U32[0] = U32[0]! + 1; // the smallest float32 ≥ edge
+  const hi = F32[0]!;
+  U32[0] = U32[0]! - 1;
+  const mid = (F32[0]! + hi) / 2; // exact: two float32 values' mean fits a double
+  if (Math.fround(mid) === hi) return mid;
+  F64[0] = mid;
+  U64[0] = U64[0]! + 1n;
+  return F64[0]!;
+}

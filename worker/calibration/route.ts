@@ -59,7 +59,9 @@ function pairsOf(decisions: LoggedDecision[], which: "click" | "conversion", raw
     if (!shown(d)) continue;
     const score = d.candidates.find((c) => c.blockId === d.chosenBlockId)?.score;
     if (score === null || score === undefined || !Number.isFinite(score)) continue;
-    out.push({ p: Math.min(1, Math.max(0, raw(score))), y: d.outcomes[which] });
+    // Logged as the shortest decimal of the served float32 (worker/audit/float32.ts): measured
+    // as that float32, so a score served just below a bin edge is not binned above it.
+    out.push({ p: Math.min(1, Math.max(0, raw(Math.fround(score)))), y: d.outcomes[which] });
   }
   return out;
 }
