@@ -40,6 +40,37 @@ describe("limitBody on a streamed body", () => {
     expect(state).toEqual({ pulled: chunks, cancelled: false });
   });
 
+  // A small drain, so the cases beyond it are quick: 1,000 bytes, 200 ms.
+  const bounded = new Hono().post("/", limitBody(100, { bytes: 1000, ms: 200 }), async (c) => c.text(await c.req.text()));
+  bounded.onError(onError);
+
+  it("a sender that keeps sending past the drain: 413, and the rest cancelled", async () => {
+    const { body, state } = streamed(1000, 30);
+    const res = await bounded.request("/", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(state.cancelled).toBe(true);
+    expect(state.pulled).toBeLessThan(50); // ≤ 100 + 1,000 bytes read of 30,000
+  });
+
+  it("a sender that stalls after the limit: 413 once the drain's time is up, not never", async () => {
+    const state = { cancelled: false };
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 5) controller.enqueue(new Uint8Array(30));
+        else return new Promise<void>(() => undefined); // the client stops sending, connection open
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    }, { highWaterMark: 0 });
+    const started = Date.now();
+    const res = await bounded.request("/", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(state.cancelled).toBe(true);
+  });
+
   it("with a length: refused from the header, nothing read", async () => {
     const res = await app.request("/", { method: "POST", body: "x".repeat(101), headers: { "content-length": "101" } });
     expect(res.status).toBe(413);

@@ -45,21 +45,27 @@ export async function parseJsonText<T extends ZodType>(text: string, schema: T):
 }
 
 /**
- * Bytes of an oversized streamed body read and discarded before the stream is cancelled: 100 MB,
- * what Cloudflare lets reach a Worker on the Free and Pro plans (larger bodies are refused with a
- * 413 before it; developers.cloudflare.com/workers/platform/limits, "Request limits").
+ * How much of an oversized streamed body is read and discarded before the stream is cancelled:
+ * enough for what a browser or SDK sends by mistake, little enough that a sender who stalls or
+ * streams on gets its 413 soon and costs little CPU (draining costs a few ms per MB).
  */
-const DRAIN_BYTES = 100 * 1024 * 1024;
+export interface DrainLimits {
+  bytes: number;
+  ms: number;
+}
+const DRAIN: DrainLimits = { bytes: 4 * 1024 * 1024, ms: 2_000 };
 
 /**
  * Caps the body size; larger bodies get 413 without being buffered whole. A body without a
  * length (chunked) is counted as it is read; when it is too large, what the client is still
- * sending is read and discarded (up to DRAIN_BYTES), then the stream is cancelled. Why: under
- * `wrangler dev`, answering before the request body had been read to its end — or cancelling it —
- * broke the dev proxy's connection, and the next POST there, any client's, got a 503 ("Your
- * worker restarted mid-request").
+ * sending is read and discarded (up to `drain`), then the stream is cancelled. Why: Hono's limiter
+ * stops reading at the limit, and under `wrangler dev` a request body left partly read — or
+ * cancelled — broke the dev proxy's connection, so the next POST there, any client's, got a 503
+ * ("Your worker restarted mid-request"). A body never read (a 415, 401 or 404, or a 413 from its
+ * declared length) does not; nor one read to its end. Beyond `drain` the stream is cancelled, and
+ * under `wrangler dev` the next POST may still meet that 503 (a local artefact).
  */
-export function limitBody(maxBytes: number): MiddlewareHandler {
+export function limitBody(maxBytes: number, drain: DrainLimits = DRAIN): MiddlewareHandler {
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -82,22 +88,28 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
     try {
       return await limit(c, next);
     } catch (err) {
-      if (err instanceof AppError && err.code === "payload_too_large") await drain(reader);
+      if (err instanceof AppError && err.code === "payload_too_large") await drainBody(reader, drain);
       throw err;
     }
   };
 }
 
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+/** Reads and discards up to `limits.bytes` for at most `limits.ms`, then cancels what is left. */
+async function drainBody(reader: ReadableStreamDefaultReader<Uint8Array>, limits: DrainLimits): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), limits.ms)));
   try {
-    for (let read = 0; read < DRAIN_BYTES; ) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.byteLength;
+    for (let read = 0; read <= limits.bytes; ) {
+      const next = await Promise.race([reader.read(), expired]);
+      if (next === "expired") break;
+      if (next.done) return;
+      read += next.value.byteLength;
     }
     await reader.cancel();
   } catch {
     // the client went away: nothing left to drain
+  } finally {
+    clearTimeout(timer);
   }
 }
 
