@@ -12,10 +12,9 @@
  */
 import http from "node:http";
 import { cpus } from "node:os";
-import { join } from "node:path";
 import { benchCatalog, benchGuardrails } from "./bench-catalog.ts";
 import { firstVisitTable, measureFirstVisits } from "./bench-first-decide.ts";
-import { run, startDevServer } from "./dev-server.ts";
+import { runWrangler, startDevServer } from "./dev-server.ts";
 
 const PORT = 8800 + (process.pid % 100);
 const HOST = "127.0.0.1";
@@ -191,7 +190,7 @@ async function steadyState() {
     // thousands of requests from one address.
     vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN, RATE_LIMIT_MODE: "report" },
     // Seed the 50-candidate catalog into the local KV the dev server will read.
-    seed: (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())], { WRANGLER_LOG_PATH: join(state, "wrangler-seed.log") }),
+    seed: (state) => runWrangler(state, ["kv", "key", "put", "--binding", "CONFIG", "catalog", JSON.stringify(benchCatalog())]),
   });
   try {
     const model = await checkRanked();

@@ -46,6 +46,14 @@ export function run(cmd: string, args: string[], extraEnv: Record<string, string
   });
 }
 
+/**
+ * Runs `wrangler <args> --local --persist-to <state>` (migrations, seeding KV) with wrangler's
+ * debug log in that state folder, removed with it, instead of ~/.config/.wrangler/logs.
+ */
+export function runWrangler(state: string, args: string[]): Promise<void> {
+  return run("npx", ["wrangler", ...args, "--local", "--persist-to", state], { WRANGLER_LOG_PATH: join(state, "wrangler-cli.log") });
+}
+
 async function waitReady(url: string, child: ChildProcess, deadline: number, path: string): Promise<void> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
@@ -75,7 +83,7 @@ export function freePort(): Promise<number> {
 /** Starts the server; `stop()` kills its process group and removes the state folder. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "nextbest-dev-"));
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { WRANGLER_LOG_PATH: join(state, "wrangler-migrations.log") });
+  await runWrangler(state, ["d1", "migrations", "apply", "DB"]);
   await options.seed?.(state);
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   // Ports the system says are free, not ones derived from a pid: two test files whose pids agree

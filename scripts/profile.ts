@@ -12,10 +12,9 @@
  */
 import http from "node:http";
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import WebSocket from "ws";
 import { benchCatalog } from "./bench-catalog.ts";
-import { run, startDevServer } from "./dev-server.ts";
+import { runWrangler, startDevServer } from "./dev-server.ts";
 import { profileAll, VISITORS } from "./profile-all.ts";
 import type { ProcessCpu } from "./proc-cpu.ts";
 
@@ -191,7 +190,7 @@ const server = await startDevServer({
   // As the bench: rate limits checked on every write but only reported (one client address).
   vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", RATE_LIMIT_MODE: "report", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
   // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.
-  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => run("npx", ["wrangler", "kv", "key", "put", "--binding", "CONFIG", "--local", "--persist-to", state, "catalog", JSON.stringify(benchCatalog())], { WRANGLER_LOG_PATH: join(state, "wrangler-seed.log") }),
+  seed: process.env.PROFILE_CATALOG === "demo" ? undefined : (state) => runWrangler(state, ["kv", "key", "put", "--binding", "CONFIG", "catalog", JSON.stringify(benchCatalog())]),
 });
 try {
   if (what === "all") await profileAll(server, PORT, seconds);

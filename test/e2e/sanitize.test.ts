@@ -5,16 +5,14 @@
 // payloads unsanitised, as if from a broken or impersonated Worker: its own inert insertion is the
 // only defence. A payload that ran would call `top.__pwn(name)`; the page's own control script and
 // button prove the check would see it.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startDevServer, type DevServer } from "../../scripts/dev-server.ts";
+import { runWrangler, startDevServer, type DevServer } from "../../scripts/dev-server.ts";
 import { GENEROUS_BUDGETS } from "../budgets.ts";
 import { XSS_PAYLOADS } from "../fixtures/xss-payloads.ts";
 import { openBrowser } from "./browser.ts";
@@ -72,9 +70,7 @@ beforeAll(async () => {
     vars: { HOLDOUT_RATE: "0", EXPLORATION_EPSILON: "0", RATE_LIMIT_MODE: "report", ...GENEROUS_BUDGETS, PROXY_ORIGIN: originUrl, PROXY_PREFIX: "/edge", PROXY_PERSONALIZE: "/proxy/*" },
     // The hostile catalog, written to the local KV before the Worker first reads it.
     seed: async (state) => {
-      await promisify(execFile)("npx", ["wrangler", "kv", "key", "put", "catalog", "--binding", "CONFIG", "--local", "--persist-to", state, "--path", catalogFile], {
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_PATH: join(state, "wrangler-seed.log") },
-      });
+      await runWrangler(state, ["kv", "key", "put", "catalog", "--binding", "CONFIG", "--path", catalogFile]);
       rmSync(dir, { recursive: true, force: true });
     },
   });

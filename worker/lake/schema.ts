@@ -84,8 +84,8 @@ const parse = (text: string): unknown => JSON.parse(text);
  * be rounded to one here.
  */
 const fround = (x: number | null) => (x === null ? null : Math.fround(x));
-const float32Row = (row: (number | null)[]) => row.map(fround);
-const float32Rows = (rows: (number | null)[][]) => rows.map(float32Row);
+const widenedRow = (row: (number | null)[]) => row.map(fround);
+const widenedRows = (rows: (number | null)[][]) => rows.map(widenedRow);
 
 /** Columns of `lake/decisions/…` files, in file order. Lists are aligned with `candidates`. */
 export const DECISION_COLUMNS: Column<DecisionRow>[] = [
@@ -102,8 +102,8 @@ export const DECISION_COLUMNS: Column<DecisionRow>[] = [
   { name: "excluded", elements: json("excluded"), value: (r) => r.excluded },
   { name: "feature_names", elements: list("feature_names", string("element")), value: (r) => parse(r.feature_names) },
   // JSON has no NaN: a non-finite value the model saw arrives as null, hence OPTIONAL elements.
-  { name: "features", elements: list("features", list("element", double("element", "OPTIONAL"))), value: (r) => float32Rows(parse(r.features) as (number | null)[][]), plain: true },
-  { name: "scores", elements: list("scores", double("element", "OPTIONAL")), value: (r) => float32Row(parse(r.scores) as (number | null)[]), plain: true },
+  { name: "features", elements: list("features", list("element", double("element", "OPTIONAL"))), value: (r) => widenedRows(parse(r.features) as (number | null)[][]), plain: true },
+  { name: "scores", elements: list("scores", double("element", "OPTIONAL")), value: (r) => widenedRow(parse(r.scores) as (number | null)[]), plain: true },
   { name: "chosen_block_id", elements: string("chosen_block_id"), value: (r) => r.chosen_block_id },
   { name: "propensity", elements: double("propensity", "OPTIONAL"), value: (r) => r.propensity },
   { name: "explored", elements: bool("explored"), value: (r) => r.explored === 1 },
