@@ -83,6 +83,7 @@ describe("PATCH /admin/guardrails (JSON Merge Patch, RFC 7396)", () => {
     { name: "a patch that is not an object", patch: [1], status: 422, code: "invalid_config", message: "must be a JSON object" },
     { name: "a prototype key", patch: '{"brand":{"__proto__":{"x":1}}}', status: 422, code: "invalid_config", message: "brand.__proto__:" },
     { name: "malformed JSON", patch: "{", status: 400, code: "invalid_json", message: "JSON" },
+    { name: "2,000 nested objects (was a stack overflow, 500)", patch: `${'{"a":'.repeat(2000)}1${"}".repeat(2000)}`, status: 422, code: "invalid_config", message: "nested deeper than 32 levels" },
   ])("refuses $name with $status and changes nothing", async ({ patch, status, code, message }) => {
     const res = await send("PATCH", "", patch, MERGE_PATCH);
     expect(res.status).toBe(status);

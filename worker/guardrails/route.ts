@@ -86,9 +86,16 @@ async function save(c: Context<AppEnv>, config: GuardrailConfig, base: { base: G
 }
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * Deepest object nesting a merge patch may have: the configuration's own is under ten levels.
+ * Checked here, before the recursive walks (this one, the merge), so a 12 KB body of 2,000 nested
+ * objects is a 422 rather than a stack overflow (a 500).
+ */
+const MAX_PATCH_DEPTH = 32;
 /** Paths of member names that must not be merged into an object (prototype pollution). */
 function forbiddenKeys(value: unknown, path: string[] = []): string[] {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return [];
+  if (path.length >= MAX_PATCH_DEPTH) throw new AppError("invalid_config", `${path.slice(0, 3).join(".")}…: nested deeper than ${MAX_PATCH_DEPTH} levels`);
   return Object.entries(value).flatMap(([k, v]) => (FORBIDDEN_KEYS.has(k) ? [[...path, k].join(".")] : forbiddenKeys(v, [...path, k])));
 }
 
