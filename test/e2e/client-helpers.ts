@@ -41,6 +41,22 @@ export async function answerConsent(page: Page, accept: boolean): Promise<void> 
 }
 
 /**
+ * Runs `load` (a reload, a click that navigates) and waits until the hero is decided. A decide
+ * that misses the client's 600 ms budget on a busy machine leaves the default content (and no
+ * decision to measure): the page is then reloaded, up to `tries` loads in all.
+ */
+export async function untilDecided(page: Page, load: () => Promise<unknown>, tries = 3): Promise<void> {
+  await load();
+  for (let attempt = 1; ; attempt++) {
+    const hero = page.locator('[data-nb-slot="hero"]:is([data-nb-state="decided"], [data-nb-state="default"])');
+    await hero.waitFor({ timeout: 60_000 });
+    if ((await hero.getAttribute("data-nb-state")) === "decided") return;
+    if (attempt >= tries) throw new Error(`the hero kept its default content in ${tries} loads (the decide ran out of time)`);
+    await page.reload();
+  }
+}
+
+/**
  * Keys idb-keyval holds in the page's origin. Looks without creating: opening a database that does
  * not exist would create it empty, and the client would then find a database without its store.
  */

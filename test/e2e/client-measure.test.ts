@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from "vitest";
 import { browserPerTest } from "./browser.ts";
 import { EVENTS_MAX_BYTES, MAX_EVENTS_PER_BATCH } from "../../worker/events/limits.ts";
 import {
-  allEvents, answerConsent, answerOf, hidePage, recordEvents, resendFindsStored, storedEventCount, eventsDrained, storedKeys, storedOutcomes, storedVisitorId, visit, type EventsExchange,
+  allEvents, answerConsent, answerOf, hidePage, recordEvents, resendFindsStored, storedEventCount, eventsDrained, storedKeys, storedOutcomes, storedVisitorId, untilDecided, visit, type EventsExchange,
   type PageNextbest, type SentEvent,
 } from "./client-helpers.ts";
 
@@ -58,9 +58,10 @@ describe("impressions and clicks in Chromium", () => {
     expect(await answerOf(beacon!)).toEqual({ status: 202, body: { accepted: 2, duplicates: 0, rejected: [] } });
 
     // A click on the hero's link leaves with the page, in the beacon sent as it unloads.
-    await page.locator('[data-nb-slot="hero"] a').click();
-    await page.waitForURL(/\/shoes(\.html)?$/); // the assets serve /shoes.html as /shoes
-    await page.locator('[data-nb-slot="hero"][data-nb-state="decided"]').waitFor();
+    await untilDecided(page, async () => {
+      await page.locator('[data-nb-slot="hero"] a').click();
+      await page.waitForURL(/\/shoes(\.html)?$/); // the assets serve /shoes.html as /shoes
+    });
     const click: SentEvent = { type: "click", eventId: `click:${ids.hero}`, visitorId: visitorId!, decisionId: ids.hero, blockId: "hero-shoes-trail", slot: "hero" };
     // Chromium does not show Playwright a beacon sent on unload; the Worker proves it arrived:
     // once stored (events reach D1 through the log queue), the click and both impressions sent
@@ -69,8 +70,7 @@ describe("impressions and clicks in Chromium", () => {
     expect(await resendFindsStored(base, adminToken, [click, ...beacon!.events])).toBeGreaterThanOrEqual(3);
 
     // Reloading and hiding sends the new page's events; none of the first page's again.
-    await page.reload();
-    await page.locator('[data-nb-slot="hero"][data-nb-state="decided"]').waitFor();
+    await untilDecided(page, () => page.reload());
     await page.waitForTimeout(1_500);
     await hidePage(page);
     await expect.poll(() => exchanges.length, { timeout: 10_000 }).toBe(2);
