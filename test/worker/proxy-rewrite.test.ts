@@ -77,7 +77,7 @@ describe("personalizeHtml", () => {
       expect(out).toBe(`<body>${expected}x</body>`);
     });
 
-    it("a page of root-relative links streams in a few chunks, not one split per link", async () => {
+    it("a page of root-relative links streams in a few chunks, not one split per link, with or without a prefix", async () => {
       const page = `<html><body>${Array.from({ length: 300 }, (_, i) => `<a href="/p/${i}">product ${i}</a>`).join("")}</body></html>`;
       const chunks = async (links: typeof noPrefix) => {
         const reader = personalizeHtml(html(page), undefined, { budgetMs: 100, links }).body!.getReader();
@@ -85,8 +85,10 @@ describe("personalizeHtml", () => {
         for (let r = await reader.read(); !r.done; r = await reader.read()) n++;
         return n;
       };
+      // With a prefix every link changes: the tokenizer pass (link-stream.ts) maps them without a
+      // handler per link, which would flush the output at each (more than 300 chunks before).
       const withPrefix = { ...noPrefix, map: (u: string) => `/edge${u}`, rootRelative: true };
-      expect(await chunks(withPrefix)).toBeGreaterThan(300);
+      expect(await chunks(withPrefix)).toBeLessThan(10);
       expect(await chunks(noPrefix)).toBeLessThan(10);
       expect(rootRelativePathsChange({ ...map, prefix: "/edge" })).toBe(true);
       expect(rootRelativePathsChange({ ...map, origin: new URL("https://origin.test/shop/") })).toBe(true);

@@ -6,6 +6,7 @@
  * unchanged.
  */
 import { sanitizeBlockHtmlCached } from "../sanitize/sanitize.ts";
+import { linkMappingStream } from "./link-stream.ts";
 
 /** What the page says about itself in its head. */
 export interface PageFacts {
@@ -58,15 +59,16 @@ const LINK_ATTRIBUTES = [
 const LINK_ATTRIBUTE_NAMES = [...new Set(LINK_ATTRIBUTES.map(([, attribute]) => attribute))];
 
 /**
- * Adds the link handlers. Only tags whose URL starts with `/` (or, when root-relative links stay
- * as they are, `//` and `/\\`) or with the origin match the selectors, and a tag is re-serialised
- * only when its URL actually changes. Why not match every root-relative link regardless: each
- * element a handler runs on costs a call into JavaScript and splits the streamed output there
- * (workerd flushes after every handler call, cloudflare/workerd#3776: about one chunk per handled
- * link, each crossing every hop to the visitor).
+ * Adds the link handlers for a page whose root-relative links stay as they are (no prefix, no
+ * origin base path): only tags whose URL starts with `//`, `/\\` or the origin match the
+ * selectors — a few per page —, and a tag is re-serialised only when its URL actually changes.
+ * Why not match every root-relative link: each element a handler runs on costs a call into
+ * JavaScript and splits the streamed output there (workerd flushes after every handler call,
+ * cloudflare/workerd#3776: about one chunk per handled link, each crossing every hop to the
+ * visitor). When they all change, link-stream.ts maps them in one tokenizer pass instead.
  */
 function withLinks(rewriter: HTMLRewriter, links: LinkRewrite): HTMLRewriter {
-  const starts = links.rootRelative ? ["/", links.origin] : ["//", "/\\\\", links.origin];
+  const starts = ["//", "/\\\\", links.origin];
   // One selector list per attribute: each `on` is parsed by the runtime on every page.
   for (const attribute of LINK_ATTRIBUTE_NAMES) {
     const tags = LINK_ATTRIBUTES.filter(([, a]) => a === attribute).map(([tag]) => tag);
@@ -104,10 +106,15 @@ function inlineJson(value: unknown): string {
  * links mapped when `options.links` is (the two are independent).
  */
 export function personalizeHtml(response: Response, decidePage: PageDecider | undefined, options: RewriteOptions): Response {
+  const { links } = options;
+  // When root-relative links change (a prefix, an origin base path) nearly every link does: one
+  // tokenizer pass maps them without a handler, and a flush, per link (link-stream.ts).
+  const mapped = links?.rootRelative && response.body ? new Response(response.body.pipeThrough(linkMappingStream(links)), response) : response;
   let rewriter = new HTMLRewriter();
-  if (options.links) rewriter = withLinks(rewriter, options.links);
+  if (links && !links.rootRelative) rewriter = withLinks(rewriter, links);
   if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs);
-  return rewriter.transform(response);
+  else if (mapped !== response) return mapped;
+  return rewriter.transform(mapped);
 }
 
 /** Adds the slot handlers: page facts from the head, one decision, each slot filled from it. */
