@@ -6,7 +6,7 @@
  * unchanged.
  */
 import { sanitizeBlockHtmlCached } from "../sanitize/sanitize.ts";
-import { linkMappingStream } from "./link-stream.ts";
+import { linkMappedBody } from "./link-stream.ts";
 
 /** What the page says about itself in its head. */
 export interface PageFacts {
@@ -109,7 +109,7 @@ export function personalizeHtml(response: Response, decidePage: PageDecider | un
   const { links } = options;
   // When root-relative links change (a prefix, an origin base path) nearly every link does: one
   // tokenizer pass maps them without a handler, and a flush, per link (link-stream.ts).
-  const mapped = links?.rootRelative && response.body ? new Response(response.body.pipeThrough(linkMappingStream(links)), response) : response;
+  const mapped = links?.rootRelative && response.body ? new Response(linkMappedBody(response.body, links), response) : response;
   let rewriter = new HTMLRewriter();
   if (links && !links.rootRelative) rewriter = withLinks(rewriter, links);
   if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs);
