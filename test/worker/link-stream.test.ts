@@ -12,7 +12,7 @@ const links: LinkRewrite = { origin: ORIGIN, map, rootRelative: true };
 const encoder = new TextEncoder();
 
 /** Runs `chunks` through the stream; the output's bytes and how many chunks it came in. */
-async function through(chunks: Uint8Array[], rewrite: LinkRewrite = links): Promise<{ bytes: Uint8Array; chunks: number }> {
+async function through(chunks: Uint8Array[], rewrite: LinkRewrite = links, charset?: string): Promise<{ bytes: Uint8Array; chunks: number }> {
   const source = new ReadableStream<Uint8Array>({
     start(controller) {
       chunks.forEach((c) => controller.enqueue(c));
@@ -20,7 +20,7 @@ async function through(chunks: Uint8Array[], rewrite: LinkRewrite = links): Prom
     },
   });
   const out: Uint8Array[] = [];
-  const reader = linkMappedBody(source, rewrite).getReader();
+  const reader = linkMappedBody(source, rewrite, charset).getReader();
   for (let r = await reader.read(); !r.done; r = await reader.read()) out.push(r.value);
   const bytes = new Uint8Array(out.reduce((n, c) => n + c.length, 0));
   out.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
@@ -50,6 +50,14 @@ describe("linkMappedBody", () => {
     ['<!-- <a href="/x"> --><a href="/y">', '<!-- <a href="/x"> --><a href="/edge/y">'],
     ['<svg><a href="/x"><text>t</text></a></svg>', '<svg><a href="/edge/x"><text>t</text></a></svg>'],
     ['<a href="/café">', '<a href="/edge/café">'],
+    // In SVG and MathML `title`, `style`… are elements, not raw text; an HTML integration point
+    // (`foreignObject`, `desc`, `title`) is HTML again.
+    ['<svg><title/><a href="/1">x</a></svg><a href="/2">y</a>', '<svg><title/><a href="/edge/1">x</a></svg><a href="/edge/2">y</a>'],
+    ['<math><style><a href="/1">x</a></style></math>', '<math><style><a href="/edge/1">x</a></style></math>'],
+    ['<svg><foreignObject><style><a href="/1"></style></foreignObject><a href="/2"/></svg>', '<svg><foreignObject><style><a href="/1"></style></foreignObject><a href="/edge/2"/></svg>'],
+    ['<svg><desc><title><a href="/1"></title></desc></svg>', '<svg><desc><title><a href="/1"></title></desc></svg>'],
+    // Not a tag: `<xy<a` is one tag name.
+    ['<p><xy<a href="/1">q</p>', '<p><xy<a href="/1">q</p>'],
   ])("%s → %s", async (html, expected) => {
     expect(await text(`<body>${html}x</body>`)).toBe(`<body>${expected}x</body>`);
   });
@@ -70,6 +78,16 @@ describe("linkMappedBody", () => {
     expect([...out]).toEqual([...expected]);
   });
 
+  it("maps a value in the page's own charset by putting the prefix before its bytes (windows-1252)", async () => {
+    const page = (path: number[]) => new Uint8Array([...encoder.encode('<a href="'), ...path, ...encoder.encode('">')]);
+    const cafe = [...encoder.encode("/caf"), 0xe9, ...encoder.encode("/x")];
+    expect([...(await through([page(cafe)], links, "windows-1252")).bytes]).toEqual([...page([...encoder.encode("/edge"), ...cafe])]);
+    // A mapping that parses the URL (the origin's absolute links) cannot be written back in that
+    // charset without its encoder: left as it is.
+    const absolute = [...encoder.encode(`${ORIGIN}/caf`), 0xe9];
+    expect([...(await through([page(absolute)], links, "windows-1252")).bytes]).toEqual([...page(absolute)]);
+  });
+
   it("leaves a value that is not UTF-8 as it is", async () => {
     const bytes = new Uint8Array([...encoder.encode('<a href="/caf'), 0xe9, ...encoder.encode('">')]);
     expect([...(await through([bytes])).bytes]).toEqual([...bytes]);
@@ -78,16 +96,23 @@ describe("linkMappedBody", () => {
   const PAGE = `<!doctype html><html><head><title>a <a href="/t"></title><script>if (a<b) x('<a href="/s">')</script></head>
 <body><nav><a class="n" href="/shoes">Shoes</a><A HREF=/bags>Bags</A><a href='https://origin.test/j?x=1&amp;y'>J</a></nav>
 <!-- <a href="/c"> --><form action="/search"><input name=q></form><svg><a href="/v"/></svg><p>1 < 2 > 0</p>
-<a href="/café">é</a><textarea><a href="/ta"></textarea><area href="/m"></body></html>`;
+<a href="/café">é</a><textarea><a href="/ta"></textarea><area href="/m"><p><xy<a href="/not">q</p>
+<svg><title/><a href="/svg">s</a></svg><a href="/after">a</a></body></html>`;
 
   it("gives the same bytes however the page is split into chunks", async () => {
     const whole = encoder.encode(PAGE);
     const expected = [...(await through([whole])).bytes];
-    expect(new TextDecoder().decode(new Uint8Array(expected))).toContain('<A HREF=/edge/bags>');
+    const mappedPage = new TextDecoder().decode(new Uint8Array(expected));
+    expect(mappedPage).toContain('<A HREF=/edge/bags>');
+    expect(mappedPage).toContain('<xy<a href="/not">');
+    expect(mappedPage).toContain('<a href="/edge/svg">s</a></svg><a href="/edge/after">');
     for (let at = 1; at < whole.length; at++) {
       expect([...(await through([whole.subarray(0, at), whole.subarray(at)])).bytes], `split at ${at}`).toEqual(expected);
     }
     expect([...(await through([...whole].map((b) => new Uint8Array([b])))).bytes]).toEqual(expected);
+    // A reviewer's split: the second `<` is not a tag's start, the first one is.
+    const split = ["<xy<", "a", " ", 'href="/1">'].map((c) => encoder.encode(c));
+    expect(new TextDecoder().decode((await through(split)).bytes)).toBe('<xy<a href="/1">');
   });
 
   it("streams: what precedes an unfinished tag is sent before the rest of the page arrives", async () => {
@@ -115,6 +140,12 @@ describe("linkMappedBody", () => {
     const { bytes, chunks } = await through([open.subarray(0, 100_000), open.subarray(100_000, 200_000), open.subarray(200_000), encoder.encode('"><a href="/y">')]);
     expect(chunks).toBeGreaterThan(1);
     expect(new TextDecoder().decode(bytes)).toBe(`<a href="/x${"a".repeat(300_000)}"><a href="/edge/y">`);
+  });
+
+  it("a long tag held over many small chunks comes out whole (the held bytes are not copied per chunk)", async () => {
+    const page = encoder.encode(`<div data-page="${"x".repeat(200_000)}"><a href="/y">y</a>`);
+    const chunks = Array.from({ length: Math.ceil(page.length / 256) }, (_, i) => page.subarray(i * 256, (i + 1) * 256));
+    expect(new TextDecoder().decode((await through(chunks)).bytes)).toBe(`<div data-page="${"x".repeat(200_000)}"><a href="/edge/y">y</a>`);
   });
 
   /** The mapping it replaced: an HTMLRewriter handler on each root-relative or origin link. */

@@ -12,8 +12,11 @@
  *
  * The tokenizer (htmlparser2 12, which already ships with sanitize-html) knows HTML's raw-text
  * elements (`script`, `style`, `title`, `textarea`, `xmp`, `iframe`, `noembed`, `noframes`,
- * `plaintext`), comments and CDATA, so a link-like string inside them is left alone, as
- * HTMLRewriter leaves it. The tokenizer reads the page as one character per byte (decoded as
+ * `plaintext`; not inside SVG and MathML, which this stream tracks for it), comments and CDATA,
+ * so a link-like string inside them is left alone, as HTMLRewriter leaves it. Where it parses
+ * differently from a browser (a reviewer's fuzzing against lol-html and Chromium): `<![CDATA[`
+ * outside foreign content runs to `]]>`, `<noscript>` is markup, a script's `<!--` escape is not
+ * followed. The tokenizer reads the page as one character per byte (decoded as
  * windows-1252, which keeps ASCII and every offset) while the bytes sent are the origin's, so any
  * encoding that keeps ASCII as ASCII passes through byte for byte.
  */
@@ -42,11 +45,11 @@ interface Edit {
  * it). Values are compared and mapped as written (entities not decoded), like HTMLRewriter's
  * `getAttribute`; a mapped value is written back in the same quotes, escaped for them.
  */
-export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewrite): ReadableStream<Uint8Array> {
+export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewrite, charset = "utf-8"): ReadableStream<Uint8Array> {
   // Read only when the visitor's side asks (backpressure reaches the origin); a chunk that ends
   // inside a navigation tag may send nothing yet, so read on until something can be sent.
   const reader = body.getReader();
-  const mapper = linkMapper(links);
+  const mapper = linkMapper(links, charset);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
@@ -62,34 +65,51 @@ export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewr
 }
 
 /** The mapping itself: each chunk in, what can be sent out (a navigation tag still being read is held back). */
-function linkMapper(links: LinkRewrite): { write(chunk: Uint8Array): Uint8Array | undefined; end(): Uint8Array | undefined } {
+function linkMapper(links: LinkRewrite, charset: string): { write(chunk: Uint8Array): Uint8Array | undefined; end(): Uint8Array | undefined } {
   const bytesAsText = new TextDecoder("windows-1252");
-  const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const pageText = valueDecoder(charset);
+  const utf8Page = pageText.encoding === "utf-8";
   const encoder = new TextEncoder();
   // The page from `base` on, not yet sent: its bytes, and the same as one char per byte for the
   // tokenizer (windows-1252, which keeps ASCII and offsets; values are read from the bytes).
-  let held: Uint8Array = new Uint8Array(0);
+  const held = new HeldBytes();
   let pending = "";
   let base = 0;
   let doneUpTo = 0; // the end of the last complete token: a `<` after it may open a tag still being read
+  let holdFrom = -1; // the first `<` after doneUpTo, once looked for
   let tagStart = -1; // the `<` of the navigation tag being read
+  let tag = ""; // the name of the tag being read
   let attribute: string | undefined; // its URL attribute
   let found = false; // that attribute met already in this tag (only the first counts)
   let inUrl = false;
   let valueStart = -1;
   let valueEnd = -1;
   const edits: Edit[] = [];
-  const slice = (start: number, end: number) => pending.slice(start - base, end - base);
+  const foreign = new ForeignContext();
+  // A name whose start was already sent (a tag begun in a token the tokenizer had not finished)
+  // reads as "": never a navigation tag, and the stream never edits what it has sent.
+  const slice = (start: number, end: number) => (start < base ? "" : pending.slice(start - base, end - base));
   const done = (end: number) => (doneUpTo = Math.max(doneUpTo, end));
-  const endTag = (end: number) => {
-    tagStart = -1;
-    attribute = undefined;
-    done(end);
-  };
+
+  /** The bytes that replace a mapped value, or undefined to leave it as written. */
+  function replacement(value: string, bytes: Uint8Array, quote: QuoteType): Uint8Array | undefined {
+    const ascii = ASCII.test(value);
+    const url = ascii ? value : decodeOrUndefined(pageText, bytes);
+    if (url === undefined) return undefined; // not text in the page's charset: not this stream's guess
+    const mapped = links.map(url);
+    if (mapped === url) return undefined;
+    if (ascii || utf8Page) return utf8Bytes(encoder, quoted(mapped, quote));
+    // Another charset: only a mapping that puts ASCII before the value as written (the prefix)
+    // can be written back without an encoder for that charset.
+    const head = mapped.slice(0, mapped.length - url.length);
+    if (!mapped.endsWith(url) || !ASCII.test(head) || quoted(head, quote) !== head || quoted(mapped, quote) !== mapped) return undefined;
+    return concat([utf8Bytes(encoder, head), bytes]);
+  }
 
   const tokenizer = new Tokenizer({ decodeEntities: false }, {
     onopentagname(start, end) {
-      attribute = URL_ATTRIBUTE[slice(start, end).toLowerCase()];
+      tag = slice(start, end).toLowerCase();
+      attribute = URL_ATTRIBUTE[tag];
       found = false;
       tagStart = attribute ? start - 1 : -1;
     },
@@ -105,22 +125,30 @@ function linkMapper(links: LinkRewrite): { write(chunk: Uint8Array): Uint8Array 
     },
     onattribentity() {},
     onattribend(quote) {
-      if (inUrl && valueStart >= 0) {
-        const end = valueEnd;
-        const value = slice(valueStart, end);
+      if (inUrl && valueStart >= base) {
+        const value = slice(valueStart, valueEnd);
         if (value.startsWith("/") || value.startsWith(links.origin)) {
-          // The value as the page wrote it: UTF-8 beyond ASCII, or left as it is (what it would
-          // mean in another charset is not this stream's guess).
-          const url = ASCII.test(value) ? value : utf8Text(utf8, held.subarray(valueStart - base, end - base));
-          const mapped = url === undefined ? url : links.map(url);
-          if (mapped !== url) edits.push({ start: valueStart, end, bytes: utf8Bytes(encoder, quoted(mapped!, quote)) });
+          const bytes = replacement(value, held.range(valueStart - base, valueEnd - base), quote);
+          if (bytes) edits.push({ start: valueStart, end: valueEnd, bytes });
         }
       }
       inUrl = false;
     },
-    onopentagend: (end) => endTag(end + 1),
-    onselfclosingtag: (end) => endTag(end + 1),
-    onclosetag: (_start, end) => done(end + 1),
+    onopentagend(end) {
+      foreign.open(tag);
+      tagStart = -1;
+      attribute = undefined;
+      done(end + 1);
+    },
+    onselfclosingtag(end) {
+      tagStart = -1;
+      attribute = undefined;
+      done(end + 1);
+    },
+    onclosetag(start, end) {
+      foreign.close(slice(start, end).toLowerCase());
+      done(end + 1);
+    },
     ontext: (_start, end) => done(end),
     ontextentity: (_cp, end) => done(end),
     oncomment: (_start, end) => done(end),
@@ -128,6 +156,8 @@ function linkMapper(links: LinkRewrite): { write(chunk: Uint8Array): Uint8Array 
     ondeclaration: (_start, end) => done(end),
     onprocessinginstruction: (_start, end) => done(end),
     onend() {},
+    // Inside SVG and MathML, `title`, `style`, `script`… are not raw text (HTML's tree builder).
+    isInForeignContext: () => foreign.inForeign(),
   });
 
   /** Sends the page up to `end` (absolute): the origin's bytes, with the edits inside applied. */
@@ -138,12 +168,12 @@ function linkMapper(links: LinkRewrite): { write(chunk: Uint8Array): Uint8Array 
     let used = 0;
     for (; used < edits.length && edits[used]!.end <= end; used++) {
       const edit = edits[used]!;
-      parts.push(held.subarray(at - base, edit.start - base), edit.bytes);
+      parts.push(held.range(at - base, edit.start - base), edit.bytes);
       at = edit.end;
     }
     edits.splice(0, used);
-    parts.push(held.subarray(at - base, end - base));
-    held = held.subarray(end - base);
+    parts.push(held.range(at - base, end - base));
+    held.drop(end - base);
     pending = pending.slice(end - base);
     base = end;
     return parts.length === 1 ? parts[0]! : concat(parts);
@@ -152,14 +182,18 @@ function linkMapper(links: LinkRewrite): { write(chunk: Uint8Array): Uint8Array 
   return {
     write(chunk) {
       const text = bytesAsText.decode(chunk, { stream: true });
-      held = held.length ? concat([held, chunk]) : chunk;
+      held.append(chunk);
       pending += text;
       tokenizer.write(text);
       const end = base + pending.length;
-      // Hold back a navigation tag still being read (its value may change), or a `<` the
-      // tokenizer has not finished (it may open one); send the rest now.
-      const lt = pending.lastIndexOf("<") + base;
-      let hold = tagStart >= 0 ? tagStart : lt >= base && lt >= doneUpTo ? lt : end;
+      // Hold back a navigation tag still being read (its value may change), or from the first `<`
+      // after the last complete token (it may open one); send the rest now. The `<` is looked for
+      // once per token, so a long tag arriving in small chunks is not searched again and again.
+      if (holdFrom < doneUpTo) {
+        const lt = pending.indexOf("<", Math.max(doneUpTo, base) - base);
+        holdFrom = lt < 0 ? -1 : lt + base;
+      }
+      let hold = tagStart >= 0 ? tagStart : holdFrom >= doneUpTo ? holdFrom : end;
       if (end - hold > MAX_HELD) {
         tagStart = -1;
         attribute = undefined;
@@ -173,6 +207,68 @@ function linkMapper(links: LinkRewrite): { write(chunk: Uint8Array): Uint8Array 
       return send(base + pending.length);
     },
   };
+}
+
+/**
+ * Whether the tokenizer is inside SVG or MathML (where `title`, `style`, `script`… are elements,
+ * not raw text), following htmlparser2's Parser: `svg` and `math` open a foreign context; an HTML
+ * integration point inside one (`foreignObject`, `desc`, `title`, MathML's text elements) opens
+ * HTML again; each ends with its end tag. (The spec's breakout of foreign content by HTML start
+ * tags is not followed: a page would have to be malformed for it to matter.)
+ */
+class ForeignContext {
+  private stack: { name: string; foreign: boolean }[] = [];
+  inForeign(): boolean {
+    return this.stack.at(-1)?.foreign ?? false;
+  }
+  open(name: string): void {
+    if (name === "svg" || name === "math") this.stack.push({ name, foreign: true });
+    else if (this.inForeign() && INTEGRATION_POINTS.has(name)) this.stack.push({ name, foreign: false });
+  }
+  close(name: string): void {
+    const at = this.stack.map((e) => e.name).lastIndexOf(name);
+    if (at >= 0) this.stack.length = at;
+  }
+}
+
+const INTEGRATION_POINTS = new Set(["foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"]);
+
+/**
+ * The bytes not yet sent, appended chunk by chunk into a buffer that doubles when full, so a tag
+ * held over many small chunks is copied a few times in all rather than once per chunk.
+ */
+class HeldBytes {
+  private buffer = new Uint8Array(0);
+  private start = 0;
+  private length = 0;
+  append(chunk: Uint8Array): void {
+    if (this.start + this.length + chunk.length > this.buffer.length) {
+      // A new buffer, not a compaction in place: what was sent may still be read from the old one.
+      const next = new Uint8Array(Math.max(2 * (this.length + chunk.length), 16 * 1024));
+      next.set(this.buffer.subarray(this.start, this.start + this.length));
+      this.buffer = next;
+      this.start = 0;
+    }
+    this.buffer.set(chunk, this.start + this.length);
+    this.length += chunk.length;
+  }
+  /** Bytes `[from, to)` of what is held, without copying. */
+  range(from: number, to: number): Uint8Array {
+    return this.buffer.subarray(this.start + from, this.start + to);
+  }
+  drop(count: number): void {
+    this.start += count;
+    this.length -= count;
+  }
+}
+
+/** A fatal decoder for link values in the page's charset (UTF-8 when it names none the runtime knows). */
+function valueDecoder(charset: string): TextDecoder {
+  try {
+    return new TextDecoder(charset || "utf-8", { fatal: true, ignoreBOM: true });
+  } catch {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  }
 }
 
 /** The mapped value as it may stand in its quotes (or in new double quotes when it had none). */
@@ -192,7 +288,7 @@ function utf8Bytes(encoder: TextEncoder, text: string): Uint8Array {
   return bytes;
 }
 
-function utf8Text(decoder: TextDecoder, bytes: Uint8Array): string | undefined {
+function decodeOrUndefined(decoder: TextDecoder, bytes: Uint8Array): string | undefined {
   try {
     return decoder.decode(bytes);
   } catch {

@@ -85,6 +85,11 @@ function withLinks(rewriter: HTMLRewriter, links: LinkRewrite): HTMLRewriter {
   return rewriter;
 }
 
+/** The charset the page's `Content-Type` names ("" when none: the runtime's default, UTF-8). */
+function charsetOf(response: Response): string {
+  return /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(response.headers.get("content-type") ?? "")?.[1] ?? "";
+}
+
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -109,7 +114,7 @@ export function personalizeHtml(response: Response, decidePage: PageDecider | un
   const { links } = options;
   // When root-relative links change (a prefix, an origin base path) nearly every link does: one
   // tokenizer pass maps them without a handler, and a flush, per link (link-stream.ts).
-  const mapped = links?.rootRelative && response.body ? new Response(linkMappedBody(response.body, links), response) : response;
+  const mapped = links?.rootRelative && response.body ? new Response(linkMappedBody(response.body, links, charsetOf(response)), response) : response;
   let rewriter = new HTMLRewriter();
   if (links && !links.rootRelative) rewriter = withLinks(rewriter, links);
   if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs);
