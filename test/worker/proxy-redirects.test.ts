@@ -63,6 +63,18 @@ describe("URLs naming the origin are moved behind the Worker", () => {
     expect(await res.text()).toBe(`<a href="http://nextbest.test/edge/x">x</a><a href="https://elsewhere.example/y">y</a><form action="/edge/search"></form>`);
   });
 
+  it("an HTML answer of a personalised path varies on Accept: an <img> request gets the origin's bytes, a navigation the mapped page", async () => {
+    const page = '<a href="/x">x</a>';
+    externalOrigin(() => html(page, { etag: '"v1"', "cache-control": "max-age=60" }));
+    const asImage = await proxied("/edge/page", { headers: { accept: "image/png" } }, { vars });
+    expect(await asImage.text()).toBe(page);
+    const asPage = await proxied("/edge/page", { headers: { accept: "text/html" } }, { vars });
+    expect(await asPage.text()).toBe('<a href="/edge/x">x</a>');
+    for (const res of [asImage, asPage]) expect(res.headers.get("vary")).toContain("Accept");
+    externalOrigin(() => new Response("body{}", { headers: { "content-type": "text/css" } }));
+    expect((await proxied("/edge/styles.css", { headers: { accept: "text/css" } }, { vars })).headers.get("vary")).toBeNull();
+  });
+
   it("an origin with a base path: its paths lose the base, others are left alone", async () => {
     externalOrigin(() => new Response(null, { status: 301, headers: { location: `${ORIGIN}/shop/cart` } }));
     expect((await proxied("/edge/x", {}, { vars: { ...vars, PROXY_ORIGIN: `${ORIGIN}/shop` } })).headers.get("location")).toBe("http://nextbest.test/edge/cart");

@@ -100,7 +100,8 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
 
   const cookies = parseCookies(request.headers.get("cookie"));
   const consent = consentFromCookies(cookies);
-  const page = (request.method === "GET" || request.method === "HEAD") && acceptsHtml(request) && matchesAny(path, config.personalize) && !matchesAny(path, config.passThrough);
+  const pagePath = (request.method === "GET" || request.method === "HEAD") && matchesAny(path, config.personalize) && !matchesAny(path, config.passThrough);
+  const page = pagePath && acceptsHtml(request);
   const personalised = page && consent.personalization;
   // Links are mapped on every page of a personalised path, for every visitor: only the slots
   // differ by consent. Needed when the prefix or the origin's host differs from what visitors see.
@@ -121,6 +122,9 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
   const fetched = config.origin === "assets" ? await c.env.ASSETS.fetch(originRequest) : await fetch(originRequest);
   if (fetched.status === 101) return fetched; // a WebSocket: nothing to map
   const headers = proxiedHeaders(fetched.headers, map);
+  // On a path that is personalised, what an HTML answer becomes depends on `Accept` (an `<img>`
+  // request gets the origin's bytes, a navigation the mapped page): a cache must keep them apart.
+  if (pagePath && (isHtml(fetched) || fetched.status === 304)) headers.append("vary", "Accept");
 
   if (!page || !isHtml(fetched)) {
     // Byte for byte; only URLs naming the origin are moved behind the Worker.
