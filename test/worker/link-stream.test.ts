@@ -56,6 +56,7 @@ describe("linkMappedBody", () => {
     ['<math><style><a href="/1">x</a></style></math>', '<math><style><a href="/edge/1">x</a></style></math>'],
     ['<svg><foreignObject><style><a href="/1"></style></foreignObject><a href="/2"/></svg>', '<svg><foreignObject><style><a href="/1"></style></foreignObject><a href="/edge/2"/></svg>'],
     ['<svg><desc><title><a href="/1"></title></desc></svg>', '<svg><desc><title><a href="/1"></title></desc></svg>'],
+    ['<constructor href="/1"><__proto__ href="/2"><a href="/3">', '<constructor href="/1"><__proto__ href="/2"><a href="/edge/3">'],
     // Not a tag: `<xy<a` is one tag name.
     ['<p><xy<a href="/1">q</p>', '<p><xy<a href="/1">q</p>'],
   ])("%s → %s", async (html, expected) => {

@@ -30,7 +30,11 @@ import type { LinkRewrite } from "./rewrite.ts";
 const MAX_HELD = 256 * 1024;
 
 /** The URL attribute of each navigation tag (rewrite.ts maps the same ones). */
-const URL_ATTRIBUTE: Readonly<Record<string, string>> = { a: "href", area: "href", form: "action" };
+const URL_ATTRIBUTE: ReadonlyMap<string, string> = new Map([
+  ["a", "href"],
+  ["area", "href"],
+  ["form", "action"],
+]);
 
 /** One link value to replace: absolute offsets in the page, `[start, end)`. */
 interface Edit {
@@ -109,7 +113,7 @@ function linkMapper(links: LinkRewrite, charset: string): { write(chunk: Uint8Ar
   const tokenizer = new Tokenizer({ decodeEntities: false }, {
     onopentagname(start, end) {
       tag = slice(start, end).toLowerCase();
-      attribute = URL_ATTRIBUTE[tag];
+      attribute = URL_ATTRIBUTE.get(tag); // a Map: `<constructor>` is not a key
       found = false;
       tagStart = attribute ? start - 1 : -1;
     },
