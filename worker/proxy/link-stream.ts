@@ -21,6 +21,8 @@
  * encoding that keeps ASCII as ASCII passes through byte for byte.
  */
 import { QuoteType, Tokenizer } from "htmlparser2";
+import { concat, HeldBytes } from "./bytes.ts";
+import { MappedPages, replayingMapper, type Mapper } from "./link-replay.ts";
 import type { LinkRewrite } from "./rewrite.ts";
 
 /**
@@ -49,27 +51,69 @@ interface Edit {
  * it). Values are compared and mapped as written (entities not decoded), like HTMLRewriter's
  * `getAttribute`; a mapped value is written back in the same quotes, escaped for them.
  */
-export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewrite, charset = "utf-8"): ReadableStream<Uint8Array> {
-  // Read only when the visitor's side asks (backpressure reaches the origin); a chunk that ends
-  // inside a navigation tag may send nothing yet, so read on until something can be sent.
+export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewrite, charset = "utf-8", { gather = () => true, pages = MAPPED_PAGES }: GatherOptions = {}): ReadableStream<Uint8Array> {
+  // Read only when the visitor's side asks (backpressure reaches the origin).
   const reader = body.getReader();
-  const mapper = linkMapper(links, charset);
+  const fresh = () => linkMapper(links, charset);
+  const mapper = links.pageKey ? replayingMapper(pages, `${charset}\n${links.pageKey}`, fresh) : fresh();
+  let reading: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   return new ReadableStream<Uint8Array>({
+    // What the origin has already delivered leaves as one chunk (up to 64 KiB): each chunk costs
+    // a write in the rewriter after this and a relay at every hop to the visitor, and the origin's
+    // body arrives in reads of ~4 KiB. A read not answered within a turn of the event loop (a 0 ms
+    // timer, one per chunk sent) sends what is gathered, so a pausing origin's bytes are not held.
+    // While `gather()` is false, each output goes at once.
     async pull(controller) {
-      for (;;) {
-        const { value, done } = await reader.read();
-        const out = done ? mapper.end() : mapper.write(value);
-        if (out?.length) controller.enqueue(out);
-        if (done) return controller.close();
-        if (out?.length) return;
+      const parts: Uint8Array[] = [];
+      const limit = gather() ? COALESCE_BYTES : 1;
+      let size = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let turn: Promise<typeof TURN> | undefined;
+      try {
+        while (size < limit) {
+          const read = reading ?? reader.read();
+          reading = undefined;
+          if (size > 0) turn ??= new Promise((resolve) => (timer = setTimeout(() => resolve(TURN), 0)));
+          const result = turn ? await Promise.race([read, turn]) : await read;
+          if (result === TURN) {
+            reading = read;
+            break;
+          }
+          const out = result.done ? mapper.end() : mapper.write(result.value);
+          if (out?.length) {
+            parts.push(out);
+            size += out.length;
+          }
+          if (result.done) {
+            if (size) controller.enqueue(concat(parts));
+            return controller.close();
+          }
+        }
+      } finally {
+        clearTimeout(timer);
       }
+      controller.enqueue(concat(parts));
     },
     cancel: (reason) => reader.cancel(reason),
   });
 }
 
-/** The mapping itself: each chunk in, what can be sent out (a navigation tag still being read is held back). */
-function linkMapper(links: LinkRewrite, charset: string): { write(chunk: Uint8Array): Uint8Array | undefined; end(): Uint8Array | undefined } {
+/** How linkMappedBody sends its output. */
+export interface GatherOptions {
+  /** Whether chunks may be gathered now (default always); false sends each output at once. */
+  gather?: () => boolean;
+  /** Where mappings are recorded for replay (default the isolate's). */
+  pages?: MappedPages;
+}
+
+/** Gathered output sent as one chunk once this large. */
+const COALESCE_BYTES = 64 * 1024;
+const TURN = Symbol("a turn of the event loop passed");
+/** The isolate's recorded mappings (link-replay.ts). */
+const MAPPED_PAGES = new MappedPages();
+
+/** The mapping itself: each chunk in, what can be sent out (a navigation tag still being read is held back); exported for tests. */
+export function linkMapper(links: LinkRewrite, charset: string): Mapper {
   const bytesAsText = new TextDecoder("windows-1252");
   const pageText = valueDecoder(charset);
   const utf8Page = pageText.encoding === "utf-8";
@@ -180,7 +224,7 @@ function linkMapper(links: LinkRewrite, charset: string): { write(chunk: Uint8Ar
     held.drop(end - base);
     pending = pending.slice(end - base);
     base = end;
-    return parts.length === 1 ? parts[0]! : concat(parts);
+    return concat(parts);
   }
 
   return {
@@ -237,35 +281,6 @@ class ForeignContext {
 
 const INTEGRATION_POINTS = new Set(["foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"]);
 
-/**
- * The bytes not yet sent, appended chunk by chunk into a buffer that doubles when full, so a tag
- * held over many small chunks is copied a few times in all rather than once per chunk.
- */
-class HeldBytes {
-  private buffer = new Uint8Array(0);
-  private start = 0;
-  private length = 0;
-  append(chunk: Uint8Array): void {
-    if (this.start + this.length + chunk.length > this.buffer.length) {
-      // A new buffer, not a compaction in place: what was sent may still be read from the old one.
-      const next = new Uint8Array(Math.max(2 * (this.length + chunk.length), 16 * 1024));
-      next.set(this.buffer.subarray(this.start, this.start + this.length));
-      this.buffer = next;
-      this.start = 0;
-    }
-    this.buffer.set(chunk, this.start + this.length);
-    this.length += chunk.length;
-  }
-  /** Bytes `[from, to)` of what is held, without copying. */
-  range(from: number, to: number): Uint8Array {
-    return this.buffer.subarray(this.start + from, this.start + to);
-  }
-  drop(count: number): void {
-    this.start += count;
-    this.length -= count;
-  }
-}
-
 /** A fatal decoder for link values in the page's charset (UTF-8 when it names none the runtime knows). */
 function valueDecoder(charset: string): TextDecoder {
   try {
@@ -298,14 +313,4 @@ function decodeOrUndefined(decoder: TextDecoder, bytes: Uint8Array): string | un
   } catch {
     return undefined;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -43,6 +43,12 @@ export interface LinkRewrite {
    * only scheme-relative ones (`//host/x`, `/\\host/x`) are looked at among the links starting with `/`.
    */
   rootRelative: boolean;
+  /**
+   * The page's identity for replaying its mapping when its bytes come again (link-replay.ts):
+   * everything the mapping depends on besides the bytes and the charset (the Worker's origin,
+   * the prefix, the origin URL). Absent: the page is tokenized every time.
+   */
+  pageKey?: string;
 }
 
 export interface RewriteOptions {
@@ -114,16 +120,19 @@ export function personalizeHtml(response: Response, decidePage: PageDecider | un
   const { links } = options;
   // When root-relative links change (a prefix, an origin base path) nearly every link does: one
   // tokenizer pass maps them without a handler, and a flush, per link (link-stream.ts).
-  const mapped = links?.rootRelative && response.body ? new Response(linkMappedBody(response.body, links, charsetOf(response)), response) : response;
+  // Chunks are gathered only once the decision has started (at `<body>`): the head reaches the
+  // rewriter as soon as it arrives.
+  let deciding = !decidePage;
+  const mapped = links?.rootRelative && response.body ? new Response(linkMappedBody(response.body, links, charsetOf(response), { gather: () => deciding }), response) : response;
   let rewriter = new HTMLRewriter();
   if (links && !links.rootRelative) rewriter = withLinks(rewriter, links);
-  if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs);
+  if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs, () => (deciding = true));
   else if (mapped !== response) return mapped;
   return rewriter.transform(mapped);
 }
 
 /** Adds the slot handlers: page facts from the head, one decision, each slot filled from it. */
-function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: number): HTMLRewriter {
+function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: number, onDeciding: () => void): HTMLRewriter {
   const facts: PageFacts = {};
   let decision: Promise<Map<string, SlotFill> | undefined> | undefined;
   const decided = () =>
@@ -145,6 +154,7 @@ function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: nu
     .on("body", {
       element(el) {
         void decided(); // the head is parsed: start deciding while the body streams
+        onDeciding();
         el.onEndTag(async (end) => {
           await decided();
           if (served.size === 0) return;

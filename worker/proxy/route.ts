@@ -131,7 +131,7 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     if (links && fetched.status === 304) return new Response(null, { status: 304, headers: rewrittenPageHeaders(headers) });
     return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   }
-  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map) } : undefined;
+  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map), pageKey: `${url.origin}\n${config.prefix}\n${target.href}` } : undefined;
   // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
   if (!personalised && cookies.has(VISITOR_COOKIE)) headers.append("set-cookie", visitorCookie(undefined, url.protocol === "https:"));
   const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });

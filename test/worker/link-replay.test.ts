@@ -1,0 +1,117 @@
+// Replaying a page's link mapping (worker/proxy/link-replay.ts) in workerd: the same bytes as a
+// fresh tokenizer pass whatever the new page and its chunks, no tokenizer for a page seen before,
+// the cache's bounds; and the stream's gathering of chunks (worker/proxy/link-stream.ts).
+import { describe, expect, it } from "vitest";
+import { concat } from "../../worker/proxy/bytes.ts";
+import { MappedPages, replayingMapper } from "../../worker/proxy/link-replay.ts";
+import { linkMappedBody, linkMapper } from "../../worker/proxy/link-stream.ts";
+import { encoder, links, page, through } from "./link-pages.ts";
+
+const keyed = { ...links, pageKey: "http://w.test\n/edge\nhttps://origin.test/p" };
+const chunked = (bytes: Uint8Array, size: number) => Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+/** The page through the stream in chunks of `size`: with `pages`, replayed from them when it can. */
+const mapped = async (bytes: Uint8Array, size: number, pages?: MappedPages) => [...(await through(chunked(bytes, size), pages ? keyed : links, undefined, pages)).bytes];
+const BASE = encoder.encode(page(7) + page(8) + page(9));
+
+/** Pages that differ from BASE: a byte changed, bytes inserted, the page cut short or longer. */
+function variants(): Array<[string, Uint8Array]> {
+  const out: Array<[string, Uint8Array]> = [];
+  const at = new Set<number>([0, 1, BASE.length - 1]);
+  for (let i = 0; i < BASE.length; i += 397) at.add(i);
+  // Inside link values and tag names, where a difference changes what is mapped.
+  for (let i = BASE.indexOf(0x3c), n = 0; i >= 0 && n < 12; i = BASE.indexOf(0x3c, i + 1500), n++) at.add(i + 2);
+  for (const i of at) {
+    const changed = BASE.slice();
+    changed[i] = changed[i] === 0x2f ? 0x61 : 0x2f; // "/" where there was none, else "a"
+    out.push([`byte ${i} changed`, changed]);
+    out.push([`a link inserted at ${i}`, concat([BASE.subarray(0, i), encoder.encode('<a href="/new">n</a>'), BASE.subarray(i)])]);
+    out.push([`cut at ${i}`, BASE.slice(0, i)]);
+  }
+  out.push(["longer", concat([BASE, encoder.encode('<a href="/more">m</a>')])]);
+  out.push(["empty", new Uint8Array(0)]);
+  return out;
+}
+
+describe("replayingMapper", () => {
+  it("gives the bytes a fresh pass gives, for the same page and for pages that differ anywhere", async () => {
+    const cases = variants();
+    expect(cases.length).toBeGreaterThan(100);
+    for (const [name, bytes] of cases) {
+      for (const size of [4096, 1000, 333]) {
+        const pages = new MappedPages();
+        await mapped(BASE, 4096, pages);
+        const expected = await mapped(bytes, size);
+        expect(await mapped(bytes, size, pages), `${name}, chunks of ${size}`).toEqual(expected);
+        // The new page is what is kept now: replayed whole, it gives the same bytes again.
+        expect(await mapped(bytes, size === 4096 ? 1000 : 4096, pages), `${name} replayed`).toEqual(expected);
+      }
+    }
+  });
+
+  it("does not tokenize a page whose bytes it has mapped before, and still streams it", () => {
+    const pages = new MappedPages();
+    let passes = 0;
+    const fresh = () => (passes++, linkMapper(links, "utf-8"));
+    const run = (size: number, key = "k") => {
+      const mapper = replayingMapper(pages, key, fresh);
+      const outs = chunked(BASE, size).map((c) => mapper.write(c));
+      return { outs, bytes: [...concat([...outs, mapper.end()].filter((o): o is Uint8Array => !!o))] };
+    };
+    const first = run(4096);
+    expect(passes).toBe(1);
+    const again = run(1000);
+    expect(passes).toBe(1);
+    expect(again.bytes).toEqual(first.bytes);
+    // Sent as the matching bytes arrive, not at the end.
+    expect(again.outs.slice(0, -1).reduce((n, o) => n + (o?.length ?? 0), 0)).toBeGreaterThan(BASE.length / 2);
+    run(4096, "another page");
+    expect(passes).toBe(2);
+  });
+
+  it("keeps at most maxBytes, least recently used out, and no page over maxPageBytes", async () => {
+    const pages = new MappedPages(3 * BASE.length, BASE.length);
+    await mapped(BASE, 4096, pages);
+    expect(pages.size.pages).toBe(1);
+    expect(pages.size.bytes).toBeGreaterThan(2 * BASE.length);
+    expect(pages.size.bytes).toBeLessThanOrEqual(3 * BASE.length);
+    const other = new MappedPages(3 * BASE.length, BASE.length);
+    const put = (key: string, bytes: Uint8Array) => {
+      const m = replayingMapper(other, key, () => linkMapper(links, "utf-8"));
+      m.write(bytes);
+      m.end();
+    };
+    put("a", BASE.slice(0, BASE.length / 2));
+    put("b", BASE.slice(0, BASE.length / 2));
+    put("c", BASE.slice(0, BASE.length / 2));
+    expect(other.size.bytes).toBeLessThanOrEqual(3 * BASE.length);
+    expect(other.size.pages).toBe(2);
+    put("big", concat([BASE, BASE]));
+    expect(other.size.pages).toBe(2);
+  });
+});
+
+describe("linkMappedBody's chunks", () => {
+  it("sends what the origin delivered together as one chunk (up to 64 KiB)", async () => {
+    const big = encoder.encode(page(3).repeat(30));
+    expect(big.length).toBeGreaterThan(150_000);
+    const { bytes, chunks } = await through(chunked(big, 4096));
+    expect(bytes.length).toBeGreaterThan(big.length);
+    expect(chunks).toBeGreaterThan(1);
+    expect(chunks).toBeLessThanOrEqual(Math.ceil(bytes.length / 65536));
+  });
+
+  it("sends each output at once while gathering is off (the head, before the decision starts)", async () => {
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const c of chunked(BASE, 4096)) controller.enqueue(c);
+        controller.close();
+      },
+    });
+    const reader = linkMappedBody(source, links, "utf-8", { gather: () => false }).getReader();
+    const sizes: number[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) sizes.push(r.value.length);
+    expect(sizes).toHaveLength(Math.ceil(BASE.length / 4096));
+    expect(Math.max(...sizes)).toBeLessThan(2 * 4096);
+  });
+
+});
