@@ -1,5 +1,5 @@
 // Pages and a harness for the link mapping's tests (link-stream.test.ts, link-replay.test.ts).
-import { linkMappedBody } from "../../worker/proxy/link-stream.ts";
+import { linkMappedBody } from "../../worker/proxy/link-body.ts";
 import type { MappedPages } from "../../worker/proxy/link-replay.ts";
 import type { LinkRewrite } from "../../worker/proxy/rewrite.ts";
 

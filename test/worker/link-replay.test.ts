@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { concat } from "../../worker/proxy/bytes.ts";
 import { MappedPages, replayingMapper } from "../../worker/proxy/link-replay.ts";
-import { linkMappedBody, linkMapper } from "../../worker/proxy/link-stream.ts";
+import { linkMappedBody } from "../../worker/proxy/link-body.ts";
+import { linkMapper } from "../../worker/proxy/link-stream.ts";
 import { encoder, links, page, through } from "./link-pages.ts";
 
 const keyed = { ...links, pageKey: "http://w.test\n/edge\nhttps://origin.test/p" };
@@ -36,14 +37,17 @@ describe("replayingMapper", () => {
   it("gives the bytes a fresh pass gives, for the same page and for pages that differ anywhere", async () => {
     const cases = variants();
     expect(cases.length).toBeGreaterThan(100);
+    const base = await mapped(BASE, 4096);
     for (const [name, bytes] of cases) {
-      for (const size of [4096, 1000, 333]) {
+      for (const size of [4096, 333]) {
         const pages = new MappedPages();
         await mapped(BASE, 4096, pages);
         const expected = await mapped(bytes, size);
         expect(await mapped(bytes, size, pages), `${name}, chunks of ${size}`).toEqual(expected);
-        // The new page is what is kept now: replayed whole, it gives the same bytes again.
+        // The new page is what is kept now: replayed whole, it gives the same bytes again; and
+        // the first page after it (a page cut short recorded, then the whole one) its own bytes.
         expect(await mapped(bytes, size === 4096 ? 1000 : 4096, pages), `${name} replayed`).toEqual(expected);
+        expect(await mapped(BASE, size, pages), `after ${name}`).toEqual(base);
       }
     }
   });
@@ -68,12 +72,77 @@ describe("replayingMapper", () => {
     expect(passes).toBe(2);
   });
 
+  it("a page the visitor left is not recorded, and a page recorded up to an unfinished tag is not replayed past it (review)", async () => {
+    const pages = new MappedPages();
+    const head = encoder.encode('<p>hi</p><a href="/x');
+    const tail = encoder.encode('y">link</a>');
+    // Recorded as a page that ends inside a tag, then the same bytes and more.
+    await mapped(head, 4096, pages);
+    const whole = concat([head, tail]);
+    expect(new TextDecoder().decode(new Uint8Array(await mapped(whole, head.length, pages)))).toBe('<p>hi</p><a href="/edge/xy">link</a>');
+    // Cancelled after the first chunk: nothing is recorded from the cut page.
+    const other = new MappedPages();
+    const source = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(encoder.encode('<a href="/a">a</a><a href="/b')) });
+    const reader = linkMappedBody(source, keyed, "utf-8", { pages: other }).getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(other.size.pages).toBe(0);
+  });
+
+  it("sends what a fresh pass would when the origin pauses between the recorded marks", async () => {
+    const pages = new MappedPages();
+    await mapped(BASE, BASE.length, pages); // recorded from one read: one mark, at the end
+    let release!: () => void;
+    const paused = new Promise<void>((r) => (release = r));
+    const source = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(BASE.subarray(0, 3000));
+        await paused;
+        controller.enqueue(BASE.subarray(3000));
+        controller.close();
+      },
+    });
+    const reader = linkMappedBody(source, keyed, "utf-8", { pages }).getReader();
+    const first = await Promise.race([reader.read(), new Promise<"held">((r) => setTimeout(() => r("held"), 200))]);
+    expect(first).not.toBe("held");
+    const sentBeforeThePause = (first as ReadableStreamReadResult<Uint8Array>).value!;
+    expect(sentBeforeThePause.length).toBeGreaterThan(2500);
+    release();
+    const rest: Uint8Array[] = [sentBeforeThePause];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    expect([...concat(rest)]).toEqual(await mapped(BASE, 4096));
+  });
+
+  it("splices with the recorded pieces: a tag held past 256 KiB (sent unmapped where the chunks fall) stays consistent (review)", async () => {
+    const big = encoder.encode(`<a data-big="${"x".repeat(300_000)}" href="/x">x</a>${"<p>tail</p>".repeat(2000)}`);
+    const pages = new MappedPages(8 * 1024 * 1024, 1024 * 1024);
+    await mapped(big, 4096, pages);
+    const changed = big.slice();
+    changed[changed.length - 2] = 0x71; // "p>" → "q>" in the last tag
+    expect(await mapped(changed, 4096, pages)).toEqual(await mapped(changed, 4096));
+  });
+
+  it("records copies at their own size, and drops a page read in too many pieces", async () => {
+    const pages = new MappedPages(8 * 1024 * 1024, 1024 * 1024, 256, 100);
+    const run = (key: string, size: number) => {
+      const m = replayingMapper(pages, key, () => linkMapper(links, "utf-8"));
+      for (const c of chunked(BASE, size)) m.write(c);
+      m.end();
+    };
+    run("pieces", 4096);
+    const kept = pages.get("pieces")!;
+    expect(kept.input.buffer.byteLength).toBe(kept.input.length);
+    expect(kept.output.buffer.byteLength).toBe(kept.output.length);
+    run("many pieces", 64);
+    expect(pages.get("many pieces")).toBeUndefined();
+  });
+
   it("keeps at most maxBytes, least recently used out, and no page over maxPageBytes", async () => {
-    const pages = new MappedPages(3 * BASE.length, BASE.length);
+    const pages = new MappedPages(3 * BASE.length + 1000, BASE.length);
     await mapped(BASE, 4096, pages);
     expect(pages.size.pages).toBe(1);
     expect(pages.size.bytes).toBeGreaterThan(2 * BASE.length);
-    expect(pages.size.bytes).toBeLessThanOrEqual(3 * BASE.length);
+    expect(pages.size.bytes).toBeLessThanOrEqual(3 * BASE.length + 1000);
     const other = new MappedPages(3 * BASE.length, BASE.length);
     const put = (key: string, bytes: Uint8Array) => {
       const m = replayingMapper(other, key, () => linkMapper(links, "utf-8"));

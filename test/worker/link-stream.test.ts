@@ -2,7 +2,7 @@
 // every other byte is the origin's, that chunk boundaries change nothing, and that it maps the
 // same links as the HTMLRewriter handlers it replaced (the reference, computed by lol-html).
 import { describe, expect, it } from "vitest";
-import { linkMappedBody } from "../../worker/proxy/link-stream.ts";
+import { linkMappedBody } from "../../worker/proxy/link-body.ts";
 import type { LinkRewrite } from "../../worker/proxy/rewrite.ts";
 import { encoder, links, map, ORIGIN, page, through } from "./link-pages.ts";
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAPPED_PAGES } from "../../worker/proxy/link-body.ts";
 import { externalOrigin, html, proxied } from "./proxy-helpers.ts";
 
 const ORIGIN = "https://origin.test:8443";
@@ -83,6 +84,18 @@ describe("URLs naming the origin are moved behind the Worker", () => {
       const mapped = page.replace('href="/', 'href="/edge/');
       expect(await (await proxied("/edge/changing", { headers: { accept: "text/html" } }, { vars })).text(), `request ${i + 1}`).toBe(mapped);
     }
+  });
+
+  it("a page the origin marks private (one user's) is not recorded for replay; a shared one is", async () => {
+    const page = '<a href="/x">x</a>';
+    const kept = () => MAPPED_PAGES.size.pages;
+    const before = kept();
+    externalOrigin(() => html(page, { "cache-control": "private, max-age=0" }));
+    expect(await (await proxied("/edge/private-page", { headers: { accept: "text/html" } }, { vars })).text()).toBe('<a href="/edge/x">x</a>');
+    expect(kept()).toBe(before);
+    externalOrigin(() => html(page, { "cache-control": "no-cache" }));
+    expect(await (await proxied("/edge/shared-page", { headers: { accept: "text/html" } }, { vars })).text()).toBe('<a href="/edge/x">x</a>');
+    expect(kept()).toBe(before + 1);
   });
 
   it("an origin with a base path: its paths lose the base, others are left alone", async () => {

@@ -2,16 +2,17 @@
  * The link mapping of a page this isolate mapped before, replayed instead of tokenized again.
  *
  * Most pages a proxy serves are the same bytes request after request (static pages, pages an
- * origin or CDN caches), and the tokenizer pass (link-stream.ts) is the largest part of a mapped
- * page's CPU (`npm run profile -- proxy` on the peer bench's 120 KB page: about 1.5 ms of the
+ * origin or CDN caches), and the tokenizer pass (link-stream.ts) was the largest part of a mapped
+ * page's CPU (`npm run profile -- proxy` on the peer bench's 120 KB page: about 2 ms of the
  * Worker's ~7 ms). So the isolate keeps the last mapping of each page: the origin's bytes, the
- * mapped bytes, and marks `(bytes in, bytes out)` where the mapper had sent everything before.
- * A new answer is compared with the kept bytes chunk by chunk (natively); while it matches, the
- * kept output is sent up to the last mark the matched bytes reach. At the first chunk that
- * differs, a fresh mapper reads the matched bytes and the rest, and the bytes already sent are
- * skipped from its output: the mapper sends only what no later byte can change (its tests check
- * the same output at every split point), so what was sent is a prefix of the new page's output.
- * A page that differs every time costs one comparison more than no cache.
+ * mapped bytes, and a mark `(bytes in, bytes out)` after each piece the mapper read, where it had
+ * sent everything it could. A new answer is compared with the kept bytes chunk by chunk
+ * (natively); while it matches, the kept output is sent up to the last mark the matched bytes
+ * reach. At the first chunk that differs — or when the origin pauses with matched bytes not yet
+ * sent — a fresh mapper reads the matched bytes in the recorded pieces, then the rest, and the
+ * output already sent is skipped: fed the same pieces, the mapper gives the same output at each
+ * mark, and it sends only what no later byte can change, so what was sent is a prefix of the new
+ * page's output. Only bytes derived from this answer's own bytes are ever sent.
  */
 import { concat } from "./bytes.ts";
 
@@ -19,9 +20,13 @@ import { concat } from "./bytes.ts";
 export interface Mapper {
   write(chunk: Uint8Array): Uint8Array | undefined;
   end(): Uint8Array | undefined;
+  /** True when bytes were read whose output is held back only because of a replay. */
+  pending?(): boolean;
+  /** Sends what a fresh pass would have sent by now (the origin paused). */
+  flush?(): Uint8Array | undefined;
 }
 
-/** One page as last mapped: its bytes, the mapped bytes, and `[in, out]` pairs of send points. */
+/** One page as last mapped: its bytes, the mapped bytes, and `in, out` pairs (one per piece read). */
 interface Recording {
   input: Uint8Array;
   output: Uint8Array;
@@ -30,7 +35,8 @@ interface Recording {
 
 /**
  * The isolate's recordings, least recently used first out. Bounds: a page larger than
- * `maxPageBytes` is not kept; all together at most `maxBytes` (input plus output).
+ * `maxPageBytes`, or read in more than `maxMarks` pieces, is not kept; all together at most
+ * `maxBytes` (bytes in and out, marks and keys) in at most `maxPages` recordings.
  */
 export class MappedPages {
   private readonly pages = new Map<string, Recording>();
@@ -38,6 +44,8 @@ export class MappedPages {
   constructor(
     readonly maxBytes = 8 * 1024 * 1024,
     readonly maxPageBytes = 1024 * 1024,
+    readonly maxPages = 256,
+    readonly maxMarks = 4096,
   ) {}
 
   get(key: string): Recording | undefined {
@@ -51,10 +59,10 @@ export class MappedPages {
 
   put(key: string, page: Recording): void {
     this.delete(key);
-    const size = sizeOf(page);
+    const size = sizeOf(key, page);
     if (size > this.maxBytes) return;
     for (const [old] of this.pages) {
-      if (this.bytes + size <= this.maxBytes) break;
+      if (this.bytes + size <= this.maxBytes && this.pages.size < this.maxPages) break;
       this.delete(old);
     }
     this.pages.set(key, page);
@@ -70,11 +78,11 @@ export class MappedPages {
     const page = this.pages.get(key);
     if (!page) return;
     this.pages.delete(key);
-    this.bytes -= sizeOf(page);
+    this.bytes -= sizeOf(key, page);
   }
 }
 
-const sizeOf = (page: Recording) => page.input.length + page.output.length + page.marks.length * 8;
+const sizeOf = (key: string, page: Recording) => 2 * key.length + page.input.length + page.output.length + page.marks.length * 8;
 
 /**
  * A mapper with the contract of `fresh()`'s that replays the recording of `key` while the page's
@@ -84,24 +92,21 @@ export function replayingMapper(pages: MappedPages, key: string, fresh: () => Ma
   const kept = pages.get(key);
   let pos = 0; // bytes of the page read so far
   let sent = 0; // bytes of output sent so far
-  let mark = 0; // the next mark of `kept` to reach
-  let live: Mapper | undefined; // the tokenizing mapper, once the page differs from `kept`
+  let mark = 0; // the next mark of `kept` to reach (an index into its pairs)
+  let live: Mapper | undefined; // the tokenizing mapper, once the page left `kept`
   let skip = 0; // output of `live` already sent from `kept`
   // What a recording of this page needs; dropped when the page grows beyond what is kept.
   let recording: { inputs: Uint8Array[]; outputs: Uint8Array[]; marks: number[]; out: number } | undefined;
 
-  const fromKept = (end: number) => {
-    const out = end > sent ? kept!.output.subarray(sent, end) : undefined;
-    sent = Math.max(sent, end);
-    return out;
-  };
-  /** Output of `live`, recorded, less what was sent from `kept` already. */
-  const passOn = (out: Uint8Array | undefined): Uint8Array | undefined => {
+  /** Output of `live` for the piece that ended at `pos`: recorded, less what `kept` sent already. */
+  const passOn = (out: Uint8Array | undefined, piece?: Uint8Array): Uint8Array | undefined => {
     if (recording) {
+      if (piece) recording.inputs.push(piece);
       if (out?.length) recording.outputs.push(out);
       recording.out += out?.length ?? 0;
-      recording.marks.push(pos, recording.out);
-      if (pos > pages.maxPageBytes) recording = undefined;
+      // A mark per piece read; none for `end()`: its output is only final when the page ends there.
+      if (piece) recording.marks.push(pos, recording.out);
+      if (pos > pages.maxPageBytes || recording.marks.length > 2 * pages.maxMarks) recording = undefined;
     }
     if (!out?.length || skip >= out.length) {
       skip -= out?.length ?? 0;
@@ -111,15 +116,24 @@ export function replayingMapper(pages: MappedPages, key: string, fresh: () => Ma
     skip = 0;
     return rest;
   };
-  /** From here on the page is tokenized: the bytes matched so far first, their output skipped. */
-  const diverge = (): Uint8Array | undefined => {
+  /** From here on the page is tokenized: the matched bytes first, in the recorded pieces. */
+  const leaveKept = (): Uint8Array | undefined => {
     live = fresh();
     skip = sent;
     recording = { inputs: [], outputs: [], marks: [], out: 0 };
-    if (pos === 0) return undefined;
-    const before = kept!.input.subarray(0, pos);
-    recording.inputs.push(before);
-    return passOn(live.write(before));
+    const outs: Array<Uint8Array | undefined> = [];
+    const matched = pos;
+    let from = 0;
+    pos = 0;
+    for (let i = 0; from < matched; i += 2) {
+      const to = i < kept!.marks.length ? Math.min(kept!.marks[i]!, matched) : matched;
+      if (to === from && i < kept!.marks.length) continue;
+      const piece = kept!.input.subarray(from, to);
+      pos = to;
+      outs.push(passOn(live.write(piece), piece));
+      from = to;
+    }
+    return joined(outs);
   };
 
   if (!kept) {
@@ -137,32 +151,33 @@ export function replayingMapper(pages: MappedPages, key: string, fresh: () => Ma
             reached = kept!.marks[mark + 1]!;
             mark += 2;
           }
-          return fromKept(reached);
+          const out = reached > sent ? kept!.output.subarray(sent, reached) : undefined;
+          sent = Math.max(sent, reached);
+          return out;
         }
-        const before = diverge();
-        recording?.inputs.push(chunk);
-        pos = end;
-        return joined([before, passOn(live!.write(chunk))]);
+        const before = leaveKept();
+        pos += chunk.length;
+        return joined([before, passOn(live!.write(chunk), chunk)]);
       }
-      recording?.inputs.push(chunk);
       pos += chunk.length;
-      return passOn(live.write(chunk));
+      return passOn(live.write(chunk), chunk);
     },
     end() {
       if (!live) {
-        if (pos === kept!.input.length) return fromKept(kept!.output.length);
-        const before = diverge();
-        return joined([before, finish()]);
+        if (pos === kept!.input.length && mark >= kept!.marks.length) return sent < kept!.output.length ? kept!.output.subarray(sent) : undefined;
+        return joined([leaveKept(), finish()]);
       }
       return finish();
     },
+    // Matched bytes past the last mark reached: a fresh pass might have sent some of them.
+    pending: () => !live && pos > (mark ? kept!.marks[mark - 2]! : 0),
+    flush: () => (live ? undefined : leaveKept()),
   };
 
   function finish(): Uint8Array | undefined {
     const out = passOn(live!.end());
-    if (recording) {
-      pages.put(key, { input: concat(recording.inputs), output: concat(recording.outputs), marks: recording.marks });
-    }
+    // Copies at their own size: a recording must not keep the origin's read buffers alive.
+    if (recording) pages.put(key, { input: copied(recording.inputs), output: copied(recording.outputs), marks: recording.marks });
     return out;
   }
 }
@@ -171,4 +186,8 @@ export function replayingMapper(pages: MappedPages, key: string, fresh: () => Ma
 function joined(parts: Array<Uint8Array | undefined>): Uint8Array | undefined {
   const some = parts.filter((p): p is Uint8Array => !!p?.length);
   return some.length ? concat(some) : undefined;
+}
+
+function copied(parts: Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? parts[0]!.slice() : concat(parts);
 }

@@ -1,8 +1,8 @@
 /**
  * Maps the origin's navigation links of a streamed HTML page when most of them change (a proxy
  * prefix or an origin base path): one pass of htmlparser2's tokenizer over the page, each link's
- * value replaced where it stands, every other byte passed on as the origin sent it, in the
- * origin's own chunks.
+ * value replaced where it stands, every other byte passed on as the origin sent it (the stream
+ * around it, its replay and its chunks: link-body.ts).
  *
  * Why not an HTMLRewriter handler per link (as for the few absolute links without a prefix,
  * rewrite.ts): workerd flushes its output after every handler call (cloudflare/workerd#3776), so
@@ -22,7 +22,7 @@
  */
 import { QuoteType, Tokenizer } from "htmlparser2";
 import { concat, HeldBytes } from "./bytes.ts";
-import { MappedPages, replayingMapper, type Mapper } from "./link-replay.ts";
+import type { Mapper } from "./link-replay.ts";
 import type { LinkRewrite } from "./rewrite.ts";
 
 /**
@@ -44,73 +44,6 @@ interface Edit {
   end: number;
   bytes: Uint8Array;
 }
-
-/**
- * The origin's `body` with each `<a href>`, `<area href>` and `<form action>` value starting with `/`
- * or with `links.origin` through `links.map` (the first such attribute of a tag, as browsers read
- * it). Values are compared and mapped as written (entities not decoded), like HTMLRewriter's
- * `getAttribute`; a mapped value is written back in the same quotes, escaped for them.
- */
-export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewrite, charset = "utf-8", { gather = () => true, pages = MAPPED_PAGES }: GatherOptions = {}): ReadableStream<Uint8Array> {
-  // Read only when the visitor's side asks (backpressure reaches the origin).
-  const reader = body.getReader();
-  const fresh = () => linkMapper(links, charset);
-  const mapper = links.pageKey ? replayingMapper(pages, `${charset}\n${links.pageKey}`, fresh) : fresh();
-  let reading: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  return new ReadableStream<Uint8Array>({
-    // What the origin has already delivered leaves as one chunk (up to 64 KiB): each chunk costs
-    // a write in the rewriter after this and a relay at every hop to the visitor, and the origin's
-    // body arrives in reads of ~4 KiB. A read not answered within a turn of the event loop (a 0 ms
-    // timer, one per chunk sent) sends what is gathered, so a pausing origin's bytes are not held.
-    // While `gather()` is false, each output goes at once.
-    async pull(controller) {
-      const parts: Uint8Array[] = [];
-      const limit = gather() ? COALESCE_BYTES : 1;
-      let size = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let turn: Promise<typeof TURN> | undefined;
-      try {
-        while (size < limit) {
-          const read = reading ?? reader.read();
-          reading = undefined;
-          if (size > 0) turn ??= new Promise((resolve) => (timer = setTimeout(() => resolve(TURN), 0)));
-          const result = turn ? await Promise.race([read, turn]) : await read;
-          if (result === TURN) {
-            reading = read;
-            break;
-          }
-          const out = result.done ? mapper.end() : mapper.write(result.value);
-          if (out?.length) {
-            parts.push(out);
-            size += out.length;
-          }
-          if (result.done) {
-            if (size) controller.enqueue(concat(parts));
-            return controller.close();
-          }
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-      controller.enqueue(concat(parts));
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-}
-
-/** How linkMappedBody sends its output. */
-export interface GatherOptions {
-  /** Whether chunks may be gathered now (default always); false sends each output at once. */
-  gather?: () => boolean;
-  /** Where mappings are recorded for replay (default the isolate's). */
-  pages?: MappedPages;
-}
-
-/** Gathered output sent as one chunk once this large. */
-const COALESCE_BYTES = 64 * 1024;
-const TURN = Symbol("a turn of the event loop passed");
-/** The isolate's recorded mappings (link-replay.ts). */
-const MAPPED_PAGES = new MappedPages();
 
 /** The mapping itself: each chunk in, what can be sent out (a navigation tag still being read is held back); exported for tests. */
 export function linkMapper(links: LinkRewrite, charset: string): Mapper {

@@ -6,7 +6,7 @@
  * unchanged.
  */
 import { sanitizeBlockHtmlCached } from "../sanitize/sanitize.ts";
-import { linkMappedBody } from "./link-stream.ts";
+import { linkMappedBody } from "./link-body.ts";
 
 /** What the page says about itself in its head. */
 export interface PageFacts {

@@ -131,7 +131,12 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     if (links && fetched.status === 304) return new Response(null, { status: 304, headers: rewrittenPageHeaders(headers) });
     return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   }
-  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map), pageKey: `${url.origin}\n${config.prefix}\n${target.href}` } : undefined;
+  // A page the origin marks as one user's (`Cache-Control: private`, or answered to forwarded
+  // credentials) is not recorded for replay (link-replay.ts): whether a replay matched would show,
+  // in timing, how far it equals the page last served to someone else.
+  const sharedPage = !/(?:^|,)\s*private\b/i.test(fetched.headers.get("cache-control") ?? "") && !(config.forwardAuth && request.headers.has("authorization"));
+  const pageKey = sharedPage ? { pageKey: `${url.origin}\n${config.prefix}\n${map.origin.href}\n${target.href}` } : {};
+  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map), ...pageKey } : undefined;
   // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
   if (!personalised && cookies.has(VISITOR_COOKIE)) headers.append("set-cookie", visitorCookie(undefined, url.protocol === "https:"));
   const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
