@@ -1,6 +1,6 @@
 // Replaying a page's link mapping (worker/proxy/link-replay.ts) in workerd: the same bytes as a
 // fresh tokenizer pass whatever the new page and its chunks, no tokenizer for a page seen before,
-// the cache's bounds; and the stream's gathering of chunks (worker/proxy/link-stream.ts).
+// the cache's bounds; and the stream's gathering of chunks (worker/proxy/link-body.ts).
 import { describe, expect, it } from "vitest";
 import { concat } from "../../worker/proxy/bytes.ts";
 import { MappedPages, replayingMapper } from "../../worker/proxy/link-replay.ts";

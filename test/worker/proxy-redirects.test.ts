@@ -3,6 +3,7 @@ import { MAPPED_PAGES } from "../../worker/proxy/link-body.ts";
 import { externalOrigin, html, proxied } from "./proxy-helpers.ts";
 
 const ORIGIN = "https://origin.test:8443";
+let pageNumber = 0;
 const vars = { PROXY_ORIGIN: ORIGIN, PROXY_PREFIX: "/edge" };
 
 describe("URLs naming the origin are moved behind the Worker", () => {
@@ -96,6 +97,28 @@ describe("URLs naming the origin are moved behind the Worker", () => {
     externalOrigin(() => html(page, { "cache-control": "no-cache" }));
     expect(await (await proxied("/edge/shared-page", { headers: { accept: "text/html" } }, { vars })).text()).toBe('<a href="/edge/x">x</a>');
     expect(kept()).toBe(before + 1);
+  });
+
+  it.each([
+    ["Cache-Control: no-store", false, { "cache-control": "no-store" }, {}],
+    ["Cache-Control: no-cache, private", false, { "cache-control": "no-cache, private" }, {}],
+    ['Cache-Control: private="set-cookie"', false, { "cache-control": 'private="set-cookie", max-age=60' }, {}],
+    ["credentials forwarded", false, {}, { authorization: "Bearer t" }],
+    ["Cache-Control: x-private-thing, no-cache", true, { "cache-control": "x-private-thing, no-cache" }, {}],
+  ] as const)("a page with %s is recorded for replay: %s", async (_name, recorded, originHeaders, requestHeaders) => {
+    const before = MAPPED_PAGES.size.pages;
+    externalOrigin(() => html('<a href="/x">x</a>', originHeaders));
+    const path = `/edge/page-${++pageNumber}`;
+    const res = await proxied(path, { headers: { accept: "text/html", ...requestHeaders } }, { vars: { ...vars, PROXY_FORWARD_AUTH: "true" } });
+    expect(await res.text()).toBe('<a href="/edge/x">x</a>');
+    expect(MAPPED_PAGES.size.pages).toBe(before + (recorded ? 1 : 0));
+  });
+
+  it("an origin that cannot be reached answers 502 bad_gateway", async () => {
+    externalOrigin(() => Promise.reject(new Error("Network connection lost.")));
+    const res = await proxied("/edge/down", { headers: { accept: "text/html" } }, { vars });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("bad_gateway");
   });
 
   it("an origin with a base path: its paths lose the base, others are left alone", async () => {

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   unknown_kpi: 422,
   rate_limited: 429,
   internal: 500,
+  /** Proxy mode: the origin could not be reached or broke off before its headers. */
+  bad_gateway: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -119,7 +119,13 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     const services = c.get("services");
     void Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]).catch(() => undefined);
   }
-  const fetched = config.origin === "assets" ? await c.env.ASSETS.fetch(originRequest) : await fetch(originRequest);
+  let fetched: Response;
+  try {
+    fetched = config.origin === "assets" ? await c.env.ASSETS.fetch(originRequest) : await fetch(originRequest);
+  } catch (err) {
+    // Not the visitor's fault and not ours: the gateway's answer (RFC 9110 §15.6.3).
+    throw new AppError("bad_gateway", `the origin did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (fetched.status === 101) return fetched; // a WebSocket: nothing to map
   const headers = proxiedHeaders(fetched.headers, map);
   // On a path that is personalised, what an HTML answer becomes depends on `Accept` (an `<img>`
@@ -131,10 +137,10 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     if (links && fetched.status === 304) return new Response(null, { status: 304, headers: rewrittenPageHeaders(headers) });
     return new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
   }
-  // A page the origin marks as one user's (`Cache-Control: private`, or answered to forwarded
-  // credentials) is not recorded for replay (link-replay.ts): whether a replay matched would show,
+  // A page the origin marks as one user's (`Cache-Control: private` or `no-store`, or answered to
+  // forwarded credentials) is not recorded for replay (link-replay.ts): whether a replay matched would show,
   // in timing, how far it equals the page last served to someone else.
-  const sharedPage = !/(?:^|,)\s*private\b/i.test(fetched.headers.get("cache-control") ?? "") && !(config.forwardAuth && request.headers.has("authorization"));
+  const sharedPage = !/(?:^|,)\s*(?:private|no-store)\s*(?:$|[,=])/i.test(fetched.headers.get("cache-control") ?? "") && !(config.forwardAuth && request.headers.has("authorization"));
   const pageKey = sharedPage ? { pageKey: `${url.origin}\n${config.prefix}\n${map.origin.href}\n${target.href}` } : {};
   const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map), ...pageKey } : undefined;
   // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
