@@ -68,6 +68,15 @@ describe("replayingMapper", () => {
     expect(again.bytes).toEqual(first.bytes);
     // Sent as the matching bytes arrive, not at the end.
     expect(again.outs.slice(0, -1).reduce((n, o) => n + (o?.length ?? 0), 0)).toBeGreaterThan(BASE.length / 2);
+    // An origin that pauses where nothing is held back (after each piece): still replayed.
+    const paced = replayingMapper(pages, "k", fresh);
+    for (const c of chunked(BASE, 4096)) {
+      paced.write(c);
+      expect(paced.pending!()).toBe(false);
+      expect(paced.flush!()).toBeUndefined();
+    }
+    paced.end();
+    expect(passes).toBe(1);
     run(4096, "another page");
     expect(passes).toBe(2);
   });

@@ -22,7 +22,11 @@ export interface Mapper {
   end(): Uint8Array | undefined;
   /** True when bytes were read whose output is held back only because of a replay. */
   pending?(): boolean;
-  /** Sends what a fresh pass would have sent by now (the origin paused). */
+  /**
+   * The origin paused: sends what a fresh pass would have sent by now (give or take a few bytes
+   * of raw text, where the tokenizer's own output depends on the chunks; the page's output in
+   * the end is the same).
+   */
   flush?(): Uint8Array | undefined;
 }
 
@@ -136,6 +140,11 @@ export function replayingMapper(pages: MappedPages, key: string, fresh: () => Ma
     return joined(outs);
   };
 
+  /** Matched bytes past the last mark reached: a fresh pass might have sent some of them. */
+  function pending(): boolean {
+    return !live && pos > (mark ? kept!.marks[mark - 2]! : 0);
+  }
+
   if (!kept) {
     live = fresh();
     recording = { inputs: [], outputs: [], marks: [], out: 0 };
@@ -169,9 +178,9 @@ export function replayingMapper(pages: MappedPages, key: string, fresh: () => Ma
       }
       return finish();
     },
-    // Matched bytes past the last mark reached: a fresh pass might have sent some of them.
-    pending: () => !live && pos > (mark ? kept!.marks[mark - 2]! : 0),
-    flush: () => (live ? undefined : leaveKept()),
+    pending,
+    // Only then: a pause with nothing held back keeps replaying.
+    flush: () => (pending() ? leaveKept() : undefined),
   };
 
   function finish(): Uint8Array | undefined {
