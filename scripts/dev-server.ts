@@ -18,8 +18,8 @@ export interface DevServer {
   cpuMs(): number;
   /** The same per process, with its role (wrangler, the front workerd, the Worker's workerd). */
   processes(): ProcessCpu[];
-  /** The Worker's inspector port (Chrome DevTools Protocol; `/json` lists its targets). */
-  inspectorPort: number;
+  /** The Worker's inspector port (Chrome DevTools Protocol; `/json` lists its targets); absent with `inspector: false`. */
+  inspectorPort?: number;
   /** wrangler's debug log (WRANGLER_LOG_PATH): in `state`, or in NB_DEV_SERVER_LOGS when set. */
   debugLog: string;
 }
@@ -34,6 +34,12 @@ export interface DevServerOptions {
   timeoutMs?: number;
   /** The path polled until the server answers (default `/healthz`, which wakes the Worker). */
   readyPath?: string;
+  /**
+   * `false`: served without wrangler's inspector and its relay of every inspector event
+   * (scripts/start-worker.ts), to measure what that development plumbing costs. Default: on, as
+   * `wrangler dev` always runs.
+   */
+  inspector?: boolean;
 }
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -90,8 +96,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // modulo a range once shared a port, and the second file's tests talked to the first's server.
   // Its own inspector port too: left to wrangler, servers started at once race for the same free one.
   const port = options.port ?? (await freePort());
-  const inspectorPort = await freePort();
-  const inspector = ["--inspector-port", String(inspectorPort)];
+  const inspectorPort = options.inspector === false ? undefined : await freePort();
   // Its chatter (including failed update checks on a closed network) is not ours to print, unless
   // NB_DEV_SERVER_LOGS names a folder: then each server's output goes to `<folder>/dev-<port>.log`
   // (to diagnose a browser test that failed under load).
@@ -101,7 +106,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // ~/.config/.wrangler/logs: hundreds of MB a test run that nobody reads. It goes to the state
   // folder instead, removed with it (or beside the server's output when that is kept).
   const debugLog = logDir ? join(logDir, `dev-${port}.wrangler.log`) : join(state, "wrangler-debug.log");
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), ...inspector, "--persist-to", state, ...vars], {
+  const command =
+    inspectorPort === undefined
+      ? ["tsx", "scripts/start-worker.ts", "--project", ".", "--port", String(port), "--inspector", "off", "--persist-to", state, ...vars]
+      : ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", state, ...vars];
+  const child = spawn("npx", command, {
     env: { ...env, WRANGLER_LOG_PATH: debugLog },
     stdio: ["ignore", log, log],
     detached: true,
@@ -122,5 +131,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await stop();
     throw err;
   }
-  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), processes: () => groupProcesses(child.pid!, port), inspectorPort, debugLog };
+  return { url, state, stop, cpuMs: () => groupCpuMs(child.pid!), processes: () => groupProcesses(child.pid!, port), ...(inspectorPort === undefined ? {} : { inspectorPort }), debugLog };
 }

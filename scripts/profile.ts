@@ -166,6 +166,7 @@ async function profileOne(): Promise<void> {
     console.log(`  ${label} by process: ${Object.entries(r.roles).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
   }
   if (process.env.PROFILE_CPU) {
+    if (server.inspectorPort === undefined) throw new Error("PROFILE_CPU needs the inspector: leave PROFILE_INSPECTOR unset");
     const sessions = await inspect(server.inspectorPort);
     for (const s of sessions) {
       await s.send("Profiler.enable");
@@ -187,6 +188,9 @@ async function profileOne(): Promise<void> {
 
 const server = await startDevServer({
   port: PORT,
+  // PROFILE_INSPECTOR=off: without wrangler's inspector relay (scripts/start-worker.ts), to see
+  // what that development plumbing costs per request.
+  inspector: process.env.PROFILE_INSPECTOR !== "off",
   // As the bench: rate limits checked on every write but only reported (one client address).
   vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", RATE_LIMIT_MODE: "report", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
   // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.

@@ -1,0 +1,144 @@
+/**
+ * `npx tsx scripts/side-by-side.ts NAME=URL NAME=URL… [--rounds 100] [--seconds 10]`
+ *
+ * Times already running local Workers side by side on one page each, as the peer bench
+ * (`../shared/peer-bench/`) does, so that two ways of serving them can be compared on their own:
+ * e.g. nextbest and GrowthBook's edge app each started by scripts/start-worker.ts with and
+ * without wrangler's inspector relay (README, "Proxy mode").
+ *
+ * - 1 connection: `--rounds` rounds after 5 warm-up requests per system; each round sends one
+ *   request to every system, the order rotating every round, so machine noise lands on all alike.
+ *   TTFB is the first body byte, total the last; p50 and p95.
+ * - 8 connections, keep-alive: two rounds of `--seconds` per system, the order reversed in the
+ *   second; requests per second, and CPU ms per request of the processes in the process group of
+ *   the process listening on the URL's port (user + system time from /proc, scripts/proc-cpu.ts).
+ *
+ * Every request carries the peer bench's cookie (consent for personalisation and analytics and a
+ * returning visitor id from a pool of 64, in nextbest's and GrowthBook's cookie), and every body
+ * is checked for the peer page's hero slot left at its default (`>default</div>`), counted per system.
+ */
+import http from "node:http";
+import { readFileSync, readdirSync } from "node:fs";
+import { groupProcesses, listensOn } from "./proc-cpu.ts";
+
+interface System {
+  name: string;
+  url: URL;
+  pgid: number;
+  ttfb: number[];
+  total: number[];
+  left: number;
+  requests: number;
+  seconds: number;
+  cpu: Record<string, number>;
+}
+
+const args = process.argv.slice(2);
+const option = (flag: string, fallback: number) => {
+  const at = args.indexOf(flag);
+  if (at < 0) return fallback;
+  const n = Number(args.splice(at, 2)[1]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive integer`);
+  return n;
+};
+const ROUNDS = option("--rounds", 100);
+const SECONDS = option("--seconds", 10);
+if (!args.length) throw new Error("usage: side-by-side.ts NAME=URL NAME=URL… [--rounds N] [--seconds S]");
+
+/** The process group of whichever process listens on `port` (the server's front process). */
+function groupListeningOn(port: number): number {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (!listensOn(Number(pid), port)) continue;
+      return Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[2]);
+    } catch {
+      // ended meanwhile, or not ours to read
+    }
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+const systems: System[] = args.map((arg) => {
+  const at = arg.indexOf("=");
+  if (at < 1) throw new Error(`expected NAME=URL, got ${arg}`);
+  const url = new URL(arg.slice(at + 1));
+  return { name: arg.slice(0, at), url, pgid: groupListeningOn(Number(url.port)), ttfb: [], total: [], left: 0, requests: 0, seconds: 0, cpu: {} };
+});
+
+let visitor = 0;
+function cookie(): string {
+  const id = `benchvisitor-${String(visitor++ % 64).padStart(4, "0")}`;
+  return `nb_consent=personalization=1&analytics=1; nb_vid=${id}; gbuuid=${id}`;
+}
+
+/** One GET; resolves with first-byte and last-byte times, ms, and whether the hero kept its default. */
+function get(s: System, agent: http.Agent): Promise<{ ttfb: number; total: number; left: boolean }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    let ttfb = 0;
+    const parts: Buffer[] = [];
+    const req = http.get(s.url, { agent, headers: { cookie: cookie(), "accept-encoding": "identity" } }, (res) => {
+      res.on("data", (d: Buffer) => {
+        ttfb ||= performance.now() - start;
+        parts.push(d);
+      });
+      res.on("end", () => {
+        if (res.statusCode !== 200) return reject(new Error(`${s.name} answered ${res.statusCode}`));
+        resolve({ ttfb, total: performance.now() - start, left: Buffer.concat(parts).includes('data-nb-slot="hero">default</div>') });
+      });
+    });
+    req.on("error", reject);
+  });
+}
+
+const agents = new Map(systems.map((s) => [s, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+for (const s of systems) for (let i = 0; i < 5; i++) await get(s, agents.get(s)!);
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < systems.length; k++) {
+    const s = systems[(round + k) % systems.length]!;
+    const r = await get(s, agents.get(s)!);
+    s.ttfb.push(r.ttfb);
+    s.total.push(r.total);
+    if (r.left) s.left++;
+  }
+}
+for (const agent of agents.values()) agent.destroy();
+
+async function load(s: System): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const port = Number(s.url.port);
+  const before = groupProcesses(s.pgid, port);
+  const started = performance.now();
+  const until = Date.now() + SECONDS * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (Date.now() < until) {
+        if ((await get(s, agent)).left) s.left++;
+        done++;
+      }
+    }),
+  );
+  s.seconds += (performance.now() - started) / 1000;
+  agent.destroy();
+  for (const p of groupProcesses(s.pgid, port)) s.cpu[p.role] = (s.cpu[p.role] ?? 0) + p.ms - (before.find((b) => b.pid === p.pid)?.ms ?? 0);
+  s.requests += done;
+}
+for (const s of systems) await load(s);
+for (const s of [...systems].reverse()) await load(s);
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2);
+};
+const [first] = systems;
+const rate = (s: System) => s.requests / s.seconds;
+console.log(`${ROUNDS} rounds on 1 connection; 2 × ${SECONDS} s per system on 8 connections; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+console.log("| system | TTFB p50 / p95 ms | total p50 / p95 ms | req/s (× first) | CPU ms/request | by process | hero left default |");
+console.log("|---|---|---|---|---|---|---|");
+for (const s of systems) {
+  const cpu = Object.values(s.cpu).reduce((a, b) => a + b, 0) / s.requests;
+  const roles = Object.entries(s.cpu).map(([role, ms]) => `${role} ${(ms / s.requests).toFixed(2)}`).join(", ");
+  console.log(`| ${s.name} | ${pct(s.ttfb, 50)} / ${pct(s.ttfb, 95)} | ${pct(s.total, 50)} / ${pct(s.total, 95)} | ${rate(s).toFixed(1)} (${(rate(s) / rate(first!)).toFixed(2)}×) | ${cpu.toFixed(2)} | ${roles} | ${s.left} |`);
+}
