@@ -62,7 +62,7 @@ export function runWrangler(state: string, args: string[]): Promise<void> {
 
 async function waitReady(url: string, child: ChildProcess, deadline: number, path: string): Promise<void> {
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`the dev server exited with ${child.exitCode}`);
     try {
       const res = await fetch(`${url}${path}`);
       if (res.ok) return;
@@ -71,7 +71,7 @@ async function waitReady(url: string, child: ChildProcess, deadline: number, pat
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error("wrangler dev did not become ready in time");
+  throw new Error("the dev server did not become ready in time");
 }
 
 /** A TCP port free on 127.0.0.1 right now (the system's choice for port 0). */

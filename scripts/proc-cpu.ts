@@ -42,8 +42,9 @@ export function groupProcesses(pgid: number, port?: number): ProcessCpu[] {
 
 function roleOf(pid: string, command: string, listening: Set<string> | undefined): string {
   // `npx wrangler dev` also runs npx, a shell and esbuild (wrangler's bundler): "other".
-  // wrangler's own command line, or its API run by scripts/start-worker.ts.
-  if (command === "node" && /wrangler-dist|start-worker\.ts/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"))) return "wrangler (node)";
+  // wrangler's own command line, or its API run by scripts/start-worker.ts (not tsx's launcher of it).
+  const cmdline = command === "node" ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+  if (cmdline.includes("wrangler-dist") || (cmdline.includes("start-worker.ts") && !cmdline.includes("/.bin/tsx"))) return "wrangler (node)";
   if (command !== "workerd") return "other";
   if (!listening) return "workerd";
   return ownsSocket(pid, listening) ? "workerd, front (dev proxy)" : "workerd, Worker";

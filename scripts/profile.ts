@@ -166,8 +166,7 @@ async function profileOne(): Promise<void> {
     console.log(`  ${label} by process: ${Object.entries(r.roles).map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(", ")}`);
   }
   if (process.env.PROFILE_CPU) {
-    if (server.inspectorPort === undefined) throw new Error("PROFILE_CPU needs the inspector: leave PROFILE_INSPECTOR unset");
-    const sessions = await inspect(server.inspectorPort);
+    const sessions = await inspect(server.inspectorPort!);
     for (const s of sessions) {
       await s.send("Profiler.enable");
       await s.send("Profiler.setSamplingInterval", { interval: 200 });
@@ -186,11 +185,14 @@ async function profileOne(): Promise<void> {
   if (process.env.PROFILE_KEEP_BUNDLE) for (const dir of readdirSync(".wrangler/tmp")) if (dir.startsWith("dev-")) copyFileSync(`.wrangler/tmp/${dir}/index.js`, `/tmp/nextbest-profile-bundle.js`);
 }
 
+// PROFILE_INSPECTOR=off: without wrangler's inspector relay (scripts/start-worker.ts), to see what
+// that development plumbing costs per request; checked before anything starts.
+const inspector = process.env.PROFILE_INSPECTOR ?? "on";
+if (inspector !== "on" && inspector !== "off") throw new Error(`PROFILE_INSPECTOR is on or off, not ${JSON.stringify(inspector)}`);
+if (inspector === "off" && process.env.PROFILE_CPU) throw new Error("PROFILE_CPU needs the inspector: leave PROFILE_INSPECTOR unset");
 const server = await startDevServer({
   port: PORT,
-  // PROFILE_INSPECTOR=off: without wrangler's inspector relay (scripts/start-worker.ts), to see
-  // what that development plumbing costs per request.
-  inspector: process.env.PROFILE_INSPECTOR !== "off",
+  inspector: inspector === "on",
   // As the bench: rate limits checked on every write but only reported (one client address).
   vars: { EXPLORATION_EPSILON: "0", HOLDOUT_RATE: "0", ADMIN_TOKEN: "profile-token", RATE_LIMIT_MODE: "report", ...Object.fromEntries((process.env.PROFILE_VARS ?? "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)])) },
   // PROFILE_CATALOG=demo: the demo catalog of wrangler.toml's assets, as the peer bench serves it.

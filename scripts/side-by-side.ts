@@ -38,32 +38,54 @@ const option = (flag: string, fallback: number) => {
   const at = args.indexOf(flag);
   if (at < 0) return fallback;
   const n = Number(args.splice(at, 2)[1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive integer`);
+  if (!Number.isInteger(n) || n < 1) fail(`${flag} takes a positive integer`);
   return n;
 };
 const ROUNDS = option("--rounds", 100);
 const SECONDS = option("--seconds", 10);
-if (!args.length) throw new Error("usage: side-by-side.ts NAME=URL NAME=URL… [--rounds N] [--seconds S]");
+const USAGE = "usage: side-by-side.ts NAME=URL NAME=URL… [--rounds N] [--seconds S]";
+if (!args.length) fail(USAGE);
+const unknown = args.find((a) => a.startsWith("-"));
+if (unknown) fail(`unknown option ${unknown} (${USAGE})`);
+/** A request that has not finished after this long fails the run, ms. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Usage and setup errors: one line, exit code 2. */
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+const processGroup = (pid: string) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[2]);
 
 /** The process group of whichever process listens on `port` (the server's front process). */
 function groupListeningOn(port: number): number {
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (!listensOn(Number(pid), port)) continue;
-      return Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[2]);
+      if (listensOn(Number(pid), port)) return processGroup(pid);
     } catch {
       // ended meanwhile, or not ours to read
     }
   }
-  throw new Error(`nothing listens on port ${port}`);
+  fail(`nothing listens on port ${port}`);
 }
 
 const systems: System[] = args.map((arg) => {
   const at = arg.indexOf("=");
-  if (at < 1) throw new Error(`expected NAME=URL, got ${arg}`);
-  const url = new URL(arg.slice(at + 1));
-  return { name: arg.slice(0, at), url, pgid: groupListeningOn(Number(url.port)), ttfb: [], total: [], left: 0, requests: 0, seconds: 0, cpu: {} };
+  if (at < 1) fail(`expected NAME=URL, got ${arg}`);
+  let url: URL;
+  try {
+    url = new URL(arg.slice(at + 1));
+  } catch {
+    fail(`not a URL: ${arg.slice(at + 1)} (in ${arg})`);
+  }
+  if (url.protocol !== "http:") fail(`only http: URLs are timed, not ${url.href}`);
+  const pgid = groupListeningOn(Number(url.port || 80));
+  // A server started without job control (a script without `set -m`) shares this process's
+  // group: its CPU could not be told apart from the client's and the other servers'.
+  if (pgid === processGroup("self")) fail(`${url.host} runs in this script's own process group: start each server in its own (job control, e.g. \`set -m\` in a script)`);
+  return { name: arg.slice(0, at), url, pgid, ttfb: [], total: [], left: 0, requests: 0, seconds: 0, cpu: {} };
 });
 
 let visitor = 0;
@@ -78,7 +100,7 @@ function get(s: System, agent: http.Agent): Promise<{ ttfb: number; total: numbe
     const start = performance.now();
     let ttfb = 0;
     const parts: Buffer[] = [];
-    const req = http.get(s.url, { agent, headers: { cookie: cookie(), "accept-encoding": "identity" } }, (res) => {
+    const req = http.get(s.url, { agent, timeout: REQUEST_TIMEOUT_MS, headers: { cookie: cookie(), "accept-encoding": "identity" } }, (res) => {
       res.on("data", (d: Buffer) => {
         ttfb ||= performance.now() - start;
         parts.push(d);
@@ -88,6 +110,7 @@ function get(s: System, agent: http.Agent): Promise<{ ttfb: number; total: numbe
         resolve({ ttfb, total: performance.now() - start, left: Buffer.concat(parts).includes('data-nb-slot="hero">default</div>') });
       });
     });
+    req.on("timeout", () => req.destroy(new Error(`${s.name} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
     req.on("error", reject);
   });
 }
@@ -135,7 +158,7 @@ const pct = (values: number[], p: number) => {
 const [first] = systems;
 const rate = (s: System) => s.requests / s.seconds;
 console.log(`${ROUNDS} rounds on 1 connection; 2 × ${SECONDS} s per system on 8 connections; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-console.log("| system | TTFB p50 / p95 ms | total p50 / p95 ms | req/s (× first) | CPU ms/request | by process | hero left default |");
+console.log("| system | TTFB p50 / p95 ms | total p50 / p95 ms | req/s (× the first system's) | CPU ms/request | by process | hero left default |");
 console.log("|---|---|---|---|---|---|---|");
 for (const s of systems) {
   const cpu = Object.values(s.cpu).reduce((a, b) => a + b, 0) / s.requests;
