@@ -2,7 +2,7 @@
  * The origin's streamed page through the link mapping (link-stream.ts), replayed when its bytes
  * come again (link-replay.ts), in as few chunks as the origin's pace allows.
  */
-import { concat } from "./bytes.ts";
+import { concat, pieceReader } from "./bytes.ts";
 import { MappedPages, replayingMapper } from "./link-replay.ts";
 import { linkMapper } from "./link-stream.ts";
 import type { LinkRewrite } from "./rewrite.ts";
@@ -14,8 +14,8 @@ import type { LinkRewrite } from "./rewrite.ts";
  * `getAttribute`; a mapped value is written back in the same quotes, escaped for them.
  */
 export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewrite, charset = "utf-8", { gather = () => true, pages = MAPPED_PAGES }: GatherOptions = {}): ReadableStream<Uint8Array> {
-  // Read only when the visitor's side asks (backpressure reaches the origin).
-  const reader = body.getReader();
+  // Read only when the visitor's side asks (backpressure reaches the origin), in large pieces.
+  const reader = pieceReader(body);
   const fresh = () => linkMapper(links, charset);
   const mapper = links.pageKey ? replayingMapper(pages, `${charset}\n${links.pageKey}`, fresh) : fresh();
   let reading: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
@@ -23,7 +23,7 @@ export function linkMappedBody(body: ReadableStream<Uint8Array>, links: LinkRewr
   return new ReadableStream<Uint8Array>({
     // What the origin has already delivered leaves as one chunk (up to 64 KiB): each chunk costs
     // a write in the rewriter after this and a relay at every hop to the visitor, and the origin's
-    // body arrives in reads of ~4 KiB. While something could be sent (output gathered, or bytes a
+    // body may arrive in many small reads. While something could be sent (output gathered, or bytes a
     // replay holds back until its next mark), the origin is waited for one turn of the event loop
     // (a 0 ms timer) and then that is sent: a pausing origin's bytes are not held. While
     // `gather()` is false, each output goes at once.
