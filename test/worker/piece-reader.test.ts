@@ -77,6 +77,29 @@ describe("pieceReader", () => {
     expect(source.asked.every((n) => n === READ_BYTES)).toBe(true);
   });
 
+  it("a failed read rejects again with the body's error, as a default reader's does", async () => {
+    let pulls = 0;
+    const failing = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        if (pulls++ === 0) {
+          (controller.byobRequest!.view as Uint8Array).set(body.subarray(0, 100));
+          controller.byobRequest!.respond(100);
+        } else controller.error(new Error("origin reset"));
+      },
+    }) as ReadableStream<Uint8Array>;
+    const reader = pieceReader(failing);
+    expect((await reader.read()).value).toEqual(body.subarray(0, 100));
+    await expect(reader.read()).rejects.toThrow("origin reset");
+    await expect(reader.read()).rejects.toThrow("origin reset");
+  });
+
+  it("reads a body the runtime made in BYOB reads too, in pieces larger than a default reader's 4 KiB", async () => {
+    const parts = await readAll(((r) => () => r.read())(pieceReader(new Response(body).body!)));
+    expect(joined(parts)).toEqual(body);
+    expect(Math.max(...parts.map((p) => p.length))).toBeGreaterThan(16 * 1024);
+  });
+
   it("takes a stream built in JavaScript chunk by chunk", async () => {
     const chunks = [encoder.encode("<p>"), encoder.encode("one</p>")];
     const reader = pieceReader(new ReadableStream<Uint8Array>({ start: (c) => (chunks.forEach((x) => c.enqueue(x)), c.close()) }));

@@ -56,8 +56,9 @@ export interface PieceReader {
  * chunks otherwise. Why: a default reader takes a workerd body in reads of ~4 KiB, each a promise
  * and a chunk through the JavaScript after it, ~30 for a 120 KB page that BYOB reads take in as
  * few as two (scripts/side-by-side.ts, the Worker's CPU a proxied page 3.86 → 3.40 ms). A read
- * that filled under a quarter of its buffer is copied out and the buffer read into again, so a
- * slowly dribbling origin does not cost 64 KiB a read.
+ * that filled under three quarters of its buffer is copied out and the buffer read into again:
+ * a dribbling origin does not cost 64 KiB a read, and a page being recorded for replay (which
+ * keeps its pieces until it ends) holds at most 4/3 of its size in buffers.
  * Source: Streams Standard, ReadableStreamBYOBReader (https://streams.spec.whatwg.org/#byob-reader-class).
  */
 export function pieceReader(body: ReadableStream<Uint8Array>, size = READ_BYTES): PieceReader {
@@ -73,11 +74,13 @@ export function pieceReader(body: ReadableStream<Uint8Array>, size = READ_BYTES)
   let spare: ArrayBuffer | undefined;
   return {
     async read() {
-      const result = await reader.read(new Uint8Array(spare ?? new ArrayBuffer(size)));
+      // Taken before the read: the read moves the buffer even when it fails.
+      const buffer = spare ?? new ArrayBuffer(size);
       spare = undefined;
+      const result = await reader.read(new Uint8Array(buffer));
       const got = result.value;
       if (result.done || !got) return { done: true, value: undefined };
-      if (got.byteLength >= size / 4) return { done: false, value: got };
+      if (got.byteLength >= (size * 3) / 4) return { done: false, value: got };
       // The buffer (moved to `got` by the read) is kept for the next read; the bytes are copied out.
       spare = got.buffer as ArrayBuffer;
       return { done: false, value: got.slice() };
