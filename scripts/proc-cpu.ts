@@ -27,9 +27,8 @@ export function groupProcesses(pgid: number, port?: number): ProcessCpu[] {
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      // Fields after the parenthesised command: state ppid pgrp … utime(14) stime(15).
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.replace(/^.*\) /, "").split(" ");
+      const fields = statFields(stat);
       if (Number(fields[2]) !== pgid) continue;
       const command = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       out.push({ pid: Number(pid), role: roleOf(pid, command, listening), ms: (Number(fields[11]) + Number(fields[12])) * 10 });
@@ -38,6 +37,29 @@ export function groupProcesses(pgid: number, port?: number): ProcessCpu[] {
     }
   }
   return out;
+}
+
+/** The fields of `/proc/<pid>/stat` after the parenthesised command: state ppid pgrp … utime(11) stime(12). */
+function statFields(stat: string): string[] {
+  return stat.replace(/^.*\) /, "").split(" ");
+}
+
+/** The process group of `pid` (a number, or "self"). */
+export function processGroup(pid: number | "self"): number {
+  return Number(statFields(readFileSync(`/proc/${pid}/stat`, "utf8"))[2]);
+}
+
+/** The process group of whichever process listens on `port`, if one does. */
+export function groupListeningOn(port: number): number | undefined {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (listensOn(Number(pid), port)) return processGroup(Number(pid));
+    } catch {
+      // ended meanwhile, or not ours to read
+    }
+  }
+  return undefined;
 }
 
 function roleOf(pid: string, command: string, listening: Set<string> | undefined): string {

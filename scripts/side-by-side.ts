@@ -18,8 +18,8 @@
  * is checked for the peer page's hero slot left at its default (`>default</div>`), counted per system.
  */
 import http from "node:http";
-import { readFileSync, readdirSync } from "node:fs";
-import { groupProcesses, listensOn } from "./proc-cpu.ts";
+import { readFileSync } from "node:fs";
+import { groupListeningOn, groupProcesses, processGroup } from "./proc-cpu.ts";
 
 interface System {
   name: string;
@@ -56,21 +56,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const processGroup = (pid: string) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[2]);
-
-/** The process group of whichever process listens on `port` (the server's front process). */
-function groupListeningOn(port: number): number {
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (listensOn(Number(pid), port)) return processGroup(pid);
-    } catch {
-      // ended meanwhile, or not ours to read
-    }
-  }
-  fail(`nothing listens on port ${port}`);
-}
-
 const systems: System[] = args.map((arg) => {
   const at = arg.indexOf("=");
   if (at < 1) fail(`expected NAME=URL, got ${arg}`);
@@ -81,7 +66,8 @@ const systems: System[] = args.map((arg) => {
     fail(`not a URL: ${arg.slice(at + 1)} (in ${arg})`);
   }
   if (url.protocol !== "http:") fail(`only http: URLs are timed, not ${url.href}`);
-  const pgid = groupListeningOn(Number(url.port || 80));
+  const port = Number(url.port || 80);
+  const pgid = groupListeningOn(port) ?? fail(`nothing listens on port ${port}`);
   // A server started without job control (a script without `set -m`) shares this process's
   // group: its CPU could not be told apart from the client's and the other servers'.
   if (pgid === processGroup("self")) fail(`${url.host} runs in this script's own process group: start each server in its own (job control, e.g. \`set -m\` in a script)`);
