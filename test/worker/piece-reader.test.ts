@@ -1,6 +1,6 @@
 // The origin's body read in large pieces (worker/proxy/bytes.ts, pieceReader), in workerd.
 import { describe, expect, it } from "vitest";
-import { pieceReader, READ_BYTES } from "../../worker/proxy/bytes.ts";
+import { concat, pieceReader, READ_BYTES } from "../../worker/proxy/bytes.ts";
 import { linkMappedBody } from "../../worker/proxy/link-body.ts";
 import { MappedPages } from "../../worker/proxy/link-replay.ts";
 import { encoder, links, page } from "./link-pages.ts";
@@ -47,11 +47,6 @@ const drain = (stream: ReadableStream<Uint8Array>) => {
   return readAll(() => r.read());
 };
 
-const joined = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
-};
 
 describe("pieceReader", () => {
   const body = encoder.encode(page(7).repeat(Math.ceil((3 * READ_BYTES) / page(7).length))); // over 3 reads
@@ -61,7 +56,7 @@ describe("pieceReader", () => {
     const reader = pieceReader(source.stream);
     const parts = await readAll(() => reader.read());
     expect(body.length).toBeGreaterThan(2 * READ_BYTES);
-    expect(joined(parts)).toEqual(body);
+    expect(concat(parts)).toEqual(body);
     expect(source.asked.every((n) => n === READ_BYTES)).toBe(true);
     expect(parts.length).toBe(Math.ceil(body.length / READ_BYTES));
   });
@@ -70,7 +65,7 @@ describe("pieceReader", () => {
     const source = byteSource(body.subarray(0, 1000), () => 10);
     const reader = pieceReader(source.stream);
     const parts = await readAll(() => reader.read());
-    expect(joined(parts)).toEqual(body.subarray(0, 1000));
+    expect(concat(parts)).toEqual(body.subarray(0, 1000));
     expect(parts).toHaveLength(100);
     // Each piece holds only its own bytes, not a 64 KiB buffer; every read still offers 64 KiB.
     expect(parts.every((p) => p.buffer.byteLength === 10)).toBe(true);
@@ -96,7 +91,7 @@ describe("pieceReader", () => {
 
   it("reads a body the runtime made in BYOB reads too, in pieces larger than a default reader's 4 KiB", async () => {
     const parts = await readAll(((r) => () => r.read())(pieceReader(new Response(body).body!)));
-    expect(joined(parts)).toEqual(body);
+    expect(concat(parts)).toEqual(body);
     expect(Math.max(...parts.map((p) => p.length))).toBeGreaterThan(16 * 1024);
   });
 
@@ -125,7 +120,7 @@ describe("pieceReader", () => {
     // Twice through the same isolate's record: a fresh pass, then a replay.
     for (let i = 0; i < 2; i++) {
       const out = await drain(linkMappedBody(byteSource(bytes, answer).stream, { ...links, pageKey: "k" }, "utf-8", { pages }));
-      expect(joined(out)).toEqual(joined(fromChunks));
+      expect(concat(out)).toEqual(concat(fromChunks));
     }
   });
 });
