@@ -41,6 +41,10 @@ const option = (flag: string, fallback: number) => {
   if (!Number.isInteger(n) || n < 1) fail(`${flag} takes a positive integer`);
   return n;
 };
+if (args.includes("--help") || args.includes("-h")) {
+  console.log("usage: side-by-side.ts NAME=URL NAME=URL… [--rounds N] [--seconds S]");
+  process.exit(0);
+}
 const ROUNDS = option("--rounds", 100);
 const SECONDS = option("--seconds", 10);
 const USAGE = "usage: side-by-side.ts NAME=URL NAME=URL… [--rounds N] [--seconds S]";
@@ -56,6 +60,7 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+const seen = new Set<string>();
 const systems: System[] = args.map((arg) => {
   const at = arg.indexOf("=");
   if (at < 1) fail(`expected NAME=URL, got ${arg}`);
@@ -68,6 +73,8 @@ const systems: System[] = args.map((arg) => {
   if (url.protocol !== "http:") fail(`only http: URLs are timed, not ${url.href}`);
   const port = Number(url.port || 80);
   const pgid = groupListeningOn(port) ?? fail(`nothing listens on port ${port}`);
+  if (seen.has(arg.slice(0, at))) fail(`${arg.slice(0, at)} is named twice`);
+  seen.add(arg.slice(0, at));
   // A server started without job control (a script without `set -m`) shares this process's
   // group: its CPU could not be told apart from the client's and the other servers'.
   if (pgid === processGroup("self")) fail(`${url.host} runs in this script's own process group: start each server in its own (job control, e.g. \`set -m\` in a script)`);
@@ -101,53 +108,62 @@ function get(s: System, agent: http.Agent): Promise<{ ttfb: number; total: numbe
   });
 }
 
-const agents = new Map(systems.map((s) => [s, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
-for (const s of systems) for (let i = 0; i < 5; i++) await get(s, agents.get(s)!);
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < systems.length; k++) {
-    const s = systems[(round + k) % systems.length]!;
-    const r = await get(s, agents.get(s)!);
-    s.ttfb.push(r.ttfb);
-    s.total.push(r.total);
-    if (r.left) s.left++;
+/** The timed rounds and loads, then the table. */
+async function run(): Promise<void> {
+  const agents = new Map(systems.map((s) => [s, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  for (const s of systems) for (let i = 0; i < 5; i++) await get(s, agents.get(s)!);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < systems.length; k++) {
+      const s = systems[(round + k) % systems.length]!;
+      const r = await get(s, agents.get(s)!);
+      s.ttfb.push(r.ttfb);
+      s.total.push(r.total);
+      if (r.left) s.left++;
+    }
+  }
+  for (const agent of agents.values()) agent.destroy();
+
+  async function load(s: System): Promise<void> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const port = Number(s.url.port);
+    const before = groupProcesses(s.pgid, port);
+    const started = performance.now();
+    const until = Date.now() + SECONDS * 1000;
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < until) {
+          if ((await get(s, agent)).left) s.left++;
+          done++;
+        }
+      }),
+    );
+    s.seconds += (performance.now() - started) / 1000;
+    agent.destroy();
+    for (const p of groupProcesses(s.pgid, port)) s.cpu[p.role] = (s.cpu[p.role] ?? 0) + p.ms - (before.find((b) => b.pid === p.pid)?.ms ?? 0);
+    s.requests += done;
+  }
+  for (const s of systems) await load(s);
+  for (const s of [...systems].reverse()) await load(s);
+
+  const pct = (values: number[], p: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2);
+  };
+  const [first] = systems;
+  const rate = (s: System) => s.requests / s.seconds;
+  console.log(`${ROUNDS} rounds on 1 connection; 2 × ${SECONDS} s per system on 8 connections; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  console.log("| system | TTFB p50 / p95 ms | total p50 / p95 ms | req/s (× the first system's) | CPU ms/request | by process | hero left default |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const s of systems) {
+    const cpu = Object.values(s.cpu).reduce((a, b) => a + b, 0) / s.requests;
+    const roles = Object.entries(s.cpu).map(([role, ms]) => `${role} ${(ms / s.requests).toFixed(2)}`).join(", ");
+    console.log(`| ${s.name} | ${pct(s.ttfb, 50)} / ${pct(s.ttfb, 95)} | ${pct(s.total, 50)} / ${pct(s.total, 95)} | ${rate(s).toFixed(1)} (${(rate(s) / rate(first!)).toFixed(2)}×) | ${cpu.toFixed(2)} | ${roles} | ${s.left} |`);
   }
 }
-for (const agent of agents.values()) agent.destroy();
 
-async function load(s: System): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  const port = Number(s.url.port);
-  const before = groupProcesses(s.pgid, port);
-  const started = performance.now();
-  const until = Date.now() + SECONDS * 1000;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (Date.now() < until) {
-        if ((await get(s, agent)).left) s.left++;
-        done++;
-      }
-    }),
-  );
-  s.seconds += (performance.now() - started) / 1000;
-  agent.destroy();
-  for (const p of groupProcesses(s.pgid, port)) s.cpu[p.role] = (s.cpu[p.role] ?? 0) + p.ms - (before.find((b) => b.pid === p.pid)?.ms ?? 0);
-  s.requests += done;
-}
-for (const s of systems) await load(s);
-for (const s of [...systems].reverse()) await load(s);
-
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2);
-};
-const [first] = systems;
-const rate = (s: System) => s.requests / s.seconds;
-console.log(`${ROUNDS} rounds on 1 connection; 2 × ${SECONDS} s per system on 8 connections; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-console.log("| system | TTFB p50 / p95 ms | total p50 / p95 ms | req/s (× the first system's) | CPU ms/request | by process | hero left default |");
-console.log("|---|---|---|---|---|---|---|");
-for (const s of systems) {
-  const cpu = Object.values(s.cpu).reduce((a, b) => a + b, 0) / s.requests;
-  const roles = Object.entries(s.cpu).map(([role, ms]) => `${role} ${(ms / s.requests).toFixed(2)}`).join(", ");
-  console.log(`| ${s.name} | ${pct(s.ttfb, 50)} / ${pct(s.ttfb, 95)} | ${pct(s.total, 50)} / ${pct(s.total, 95)} | ${rate(s).toFixed(1)} (${(rate(s) / rate(first!)).toFixed(2)}×) | ${cpu.toFixed(2)} | ${roles} | ${s.left} |`);
-}
+// A server that fails a request (an error status, a reset, no answer) ends the run in one line.
+run().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
