@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RankedOption, SelectionInput } from "../../worker/decide/select.ts";
+import type { VisitorState } from "../../worker/visitor/visitor-state.ts";
 
 const MIN = 60_000;
 const T0 = Date.parse("2026-11-25T08:00:00Z");
@@ -48,6 +50,60 @@ describe("page views for edge proxy mode", () => {
     expect(await s.pageView(undefined, opts(T0 + MIN))).toEqual({ categoryViews: { shoes: 1 }, visitCount: 1 });
     expect(await s.pageView("shoes", opts(T0 + 2 * MIN))).toEqual({ categoryViews: { shoes: 2 }, visitCount: 1 });
     expect(await s.pageView("bags", opts(T0 + 40 * MIN))).toEqual({ categoryViews: { bags: 1 }, visitCount: 2 });
+  });
+
+  // What the object has written (nothing yet: no tables).
+  const written = (s: ReturnType<typeof stub>) =>
+    runInDurableObject(s, (_: VisitorState, state: DurableObjectState) => {
+      const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'session_views'").toArray();
+      if (!tables.length) return {};
+      return Object.fromEntries(state.storage.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views").toArray().map((r) => [r.category, r.count]));
+    });
+  const afterDelay = () => new Promise((r) => setTimeout(r, 150));
+  const opts = (at: number) => ({ now: at, sessionTimeoutMs: 30 * MIN });
+
+  it("answers a page view before writing it: the selection that follows writes it in its own commit", async () => {
+    const s = stub();
+    await s.pageView("shoes", opts(T0));
+    expect(await s.pageView("shoes", opts(T0 + 1000))).toEqual({ categoryViews: { shoes: 2 }, visitCount: 1 });
+    expect(await written(s)).toEqual({});
+    await served(s, T0 + 2000);
+    expect(await written(s)).toEqual({ shoes: 2 });
+    expect(await s.pageView("bags", opts(T0 + 3000))).toEqual({ categoryViews: { shoes: 2, bags: 1 }, visitCount: 1 });
+  });
+
+  it("writes a view no selection follows (a visitor in the control group) shortly after", async () => {
+    const s = stub();
+    await s.pageView("shoes", opts(T0));
+    await afterDelay();
+    expect(await written(s)).toEqual({ shoes: 1 });
+  });
+
+  it("forgets views not yet written when a new session starts", async () => {
+    const s = stub();
+    await s.pageView("shoes", opts(T0));
+    expect(await s.pageView("bags", opts(T0 + 40 * MIN))).toEqual({ categoryViews: { bags: 1 }, visitCount: 2 });
+    await afterDelay();
+    expect(await written(s)).toEqual({ bags: 1 });
+  });
+
+  it("writes nothing after an erasure, not even a view counted just before it", async () => {
+    const s = stub();
+    await served(s, T0);
+    await s.pageView("shoes", opts(T0 + 1000));
+    expect(await s.erase()).toEqual({ records: 1 + 3 });
+    await afterDelay();
+    expect(await written(s)).toEqual({});
+    expect(await runInDurableObject(s, (_: VisitorState, state: DurableObjectState) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray())).toEqual([]);
+  });
+
+  it("counts nothing for a customer who withdrew consent", async () => {
+    const s = stub();
+    await s.pageView("shoes", opts(T0));
+    await s.withdraw();
+    expect(await s.pageView("shoes", opts(T0 + 1000))).toEqual({ categoryViews: {}, visitCount: 1 });
+    await afterDelay();
+    expect(await written(s)).toEqual({});
   });
 });
 

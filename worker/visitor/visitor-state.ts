@@ -16,6 +16,7 @@ import type { Channel } from "../actions/channels.ts";
 import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, releaseContactIn, reserveContact, type ReserveInput, type ReserveResult } from "../next-action/contact-store.ts";
 import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
+import { PendingPageViews } from "./page-views.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
 
@@ -53,10 +54,19 @@ export interface SelectOptions {
  */
 export class VisitorState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Page views counted and not yet written: the next selection writes them in its commit. */
+  private readonly pageViews: PendingPageViews;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.pageViews = new PendingPageViews((counts) => {
+      this.ensureTables();
+      this.sql.exec(
+        `INSERT INTO session_views (category, count) VALUES ${[...counts.keys()].map(() => "(?, ?)").join(", ")} ON CONFLICT (category) DO UPDATE SET count = count + excluded.count`,
+        ...[...counts].flat(),
+      );
+    });
   }
 
   /**
@@ -169,6 +179,7 @@ export class VisitorState extends DurableObject<Env> {
       this.setMeta("session_start", now);
       this.setMeta("visits", (this.meta("visits") ?? 0) + 1);
       this.sql.exec("DELETE FROM session_views");
+      this.pageViews.drop();
     }
     h.lastSeen = Math.max(now, h.lastSeen ?? now);
     // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
@@ -207,6 +218,8 @@ export class VisitorState extends DurableObject<Env> {
 
   /** The selection in this object; asynchronous only when an account cap consults the account's object. */
   private selectHere(input: SelectionInput, options: SelectOptions): SlotPick[] | Promise<SlotPick[]> {
+    // The page's view, counted by `pageView` just before, goes in this selection's commit.
+    this.pageViews.flush();
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
     if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
     const account = usesAccountCaps(input) ? this.accountName() : undefined;
@@ -447,13 +460,14 @@ export class VisitorState extends DurableObject<Env> {
   async pageView(category: string | undefined, options: SelectOptions): Promise<{ categoryViews: Record<string, number>; visitCount: number }> {
     const to = this.forward();
     if (to) return to.pageView(category, options);
+    // A customer who withdrew consent on one device: nothing counted, as for a new visitor.
+    if (this.hasWithdrawn()) return { categoryViews: {}, visitCount: 1 };
     this.history(options.now, options.sessionTimeoutMs);
-    if (category) {
-      this.sql.exec("INSERT INTO session_views (category, count) VALUES (?, 1) ON CONFLICT (category) DO UPDATE SET count = count + 1", category);
-    }
-    const categoryViews: Record<string, number> = {};
-    for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) categoryViews[r.category] = r.count;
-    return { categoryViews, visitCount: this.meta("visits") ?? 1 };
+    // Counted now, written with the selection that follows (page-views.ts): no commit to wait for.
+    if (category) this.pageViews.add(category);
+    const stored: Record<string, number> = {};
+    for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) stored[r.category] = r.count;
+    return { categoryViews: this.pageViews.withPending(stored), visitCount: this.meta("visits") ?? 1 };
   }
 
   /**
@@ -508,6 +522,7 @@ export class VisitorState extends DurableObject<Env> {
    */
   async erase(): Promise<{ records: number; profile?: number; links?: number }> {
     // Nothing stored: nothing to delete, and nothing created by looking.
+    this.pageViews.drop();
     if (!this.hasTables()) return { records: 0 };
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
@@ -547,7 +562,10 @@ export class VisitorState extends DurableObject<Env> {
       try {
         const merged = await this.object(customer).absorb(selfKey, snapshot, now);
         // Moved: the customer's object holds it now.
-        if (!previous) this.sql.exec("DELETE FROM exposures; DELETE FROM lifetime; DELETE FROM converted; DELETE FROM session_views");
+        if (!previous) {
+          this.sql.exec("DELETE FROM exposures; DELETE FROM lifetime; DELETE FROM converted; DELETE FROM session_views");
+          this.pageViews.drop();
+        }
         clearMoments(this.sql);
         this.momentsMem = undefined;
         this.loaded = undefined;
