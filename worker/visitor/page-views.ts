@@ -2,14 +2,15 @@
  * The session's page views per category (edge proxy mode), counted in memory first and written
  * to the visitor's SQLite a moment later, so that counting a view does not hold up the decision.
  *
- * Why: a Durable Object's answer waits for every write made before it to be confirmed (its output
- * gate: https://developers.cloudflare.com/durable-objects/api/storage-api/ and workerd
- * `ActorSqlite::onWrite`, which locks the gate until the implicit transaction commits). The page
- * view's answer (the session signals the model ranks with) does not need its own write to be
- * durable, and the selection call that follows it on the same page writes the exposures anyway:
- * written there, the view shares that commit — one commit a page instead of two. Measured with
- * `wrangler dev` on the peer bench's page (timestamps inside the Worker, 200 pages): the page view
- * call 0.8–1.2 ms with its own commit, 0.2–0.3 ms without.
+ * Why: a Durable Object's answer waits until the writes made before it are confirmed (the output
+ * gate, https://developers.cloudflare.com/durable-objects/reference/glossary/; in workerd
+ * `ActorSqlite::onWrite` locks it until the implicit transaction commits). The page view's answer
+ * (the session signals the model ranks with) does not need its own write to be durable, and the
+ * selection call that follows it on the same page writes the exposures anyway: written there, the
+ * view shares that commit — one commit a page instead of two. Measured locally (`wrangler dev`
+ * without its inspector relay, the peer bench's page, timestamps inside the Worker, means of 200
+ * pages): the page view call 0.8–1.2 ms with its own commit, 0.2–0.3 ms without. Writing it with
+ * the key-value API's `allowUnconfirmed` instead gained nothing there (0.8–1.3 ms).
  *
  * What it costs: a view not yet written is lost if the object is torn down within `delayMs` of
  * counting it (one page view of one session signal; exposures, caps and conversions are written
