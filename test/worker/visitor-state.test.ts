@@ -97,6 +97,43 @@ describe("page views for edge proxy mode", () => {
     expect(await runInDurableObject(s, (_: VisitorState, state: DurableObjectState) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray())).toEqual([]);
   });
 
+  it("leaves the session's activity to the same write: a page a minute after the last waits for no commit either", async () => {
+    const s = stub();
+    const lastSeen = () => runInDurableObject(s, (_: VisitorState, state: DurableObjectState) => state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'last_seen'").toArray()[0]?.value);
+    await s.pageView("shoes", opts(T0));
+    await served(s, T0 + 1000);
+    expect(await lastSeen()).toBe(T0 + MIN);
+    await s.pageView("shoes", opts(T0 + 2 * MIN));
+    expect(await lastSeen()).toBe(T0 + MIN);
+    await served(s, T0 + 2 * MIN + 1000);
+    expect(await lastSeen()).toBe(T0 + 3 * MIN);
+    await s.pageView("bags", opts(T0 + 5 * MIN));
+    await afterDelay();
+    expect(await lastSeen()).toBe(T0 + 6 * MIN);
+  });
+
+  it("writes many categories counted at once (statements of at most 100 parameters)", async () => {
+    const s = stub();
+    const categories = Array.from({ length: 120 }, (_, i) => `c${i}`);
+    // In the object, without a turn of the event loop between them: all pending at the selection,
+    // with the platform's limit of 100 bound parameters (not enforced locally) checked.
+    await runInDurableObject(s, async (o: VisitorState, state: DurableObjectState) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (bindings.length > 100) throw new Error(`${bindings.length} bound parameters`);
+        return exec(query, ...bindings);
+      }) as typeof sql.exec;
+      try {
+        for (const c of categories) await o.pageView(c, opts(T0));
+        await o.select(input, opts(T0 + 1000));
+      } finally {
+        sql.exec = exec;
+      }
+    });
+    expect(await written(s)).toEqual(Object.fromEntries(categories.map((c) => [c, 1])));
+  });
+
   it("counts nothing for a customer who withdrew consent", async () => {
     const s = stub();
     await s.pageView("shoes", opts(T0));

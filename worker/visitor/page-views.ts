@@ -12,28 +12,69 @@
  * pages): the page view call 0.8–1.2 ms with its own commit, 0.2–0.3 ms without. Writing it with
  * the key-value API's `allowUnconfirmed` instead gained nothing there (0.8–1.3 ms).
  *
- * What it costs: a view not yet written is lost if the object is torn down within `delayMs` of
- * counting it (one page view of one session signal; exposures, caps and conversions are written
- * before the selection answers, as before).
+ * The session's `last_seen` (persisted a minute ahead, at most once a minute) is deferred the same
+ * way; the first page of a session still writes its start and visit count before answering.
+ *
+ * What it costs: what is not written yet is lost if the object is torn down within `delayMs` of
+ * a page view that no selection followed (a visitor in the control group; a selection writes it
+ * in its own commit): one page view of a session signal, and the session's `last_seen` — after
+ * such a loss the session may end up to a minute before its timeout. Exposures, caps and
+ * conversions are written before the selection answers, as before.
+ */
+/** Most bound parameters in one statement of a Durable Object's SQLite (Cloudflare, Durable Objects limits). */
+const MAX_BOUND_PARAMETERS = 100;
+
+/** Adds `counts` (category → views) to the `session_views` table, in statements of at most 100 parameters. */
+export function addSessionViews(sql: SqlStorage, counts: Map<string, number>): void {
+  const rows = [...counts];
+  const perStatement = MAX_BOUND_PARAMETERS / 2;
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const part = rows.slice(i, i + perStatement);
+    sql.exec(
+      `INSERT INTO session_views (category, count) VALUES ${part.map(() => "(?, ?)").join(", ")} ON CONFLICT (category) DO UPDATE SET count = count + excluded.count`,
+      ...part.flat(),
+    );
+  }
+}
+
+/** What a flush writes: views to add per category and, when it moved, the session's `last_seen` (ms). */
+export interface PageViewWrites {
+  counts: Map<string, number>;
+  lastSeen?: number;
+}
+
+/**
+ * One visitor object's page views and `last_seen` not yet written, and the timer that writes them
+ * if no selection does first. Not for concurrent objects: one instance per Durable Object.
  */
 export class PendingPageViews {
   private readonly counts = new Map<string, number>();
+  private lastSeen: number | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
-   * @param write stores counts (category → views to add) in the object's SQLite; called with at
-   *   least one category.
+   * @param write stores what was counted in the object's SQLite; called with at least one
+   *   category or a `lastSeen`.
    * @param delayMs how long a view may wait for a selection to carry it (ms).
    */
   constructor(
-    private readonly write: (counts: Map<string, number>) => void,
+    private readonly write: (writes: PageViewWrites) => void,
     private readonly delayMs = 50,
   ) {}
 
   /** Counts one view of `category`; it is written by the next `flush`, at the latest after `delayMs`. */
   add(category: string): void {
     this.counts.set(category, (this.counts.get(category) ?? 0) + 1);
-    this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+    this.schedule();
+  }
+
+  /**
+   * The session's activity to persist (`last_seen`, ms), written like the views: a visitor's
+   * pages a minute or more apart would otherwise each wait for this write.
+   */
+  seen(lastSeen: number): void {
+    this.lastSeen = lastSeen;
+    this.schedule();
   }
 
   /** `stored` (category → views written) plus the views not written yet. */
@@ -43,19 +84,25 @@ export class PendingPageViews {
     return views;
   }
 
-  /** Writes the views counted so far (in the caller's transaction: call it beside other writes). */
+  /** Writes what was counted so far (in the caller's transaction: call it beside other writes). */
   flush(): void {
     this.stopTimer();
-    if (this.counts.size === 0) return;
-    const counts = new Map(this.counts);
+    if (this.counts.size === 0 && this.lastSeen === undefined) return;
+    const writes: PageViewWrites = { counts: new Map(this.counts), ...(this.lastSeen !== undefined ? { lastSeen: this.lastSeen } : {}) };
     this.counts.clear();
-    this.write(counts);
+    this.lastSeen = undefined;
+    this.write(writes);
   }
 
-  /** Forgets the views not written (a new session, erasure, history moved to a customer). */
+  /** Forgets what was not written (a new session, erasure, history moved to a customer). */
   drop(): void {
     this.stopTimer();
     this.counts.clear();
+    this.lastSeen = undefined;
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => this.flush(), this.delayMs);
   }
 
   private stopTimer(): void {

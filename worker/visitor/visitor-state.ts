@@ -16,7 +16,7 @@ import type { Channel } from "../actions/channels.ts";
 import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, releaseContactIn, reserveContact, type ReserveInput, type ReserveResult } from "../next-action/contact-store.ts";
 import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
-import { PendingPageViews } from "./page-views.ts";
+import { addSessionViews, PendingPageViews } from "./page-views.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
 
@@ -60,12 +60,10 @@ export class VisitorState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.pageViews = new PendingPageViews((counts) => {
+    this.pageViews = new PendingPageViews(({ counts, lastSeen }) => {
       this.ensureTables();
-      this.sql.exec(
-        `INSERT INTO session_views (category, count) VALUES ${[...counts.keys()].map(() => "(?, ?)").join(", ")} ON CONFLICT (category) DO UPDATE SET count = count + excluded.count`,
-        ...[...counts].flat(),
-      );
+      addSessionViews(this.sql, counts);
+      if (lastSeen !== undefined) this.setMeta("last_seen", lastSeen);
     });
   }
 
@@ -170,8 +168,11 @@ export class VisitorState extends DurableObject<Env> {
     return this.loaded;
   }
 
-  /** The history at `now`, starting a new session after `sessionTimeoutMs` of inactivity. */
-  private history(now: number, sessionTimeoutMs: number): VisitorHistory {
+  /**
+   * The history at `now`, starting a new session after `sessionTimeoutMs` of inactivity.
+   * `deferActivity`: `last_seen` is written by the next flush of the page views (page-views.ts).
+   */
+  private history(now: number, sessionTimeoutMs: number, deferActivity = false): VisitorHistory {
     this.ensureTables();
     const h = this.load();
     if (h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs) {
@@ -184,10 +185,12 @@ export class VisitorState extends DurableObject<Env> {
     h.lastSeen = Math.max(now, h.lastSeen ?? now);
     // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
     // may last up to a minute longer than it should, never shorter, so session caps only get
-    // stricter — and the hot path skips a write on most requests.
+    // stricter — and the hot path skips a write on most requests. (A page view's is written
+    // after its answer, page-views.ts: lost only if the object is torn down within 50 ms.)
     if (this.persistedLastSeen === undefined || h.lastSeen > this.persistedLastSeen) {
       this.persistedLastSeen = h.lastSeen + 60_000;
-      this.setMeta("last_seen", this.persistedLastSeen);
+      if (deferActivity) this.pageViews.seen(this.persistedLastSeen);
+      else this.setMeta("last_seen", this.persistedLastSeen);
     }
     return h;
   }
@@ -218,7 +221,8 @@ export class VisitorState extends DurableObject<Env> {
 
   /** The selection in this object; asynchronous only when an account cap consults the account's object. */
   private selectHere(input: SelectionInput, options: SelectOptions): SlotPick[] | Promise<SlotPick[]> {
-    // The page's view, counted by `pageView` just before, goes in this selection's commit.
+    // The page's view, counted by `pageView` just before, is written with this selection's
+    // exposures (in one commit, except on the account-caps path, which awaits in between).
     this.pageViews.flush();
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
     if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
@@ -462,7 +466,7 @@ export class VisitorState extends DurableObject<Env> {
     if (to) return to.pageView(category, options);
     // A customer who withdrew consent on one device: nothing counted, as for a new visitor.
     if (this.hasWithdrawn()) return { categoryViews: {}, visitCount: 1 };
-    this.history(options.now, options.sessionTimeoutMs);
+    this.history(options.now, options.sessionTimeoutMs, true);
     // Counted now, written with the selection that follows (page-views.ts): no commit to wait for.
     if (category) this.pageViews.add(category);
     const stored: Record<string, number> = {};
@@ -523,6 +527,7 @@ export class VisitorState extends DurableObject<Env> {
   async erase(): Promise<{ records: number; profile?: number; links?: number }> {
     // Nothing stored: nothing to delete, and nothing created by looking.
     this.pageViews.drop();
+    this.persistedLastSeen = undefined;
     if (!this.hasTables()) return { records: 0 };
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
