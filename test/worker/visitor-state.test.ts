@@ -5,12 +5,33 @@ import type { RankedOption, SelectionInput } from "../../worker/decide/select.ts
 import type { VisitorState } from "../../worker/visitor/visitor-state.ts";
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 const T0 = Date.parse("2026-11-25T08:00:00Z");
 const option: RankedOption = { blockId: "a", campaign: "c", tags: [], caps: [{ limit: 1, window: "session" }], rank: 1, personalized: true };
 const input: SelectionInput = { slots: [{ slot: "hero", decisionId: "d", options: [option] }], epsilon: 0, globalCaps: [], campaignCaps: {}, maxPromotionalPerPage: 10, promotionalTag: "promo", oneBlockPerCampaign: false, excludeConverted: true };
 
 let n = 0;
 const stub = () => env.VISITOR.get(env.VISITOR.idFromName(`visitor-state-test-${n++}`));
+/**
+ * Runs `work` in the object with its SQL statements recorded and the platform's limit of 100 bound
+ * parameters a statement enforced (local workerd does not enforce it); returns the statements.
+ */
+async function statements(state: DurableObjectState, work: () => Promise<unknown>): Promise<string[]> {
+  const sql = state.storage.sql;
+  const exec = sql.exec;
+  const seen: string[] = [];
+  sql.exec = ((query: string, ...bindings: unknown[]) => {
+    if (bindings.length > 100) throw new Error(`${bindings.length} bound parameters`);
+    seen.push(query);
+    return exec.call(sql, query, ...bindings);
+  }) as typeof sql.exec;
+  try {
+    await work();
+  } finally {
+    sql.exec = exec;
+  }
+  return seen;
+}
 const served = async (s: ReturnType<typeof stub>, at: number) => (await s.select(input, { now: at, sessionTimeoutMs: 30 * MIN }))[0]!.pick?.blockId ?? "default";
 
 describe("the visitor Durable Object", () => {
@@ -101,6 +122,8 @@ describe("page views for edge proxy mode", () => {
     const s = stub();
     const lastSeen = () => runInDurableObject(s, (_: VisitorState, state: DurableObjectState) => state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'last_seen'").toArray()[0]?.value);
     await s.pageView("shoes", opts(T0));
+    // A session's first page writes its start and activity at once (it commits anyway).
+    expect(await lastSeen()).toBe(T0 + MIN);
     await served(s, T0 + 1000);
     expect(await lastSeen()).toBe(T0 + MIN);
     await s.pageView("shoes", opts(T0 + 2 * MIN));
@@ -117,21 +140,24 @@ describe("page views for edge proxy mode", () => {
     const categories = Array.from({ length: 120 }, (_, i) => `c${i}`);
     // In the object, without a turn of the event loop between them: all pending at the selection,
     // with the platform's limit of 100 bound parameters (not enforced locally) checked.
-    await runInDurableObject(s, async (o: VisitorState, state: DurableObjectState) => {
-      const sql = state.storage.sql;
-      const exec = sql.exec.bind(sql);
-      sql.exec = ((query: string, ...bindings: unknown[]) => {
-        if (bindings.length > 100) throw new Error(`${bindings.length} bound parameters`);
-        return exec(query, ...bindings);
-      }) as typeof sql.exec;
-      try {
+    await runInDurableObject(s, (o: VisitorState, state: DurableObjectState) =>
+      statements(state, async () => {
         for (const c of categories) await o.pageView(c, opts(T0));
         await o.select(input, opts(T0 + 1000));
-      } finally {
-        sql.exec = exec;
-      }
-    });
+      }),
+    );
     expect(await written(s)).toEqual(Object.fromEntries(categories.map((c) => [c, 1])));
+  });
+
+  it("writes nothing when an object rebuilt mid-session (after an eviction) answers a page view", async () => {
+    const s = stub();
+    await s.pageView("shoes", opts(T0));
+    await served(s, T0 + 1000);
+    const writes = await runInDurableObject(s, async (o: VisitorState, state: DurableObjectState) => {
+      const rebuilt = new (o.constructor as new (state: DurableObjectState, e: Env) => VisitorState)(state, env);
+      return (await statements(state, () => rebuilt.pageView("shoes", opts(T0 + 2 * MIN)))).filter((q) => !/^\s*(SELECT|PRAGMA)\b/i.test(q));
+    });
+    expect(writes).toEqual([]);
   });
 
   it("counts nothing for a customer who withdrew consent", async () => {
@@ -164,5 +190,14 @@ describe("exposures corrected by impression events", () => {
     await s.recordImpression({ blockId: "a", campaign: "c", personalized: true, decisionId: "seen-elsewhere", at: T0 }, T0);
     const [pick] = await s.select(dayCap, { now: T0 + MIN, sessionTimeoutMs: 30 * MIN });
     expect(pick!.excluded).toEqual([{ blockId: "a", reason: "cap_block" }]);
+  });
+});
+
+describe("a visitor's history merged into its customer's object", () => {
+  it("takes a week of exposures, more than one statement's 100 parameters hold", async () => {
+    const customer = stub();
+    const recent = Array.from({ length: 45 }, (_, i) => ({ at: T0 + i * MIN, blockId: "a", campaign: "c", personalized: true, decisionId: `d${i}` }));
+    await runInDurableObject(customer, (o: VisitorState, state: DurableObjectState) => statements(state, async () => o.absorb("visitor-key", { recent, lifetime: { "block:a": 45 }, converted: [] }, T0 + HOUR)));
+    expect(await customer.exposureCount()).toBe(45);
   });
 });

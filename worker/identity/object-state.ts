@@ -11,6 +11,7 @@ import { mergeContact } from "../next-action/contact-traits.ts";
 import type { VisitorHistory } from "../decide/select.ts";
 import type { Exposure } from "../guardrails/caps.ts";
 import type { AccountTraits, ProfileTraits } from "./schema.ts";
+import { insertRows } from "../visitor/sql-rows.ts";
 
 /** A visitor's history as merged into its customer's object (identify). */
 export interface HistorySnapshot {
@@ -28,10 +29,8 @@ export function absorbHistory(sql: SqlStorage, h: VisitorHistory, snapshot: Hist
   const fresh = snapshot.recent.filter((e) => !e.decisionId || !known.has(e.decisionId));
   if (fresh.length) {
     h.recent.push(...fresh);
-    sql.exec(
-      `INSERT INTO exposures (at, block_id, campaign, personalized, decision_id) VALUES ${fresh.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
-      ...fresh.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]),
-    );
+    // A week of a visitor's exposures: more rows than one statement's 100 parameters hold.
+    insertRows(sql, "INSERT INTO exposures (at, block_id, campaign, personalized, decision_id)", fresh.map((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]));
   }
   for (const [key, count] of Object.entries(snapshot.lifetime)) {
     h.lifetime[key] = (h.lifetime[key] ?? 0) + count;
@@ -44,6 +43,11 @@ export function absorbHistory(sql: SqlStorage, h: VisitorHistory, snapshot: Hist
 }
 
 export function createIdentityTables(sql: SqlStorage): void {
+  // Looked up first: `CREATE TABLE IF NOT EXISTS` counts as a write even when the tables exist
+  // (not a read-only statement, so workerd holds the object's answer for a commit), and this runs
+  // on every object's first call after it is rebuilt.
+  const present = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('identity', 'merged_visitors')").one().n;
+  if (present === 2) return;
   sql.exec(`
     CREATE TABLE IF NOT EXISTS identity (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS merged_visitors (visitor_key TEXT PRIMARY KEY, at INTEGER NOT NULL);

@@ -13,28 +13,21 @@
  * the key-value API's `allowUnconfirmed` instead gained nothing there (0.8–1.3 ms).
  *
  * The session's `last_seen` (persisted a minute ahead, at most once a minute) is deferred the same
- * way; the first page of a session still writes its start and visit count before answering.
+ * way, except on a session's first page.
  *
  * What it costs: what is not written yet is lost if the object is torn down within `delayMs` of
  * a page view that no selection followed (a visitor in the control group; a selection writes it
- * in its own commit): one page view of a session signal, and the session's `last_seen` — after
- * such a loss the session may end up to a minute before its timeout. Exposures, caps and
- * conversions are written before the selection answers, as before.
+ * in its own commit): one page view of a session signal, and the session's `last_seen` — the
+ * stored one is then older, so the rebuilt object may start a new session early, by up to the
+ * session timeout less a minute. A session's first page writes its start, visit count and
+ * `last_seen` before answering (it commits anyway). Exposures, caps and conversions are written
+ * before the selection answers, as before.
  */
-/** Most bound parameters in one statement of a Durable Object's SQLite (Cloudflare, Durable Objects limits). */
-const MAX_BOUND_PARAMETERS = 100;
+import { insertRows } from "./sql-rows.ts";
 
-/** Adds `counts` (category → views) to the `session_views` table, in statements of at most 100 parameters. */
+/** Adds `counts` (category → views) to the `session_views` table. */
 export function addSessionViews(sql: SqlStorage, counts: Map<string, number>): void {
-  const rows = [...counts];
-  const perStatement = MAX_BOUND_PARAMETERS / 2;
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const part = rows.slice(i, i + perStatement);
-    sql.exec(
-      `INSERT INTO session_views (category, count) VALUES ${part.map(() => "(?, ?)").join(", ")} ON CONFLICT (category) DO UPDATE SET count = count + excluded.count`,
-      ...part.flat(),
-    );
-  }
+  insertRows(sql, "INSERT INTO session_views (category, count)", [...counts], "ON CONFLICT (category) DO UPDATE SET count = count + excluded.count");
 }
 
 /** What a flush writes: views to add per category and, when it moved, the session's `last_seen` (ms). */

@@ -175,7 +175,8 @@ export class VisitorState extends DurableObject<Env> {
   private history(now: number, sessionTimeoutMs: number, deferActivity = false): VisitorHistory {
     this.ensureTables();
     const h = this.load();
-    if (h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs) {
+    const newSession = h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs;
+    if (newSession) {
       h.sessionStart = now;
       this.setMeta("session_start", now);
       this.setMeta("visits", (this.meta("visits") ?? 0) + 1);
@@ -185,11 +186,12 @@ export class VisitorState extends DurableObject<Env> {
     h.lastSeen = Math.max(now, h.lastSeen ?? now);
     // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
     // may last up to a minute longer than it should, never shorter, so session caps only get
-    // stricter — and the hot path skips a write on most requests. (A page view's is written
-    // after its answer, page-views.ts: lost only if the object is torn down within 50 ms.)
+    // stricter — and the hot path skips a write on most requests. A page view's is written after
+    // its answer (page-views.ts), except with a new session's start: if the object is torn down
+    // within 50 ms of it, the session can end early.
     if (this.persistedLastSeen === undefined || h.lastSeen > this.persistedLastSeen) {
       this.persistedLastSeen = h.lastSeen + 60_000;
-      if (deferActivity) this.pageViews.seen(this.persistedLastSeen);
+      if (deferActivity && !newSession) this.pageViews.seen(this.persistedLastSeen);
       else this.setMeta("last_seen", this.persistedLastSeen);
     }
     return h;
