@@ -17,6 +17,7 @@ import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, rel
 import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
 import { addSessionViews, PendingPageViews } from "./page-views.ts";
+import { insertRows } from "./sql-rows.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
 
@@ -200,18 +201,12 @@ export class VisitorState extends DurableObject<Env> {
   /** Persists served blocks: one insert for the exposures, one upsert for the counters. */
   private record(exposures: Exposure[]): void {
     if (exposures.length === 0) return;
-    this.sql.exec(
-      `INSERT INTO exposures (at, block_id, campaign, personalized, decision_id) VALUES ${exposures.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
-      ...exposures.flatMap((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]),
-    );
+    insertRows(this.sql, "INSERT INTO exposures (at, block_id, campaign, personalized, decision_id)", exposures.map((e) => [e.at, e.blockId, e.campaign, e.personalized ? 1 : 0, e.decisionId ?? null]));
     const counts = new Map<string, number>();
     for (const e of exposures) {
       for (const key of [`block:${e.blockId}`, `campaign:${e.campaign}`, ...(e.personalized ? ["global"] : [])]) counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    this.sql.exec(
-      `INSERT INTO lifetime (key, count) VALUES ${[...counts.keys()].map(() => "(?, ?)").join(", ")} ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`,
-      ...[...counts].flat(),
-    );
+    insertRows(this.sql, "INSERT INTO lifetime (key, count)", [...counts], "ON CONFLICT (key) DO UPDATE SET count = count + excluded.count");
   }
 
   /** Applies caps and page rules, chooses per slot, records what is served. Atomic. */
