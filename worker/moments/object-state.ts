@@ -15,6 +15,7 @@
  * Synchronous SQLite only, so a method of the object stays atomic. Tables are created on the first
  * write, as the object's own.
  */
+import { insertRows } from "../visitor/sql-rows.ts";
 import type { MomentsConfig } from "./schema.ts";
 import { longestWindowMs, memberships, neededEvents, step, type MomentMembership, type MomentState, type Observation, type RecentEvent } from "./evaluate.ts";
 
@@ -33,7 +34,13 @@ function hasTables(sql: SqlStorage): boolean {
   return sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'moment_state'").toArray().length > 0;
 }
 
+const MOMENT_TABLES = ["moment_state", "moment_events", "moment_seen", "moment_timer"];
+
 function createTables(sql: SqlStorage): void {
+  // Looked up first: `CREATE TABLE IF NOT EXISTS` counts as a write even when the tables exist
+  // (workerd then holds the object's answer for a commit), and reads call this too.
+  const present = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN (${MOMENT_TABLES.map(() => "?").join(", ")})`, ...MOMENT_TABLES).one().n;
+  if (present === MOMENT_TABLES.length) return;
   sql.exec(`
     CREATE TABLE IF NOT EXISTS moment_state (id TEXT PRIMARY KEY, entered_at INTEGER, entries INTEGER NOT NULL, last_exit INTEGER);
     CREATE TABLE IF NOT EXISTS moment_events (at INTEGER NOT NULL, event TEXT NOT NULL, category TEXT, slot TEXT, block_id TEXT);
@@ -75,10 +82,7 @@ function remember(sql: SqlStorage, mem: MomentsMemory, config: MomentsConfig, ev
   if (kept.length) {
     createTables(sql);
     mem.recent.push(...kept);
-    sql.exec(
-      `INSERT INTO moment_events (at, event, category, slot, block_id) VALUES ${kept.map(() => "(?, ?, ?, ?, ?)").join(", ")}`,
-      ...kept.flatMap((e) => [e.at, e.event, e.category ?? null, e.slot ?? null, e.blockId ?? null]),
-    );
+    insertRows(sql, "INSERT INTO moment_events (at, event, category, slot, block_id)", kept.map((e) => [e.at, e.event, e.category ?? null, e.slot ?? null, e.blockId ?? null]));
   }
   const horizon = now - longestWindowMs(config);
   forgetSeen(sql, mem, horizon);
