@@ -11,7 +11,7 @@ import { mergeContact } from "../next-action/contact-traits.ts";
 import type { VisitorHistory } from "../decide/select.ts";
 import type { Exposure } from "../guardrails/caps.ts";
 import type { AccountTraits, ProfileTraits } from "./schema.ts";
-import { insertRows } from "../visitor/sql-rows.ts";
+import { hasTables, insertRows } from "../visitor/sql-rows.ts";
 
 /** A visitor's history as merged into its customer's object (identify). */
 export interface HistorySnapshot {
@@ -43,11 +43,8 @@ export function absorbHistory(sql: SqlStorage, h: VisitorHistory, snapshot: Hist
 }
 
 export function createIdentityTables(sql: SqlStorage): void {
-  // Looked up first: `CREATE TABLE IF NOT EXISTS` counts as a write even when the tables exist
-  // (not a read-only statement, so workerd holds the object's answer for a commit), and this runs
-  // on every object's first call after it is rebuilt.
-  const present = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('identity', 'merged_visitors')").one().n;
-  if (present === 2) return;
+  // Runs on every object's first call after it is rebuilt: a read when the tables exist.
+  if (hasTables(sql, ["identity", "merged_visitors"])) return;
   sql.exec(`
     CREATE TABLE IF NOT EXISTS identity (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS merged_visitors (visitor_key TEXT PRIMARY KEY, at INTEGER NOT NULL);

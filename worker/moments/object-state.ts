@@ -15,7 +15,7 @@
  * Synchronous SQLite only, so a method of the object stays atomic. Tables are created on the first
  * write, as the object's own.
  */
-import { insertRows } from "../visitor/sql-rows.ts";
+import { hasTables as hasAllTables, insertRows } from "../visitor/sql-rows.ts";
 import type { MomentsConfig } from "./schema.ts";
 import { longestWindowMs, memberships, neededEvents, step, type MomentMembership, type MomentState, type Observation, type RecentEvent } from "./evaluate.ts";
 
@@ -37,10 +37,8 @@ function hasTables(sql: SqlStorage): boolean {
 const MOMENT_TABLES = ["moment_state", "moment_events", "moment_seen", "moment_timer"];
 
 function createTables(sql: SqlStorage): void {
-  // Looked up first: `CREATE TABLE IF NOT EXISTS` counts as a write even when the tables exist
-  // (workerd then holds the object's answer for a commit), and reads call this too.
-  const present = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN (${MOMENT_TABLES.map(() => "?").join(", ")})`, ...MOMENT_TABLES).one().n;
-  if (present === MOMENT_TABLES.length) return;
+  // Reads call this too: a read when the tables exist.
+  if (hasAllTables(sql, MOMENT_TABLES)) return;
   sql.exec(`
     CREATE TABLE IF NOT EXISTS moment_state (id TEXT PRIMARY KEY, entered_at INTEGER, entries INTEGER NOT NULL, last_exit INTEGER);
     CREATE TABLE IF NOT EXISTS moment_events (at INTEGER NOT NULL, event TEXT NOT NULL, category TEXT, slot TEXT, block_id TEXT);

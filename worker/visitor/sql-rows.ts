@@ -1,8 +1,9 @@
 /**
- * Multi-row inserts into a Durable Object's SQLite within the platform's limit of 100 bound
- * parameters per statement (Cloudflare, Durable Objects limits: "Maximum bound parameters per
- * query 100"). Local workerd does not enforce it, so a batch that passes every local test could
- * fail deployed: every multi-row insert of the visitor object goes through here.
+ * SQL the visitor object's modules share. Multi-row inserts within the platform's limit of 100
+ * bound parameters per statement (Cloudflare, Durable Objects limits: "Maximum bound parameters
+ * per query 100"); local workerd does not enforce it, so a batch that passes every local test
+ * could fail deployed: every multi-row insert of the visitor object goes through here. And the
+ * lookup that keeps table creation off reads (`hasTables`).
  */
 
 /** Most bound parameters in one statement. */
@@ -22,4 +23,14 @@ export function insertRows(sql: SqlStorage, head: string, rows: SqlStorageValue[
     const part = rows.slice(i, i + perStatement);
     sql.exec(`${head} VALUES ${part.map(() => row).join(", ")}${tail ? ` ${tail}` : ""}`, ...part.flat());
   }
+}
+
+/**
+ * True when every table in `names` exists. Checked before `CREATE TABLE IF NOT EXISTS`: that
+ * statement counts as a write even when the table exists (SQLite does not report it read-only),
+ * so workerd would hold the object's answer for a commit on a call that only reads.
+ */
+export function hasTables(sql: SqlStorage, names: readonly string[]): boolean {
+  const found = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN (${names.map(() => "?").join(", ")})`, ...names).one().n;
+  return found === names.length;
 }
