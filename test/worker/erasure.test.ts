@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { eraseVisitor } from "../../worker/erasure/erase.ts";
 import { visitorKey } from "../../worker/visitor/key.ts";
 import { ADMIN, auditRecord, insertEvent, writeAudit } from "./audit-fixtures.ts";
-import { call } from "./helpers.ts";
+import type { DecideResponse } from "../../worker/decide/schema.ts";
+import { call, decideOk, TREATED } from "./helpers.ts";
 
 const erase = (id: string, headers: Record<string, string> = ADMIN) => call(`/admin/visitors/${encodeURIComponent(id)}`, { method: "DELETE", headers });
 
@@ -31,6 +32,30 @@ describe("DELETE /admin/visitors/:id", () => {
 
     // Erasing again is harmless and finds nothing.
     expect(await (await erase(id)).json()).toMatchObject({ removed: { events: 0, decisions: 0, visitorState: 0 } });
+  });
+
+  it("reaches what is still in the log queue: nothing decided or sent before the erasure is stored after it", async () => {
+    // Decide and events answer before their records are queued (worker/pipeline/), so an erasure
+    // sent right after a page finds them neither in D1 nor anywhere it can delete; the consumer
+    // must drop them when they arrive.
+    const id = `${TREATED[0]}-erased-in-queue`;
+    const page = { visitorId: id, slots: ["hero", "sidebar"], consent: { personalization: true, analytics: true }, context: { signals: { pageCategory: "shoes" } } };
+    const click = (decisionId: string) =>
+      call("/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ consent: { analytics: true }, events: [{ type: "click", decisionId, visitorId: id }] }) });
+    const before: DecideResponse = await decideOk(page);
+    expect((await click(before.decisions[0]!.decisionId)).status).toBe(202);
+    expect(await (await erase(id)).json()).toMatchObject({ complete: true, notRemoved: [] });
+
+    // The visitor comes back and consents again: what is decided after the erasure is stored.
+    const after: DecideResponse = await decideOk(page);
+    expect((await click(after.decisions[0]!.decisionId)).status).toBe(202);
+    const key = await visitorKey(id);
+    const ids = async (sql: string) => (await env.DB.prepare(sql).bind(key).all<{ id: string }>()).results.map((r) => r.id).sort();
+    const until = Date.now() + 60_000;
+    // The queue delivers in order: once the later records are in, the earlier ones have been consumed.
+    while (Date.now() < until && ((await count("events", id)) < 1 || (await count("decisions", id)) < 2)) await new Promise((r) => setTimeout(r, 100));
+    expect(await ids("SELECT decision_id AS id FROM decisions WHERE visitor_key = ?")).toEqual(after.decisions.map((d) => d.decisionId).sort());
+    expect(await ids("SELECT decision_id AS id FROM events WHERE visitor_key = ?")).toEqual([after.decisions[0]!.decisionId]);
   });
 
   it("attempts every store and reports what it could not remove and why, so a retry completes the erasure", async () => {

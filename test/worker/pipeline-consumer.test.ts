@@ -7,6 +7,9 @@ import { chunkMessages, consumeLog, type BatchIds, type ConsumerDeps, type DeadL
 import { consumeDeadLetters, RETRIES_EXHAUSTED } from "../../worker/pipeline/dead-letters.ts";
 import { decodeLogBody, logMessageSchema, MAX_MESSAGE_BYTES, messageBytes, splitIntoMessages } from "../../worker/pipeline/messages.ts";
 import { consumerDeps } from "../../worker/pipeline/wire.ts";
+import type { AuditRecord } from "../../worker/audit/record.ts";
+import { eraseVisitorKey, erasureTargets } from "../../worker/erasure/erase.ts";
+import type { StoredEvent } from "../../worker/events/schema.ts";
 import { ADMIN } from "./audit-fixtures.ts";
 import { call } from "./helpers.ts";
 import { decisionRecord, drain, eventRecord, flakyDb, messageBatch, type Delivery } from "./pipeline-harness.ts";
@@ -238,5 +241,48 @@ describe("splitting records into queue messages", () => {
 
     const huge = { ...big(99), page: "x".repeat(MAX_MESSAGE_BYTES) };
     expect(splitIntoMessages("decisions", [records[0]!, huge]).oversized).toEqual([huge]);
+  });
+});
+
+describe("records of a visitor erased while they were in the queue", () => {
+  it("are not stored nor folded when they arrive after the erasure; records decided after it are", async () => {
+    const key = "e7a5ed".padEnd(32, "0");
+    const d = () => {
+      const { afterCommit: _lake, ...wired } = consumerDeps(env);
+      return { ...wired, deadLetters: deps().deadLetters };
+    };
+    const decision = (id: string, time: number) => ({ ...decisionRecord(id, 1), visitorKey: key, time });
+    const event = (id: string, decisionId: string, time: number) => ({ ...eventRecord(id, decisionId, 2), type: "click" as const, visitorKey: key, time });
+    const deliver = (id: string, decisions: AuditRecord[], events: StoredEvent[]) =>
+      consumeLog(
+        messageBatch("nextbest-log", [
+          { id: `${id}-d`, body: { v: 1, kind: "decisions", records: decisions }, attempts: 1 },
+          { id: `${id}-e`, body: { v: 1, kind: "events", records: events }, attempts: 1 },
+        ]).batch,
+        d(),
+      );
+    const stored = async () => ({
+      decisions: (await env.DB.prepare("SELECT decision_id FROM decisions WHERE visitor_key = ? ORDER BY 1").bind(key).all<{ decision_id: string }>()).results.map((r) => r.decision_id),
+      events: (await env.DB.prepare("SELECT id FROM events WHERE visitor_key = ? ORDER BY 1").bind(key).all<{ id: string }>()).results.map((r) => r.id),
+      exposures: await count("SELECT COALESCE(SUM(decisions), 0) AS n FROM agg_exposures WHERE visitor_key = ? AND experiment = 'universal'", key),
+      outcomes: await count("SELECT COALESCE(SUM(events), 0) AS n FROM agg_visitor_days WHERE visitor_key = ?", key),
+    });
+
+    // Consumed before the erasure: stored, then erased with the rest.
+    const start = Date.now() - 60_000;
+    await deliver("er-1", [decision("er-d1", start)], [event("er-e1", "er-d1", start + 1)]);
+    expect(await stored()).toEqual({ decisions: ["er-d1"], events: ["er-e1"], exposures: 1, outcomes: 1 });
+    expect(await eraseVisitorKey(key, erasureTargets(env))).toMatchObject({ complete: true, removed: { decisions: 1, events: 1 } });
+    expect(await stored()).toEqual({ decisions: [], events: [], exposures: 0, outcomes: 0 });
+
+    // Decided before the erasure but consumed after it (they were in the queue): dropped. Decided
+    // after it (the visitor came back and consented): stored and folded.
+    const later = Date.now() + 60_000;
+    const result = await deliver("er-2", [decision("er-d2", start + 2), decision("er-d3", later)], [event("er-e2", "er-d2", start + 3), event("er-e3", "er-d3", later + 1)]);
+    expect(result).toMatchObject({ written: 4, retried: 0, deadLettered: 0 });
+    expect(await stored()).toEqual({ decisions: ["er-d3"], events: ["er-e3"], exposures: 1, outcomes: 1 });
+    // Redelivered, nothing changes.
+    await deliver("er-2", [decision("er-d2", start + 2), decision("er-d3", later)], [event("er-e2", "er-d2", start + 3), event("er-e3", "er-d3", later + 1)]);
+    expect(await stored()).toEqual({ decisions: ["er-d3"], events: ["er-e3"], exposures: 1, outcomes: 1 });
   });
 });

@@ -40,7 +40,9 @@ export interface ErasureTargets {
  * were folded from; counts report the raw rows), the visitor's Durable Object (and the D1 copy of
  * its identity links, worker/identity/devices.ts), the guardrail
  * configuration; the lake's copies are queued for the cron's rewrite pass (worker/lake/erase.ts)
- * and counted when it runs.
+ * and counted when it runs. That request (`lake_erasures`, written before the rows are deleted)
+ * is also what the log consumer checks to drop the visitor's records still in the queue
+ * (worker/pipeline/consume.ts), so `complete` holds for them too.
  */
 export function erasureTargets(env: Pick<Env, "DB" | "VISITOR" | "CONFIG">): Required<ErasureTargets> {
   return {

@@ -5,7 +5,8 @@
  * 2. the records of the valid messages are written in one `db.batch` (one SQLite transaction) per
  *    chunk of whole messages (`chunkMessages`: at most CHUNK_RECORDS records and CHUNK_BYTES of
  *    bodies — a small batch in one, a full batch of 50-candidate decisions in about six):
- *    `INSERT OR IGNORE` into `decisions` and `events` and the statements
+ *    `INSERT OR IGNORE` into `decisions` and `events` (without the records of visitors erased
+ *    since they were decided: `notErased`) and the statements
  *    `deps.extraStatements` returns (the aggregates), so a message is stored whole or not at all
  *    and a redelivered one inserts and folds nothing twice; a committed chunk's messages are
  *    acked; the pipeline counters follow in a small write of their own;
@@ -68,8 +69,24 @@ const eventValues = (e: StoredEvent): unknown[] => [e.id, e.time, e.type, e.name
 /** D1 binds at most 100 parameters per statement: rows per multi-row INSERT. */
 const MAX_PARAMS = 100;
 
-/** Multi-row `INSERT OR IGNORE` statements, as many rows each as the parameter limit allows. */
-function inserts<R>(db: D1Database, table: string, columns: readonly string[], values: (r: R) => unknown[], records: R[]): D1PreparedStatement[] {
+/**
+ * Rows of a visitor erased after they were decided are not inserted: the erasure (worker/erasure/
+ * erase.ts) records `(visitor_key, tbl, requested_at)` in `lake_erasures` before it deletes, and
+ * the insert tests it in the same transaction, so a record still in the queue (or in an isolate's
+ * outbox) when its visitor was erased never lands, whichever of the two commits first. A record
+ * decided after the erasure (the visitor came back and consented) is kept. `v.columnN` is the
+ * N-th value of a row of the VALUES list (https://sqlite.org/lang_select.html#values).
+ */
+const notErased = (table: string, columns: readonly string[]) => {
+  const at = (name: string) => `v.column${columns.indexOf(name) + 1}`;
+  return `WHERE NOT EXISTS (SELECT 1 FROM lake_erasures x WHERE x.visitor_key = ${at("visitor_key")} AND x.tbl = '${table}' AND x.requested_at >= ${at("time")})`;
+};
+
+/**
+ * Multi-row `INSERT OR IGNORE` statements, as many rows each as the parameter limit allows,
+ * skipping the rows of erased visitors (`notErased`).
+ */
+function inserts<R>(db: D1Database, table: "decisions" | "events", columns: readonly string[], values: (r: R) => unknown[], records: R[]): D1PreparedStatement[] {
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
   const row = `(${columns.map(() => "?").join(", ")})`;
   const prepared = new Map<number, D1PreparedStatement>();
@@ -78,7 +95,8 @@ function inserts<R>(db: D1Database, table: string, columns: readonly string[], v
     const chunk = records.slice(i, i + perStatement);
     let stmt = prepared.get(chunk.length);
     if (!stmt) {
-      stmt = db.prepare(`INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES ${Array(chunk.length).fill(row).join(", ")}`);
+      const rows = Array(chunk.length).fill(row).join(", ");
+      stmt = db.prepare(`INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) SELECT * FROM (VALUES ${rows}) AS v ${notErased(table, columns)}`);
       prepared.set(chunk.length, stmt);
     }
     out.push(stmt.bind(...chunk.flatMap(values)));
@@ -171,8 +189,8 @@ export async function consumeLog(batch: MessageBatch<unknown>, deps: ConsumerDep
   const now = deps.now();
   const { db } = deps;
   // What the committed chunks stored: new rows, and records already stored (an event resent by a
-  // client, a redelivered batch) — accounted for, so the backlog estimate of GET /admin/pipeline
-  // returns to zero.
+  // client, a redelivered batch) or dropped as their visitor was erased — accounted for, so the
+  // backlog estimate of GET /admin/pipeline returns to zero.
   const stored = { decisions_stored: 0, events_stored: 0, decisions_duplicates: 0, events_duplicates: 0 };
   let written = 0;
   let retried = 0;
