@@ -30,6 +30,21 @@ describe("personalizeHtml", () => {
     expect(out).toBe(expected);
   });
 
+  it("reads the page's facts from its nb: meta tags only, by their exact names", async () => {
+    const head = [
+      '<meta name="nb:page-type" content=" PDP ">',
+      '<meta name="nb:slots" content="Hero, sidebar">',
+      '<meta name="NB:category" content="ignored">',
+      '<meta name="nb:other" content="ignored">',
+      '<meta name="category" content="ignored">',
+      '<meta name="nb:category" content="first">',
+      '<meta name="nb:category" content="Bags">',
+    ].join("");
+    const seen: PageFacts[] = [];
+    await personalizeHtml(html(`<html><head>${head}</head><body></body></html>`), async (facts) => (seen.push({ ...facts }), []), { budgetMs: 1000 }).text();
+    expect(seen).toEqual([{ pageType: "pdp", slots: ["hero", "sidebar"], category: "bags" }]);
+  });
+
   it("leaves a page without slots byte-identical", async () => {
     const page = "<html><head></head><body><p>no slots here</p></body></html>";
     expect(await personalizeHtml(html(page), async () => [], { budgetMs: 100 }).text()).toBe(page);
@@ -71,6 +86,12 @@ describe("personalizeHtml", () => {
       ['<a href="/\\origin.test/x">', '<a href="http://w.test/x">'],
       ['<form action="//origin.test/search">', '<form action="http://w.test/search">'],
       ['<a href="//cdn.example/x">', '<a href="//cdn.example/x">'],
+      // Tag and attribute names in any case; each tag's own URL attribute only.
+      ['<A HREF="//origin.test/x">', '<A HREF="http://w.test/x">'],
+      ['<AREA href="https://origin.test/m">', '<AREA href="http://w.test/m">'],
+      ['<Form Action="//origin.test/s">', '<Form Action="http://w.test/s">'],
+      ['<a href="/x" action="//origin.test/y">', '<a href="/x" action="//origin.test/y">'],
+      ['<form action="/s" href="//origin.test/z">', '<form action="/s" href="//origin.test/z">'],
     ])("%s → %s", async (tag, expected) => {
       expect(noPrefix.rootRelative).toBe(false);
       const out = await personalizeHtml(html(`<body>${tag}x</body>`), undefined, { budgetMs: 100, links: noPrefix }).text();

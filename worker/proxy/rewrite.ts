@@ -56,39 +56,35 @@ export interface RewriteOptions {
   links?: LinkRewrite;
 }
 
-/** Navigation: where a visitor goes by clicking or submitting. */
-const LINK_ATTRIBUTES = [
+/** Navigation: where a visitor goes by clicking or submitting, and the attribute that says where. */
+const LINK_ATTRIBUTE: ReadonlyMap<string, string> = new Map([
   ["a", "href"],
   ["area", "href"],
   ["form", "action"],
-] as const;
-const LINK_ATTRIBUTE_NAMES = [...new Set(LINK_ATTRIBUTES.map(([, attribute]) => attribute))];
+]);
 
 /**
- * Adds the link handlers for a page whose root-relative links stay as they are (no prefix, no
+ * Adds the link handler for a page whose root-relative links stay as they are (no prefix, no
  * origin base path): only tags whose URL starts with `//`, `/\\` or the origin match the
  * selectors — a few per page —, and a tag is re-serialised only when its URL actually changes.
  * Why not match every root-relative link: each element a handler runs on costs a call into
  * JavaScript and splits the streamed output there (workerd flushes after every handler call,
  * cloudflare/workerd#3776: about one chunk per handled link, each crossing every hop to the
  * visitor). When they all change, link-stream.ts maps them in one tokenizer pass instead.
+ * One `on` for all the selectors: the runtime parses each `on`'s selector on every page.
  */
 function withLinks(rewriter: HTMLRewriter, links: LinkRewrite): HTMLRewriter {
   const starts = ["//", "/\\\\", links.origin];
-  // One selector list per attribute: each `on` is parsed by the runtime on every page.
-  for (const attribute of LINK_ATTRIBUTE_NAMES) {
-    const tags = LINK_ATTRIBUTES.filter(([, a]) => a === attribute).map(([tag]) => tag);
-    const selector = tags.flatMap((tag) => starts.map((start) => `${tag}[${attribute}^="${start}"]`)).join(", ");
-    rewriter = rewriter.on(selector, {
-      element(el: Element) {
-        const url = el.getAttribute(attribute);
-        if (url === null) return;
-        const mapped = links.map(url);
-        if (mapped !== url) el.setAttribute(attribute, mapped);
-      },
-    });
-  }
-  return rewriter;
+  const selector = [...LINK_ATTRIBUTE].flatMap(([tag, attribute]) => starts.map((start) => `${tag}[${attribute}^="${start}"]`)).join(", ");
+  return rewriter.on(selector, {
+    element(el: Element) {
+      const attribute = LINK_ATTRIBUTE.get(el.tagName.toLowerCase());
+      const url = attribute === undefined ? null : el.getAttribute(attribute);
+      if (url === null) return;
+      const mapped = links.map(url);
+      if (mapped !== url) el.setAttribute(attribute!, mapped);
+    },
+  });
 }
 
 /** The charset the page's `Content-Type` names ("" when none: the runtime's default, UTF-8). */
@@ -143,14 +139,28 @@ function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: nu
         return undefined;
       }));
   const served = new Map<string, SlotFill>();
-  const meta = (name: string, set: (content: string | null) => void) =>
-    [`meta[name="${name}"]`, { element: (el: Element) => set(el.getAttribute("content")) }] as const;
 
   return rewriter
-    .on(...meta("nb:category", (c) => (facts.category = c?.trim().toLowerCase().slice(0, 200) || undefined)))
-    .on(...meta("nb:page-type", (c) => (facts.pageType = c?.trim().toLowerCase() || undefined)))
-    .on(...meta("nb:tags", (c) => (facts.tags = splitList(c))))
-    .on(...meta("nb:slots", (c) => (facts.slots = splitList(c).slice(0, 10))))
+    // One handler for the four facts (each `on`'s selector is parsed on every page); names match
+    // exactly, as `meta[name="nb:category"]` did.
+    .on('meta[name^="nb:"]', {
+      element(el) {
+        const c = el.getAttribute("content");
+        switch (el.getAttribute("name")) {
+          case "nb:category":
+            facts.category = c?.trim().toLowerCase().slice(0, 200) || undefined;
+            break;
+          case "nb:page-type":
+            facts.pageType = c?.trim().toLowerCase() || undefined;
+            break;
+          case "nb:tags":
+            facts.tags = splitList(c);
+            break;
+          case "nb:slots":
+            facts.slots = splitList(c).slice(0, 10);
+        }
+      },
+    })
     .on("body", {
       element(el) {
         void decided(); // the head is parsed: start deciding while the body streams
