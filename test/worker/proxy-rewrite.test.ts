@@ -151,6 +151,34 @@ describe("personalizeHtml", () => {
   });
 });
 
+describe("the first byte does not wait for the decision", () => {
+  // A fast origin hands over the head, the first slot and more in one read: the head must still
+  // leave before the decision, whether or not the links go through the mapping stream first.
+  const head = `<html><head><title>t</title>${'<link rel="preload" href="/a.css">'.repeat(80)}</head>`;
+  const page = `${head}<body><div data-nb-slot="hero">d</div>${'<p><a href="/p">x</a></p>'.repeat(2000)}</body></html>`;
+  const links = { origin: "https://origin.test", map: (u: string) => `/edge${u}`, rootRelative: true };
+
+  it.each([
+    { name: "links mapped (a prefix)", links },
+    { name: "no links mapped", links: undefined },
+  ])("the head is sent before the decision resolves, the page whole after it: $name", async ({ links }) => {
+    let decide!: (fills: SlotFill[]) => void;
+    const decision = new Promise<SlotFill[]>((r) => (decide = r));
+    const oneRead = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new TextEncoder().encode(page)), c.close()) });
+    const reader = personalizeHtml(html(oneRead), () => decision, { budgetMs: 10_000, ...(links ? { links } : {}) }).body!.getReader();
+    const first = await Promise.race([reader.read(), new Promise<"waiting">((r) => setTimeout(() => r("waiting"), 1_000))]);
+    expect(first).not.toBe("waiting");
+    let out = new TextDecoder().decode((first as ReadableStreamReadResult<Uint8Array>).value);
+    expect(out).toContain("<title>t</title>");
+    decide([fill("hero", "h")]);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+    const expected = page
+      .replace('<div data-nb-slot="hero">d</div>', '<div data-nb-slot="hero" data-nb-decision="d-hero" data-nb-block="h" data-nb-reason="ranked" data-nb-source="edge"><b>h</b></div>')
+      .replace("</body>", '<script type="application/json" id="nb-decisions">[{"slot":"hero","decisionId":"d-hero","blockId":"h","reason":"ranked","modelVersion":"m@1"}]</script></body>');
+    expect(out).toBe(links ? expected.replaceAll('<a href="/', '<a href="/edge/') : expected);
+  });
+});
+
 describe("proxiedUrlMapper (the page's links): the same result as proxiedUrl for every link", () => {
   const values = [
     "/", "/shoes.html", "/a/b?x=1#c", "/a?next=/b", "//cdn.example/x", "/\\evil.example/x", " /padded ", "/x\u00a0", "/caf\u00e9",
