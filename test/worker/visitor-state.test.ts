@@ -83,12 +83,14 @@ describe("page views for edge proxy mode", () => {
   const afterDelay = () => new Promise((r) => setTimeout(r, 150));
   const opts = (at: number) => ({ now: at, sessionTimeoutMs: 30 * MIN });
 
-  it("answers a page view before writing it: the selection that follows writes it in its own commit", async () => {
+  it("answers a page view, and the selection that follows, before writing them: one write a moment later", async () => {
     const s = stub();
     await s.pageView("shoes", opts(T0));
     expect(await s.pageView("shoes", opts(T0 + 1000))).toEqual({ categoryViews: { shoes: 2 }, visitCount: 1 });
     expect(await written(s)).toEqual({});
     await served(s, T0 + 2000);
+    expect(await written(s)).toEqual({});
+    await afterDelay();
     expect(await written(s)).toEqual({ shoes: 2 });
     expect(await s.pageView("bags", opts(T0 + 3000))).toEqual({ categoryViews: { shoes: 2, bags: 1 }, visitCount: 1 });
   });
@@ -129,6 +131,8 @@ describe("page views for edge proxy mode", () => {
     await s.pageView("shoes", opts(T0 + 2 * MIN));
     expect(await lastSeen()).toBe(T0 + MIN);
     await served(s, T0 + 2 * MIN + 1000);
+    expect(await lastSeen()).toBe(T0 + MIN);
+    await afterDelay();
     expect(await lastSeen()).toBe(T0 + 3 * MIN);
     await s.pageView("bags", opts(T0 + 5 * MIN));
     await afterDelay();
@@ -138,12 +142,14 @@ describe("page views for edge proxy mode", () => {
   it("writes many categories counted at once (statements of at most 100 parameters)", async () => {
     const s = stub();
     const categories = Array.from({ length: 120 }, (_, i) => `c${i}`);
-    // In the object, without a turn of the event loop between them: all pending at the selection,
-    // with the platform's limit of 100 bound parameters (not enforced locally) checked.
+    // In the object, without a turn of the event loop between them: all pending when written
+    // (exposureCount writes what is pending first), with the platform's limit of 100 bound
+    // parameters (not enforced locally) checked.
     await runInDurableObject(s, (o: VisitorState, state: DurableObjectState) =>
       statements(state, async () => {
         for (const c of categories) await o.pageView(c, opts(T0));
         await o.select(input, opts(T0 + 1000));
+        o.exposureCount();
       }),
     );
     expect(await written(s)).toEqual(Object.fromEntries(categories.map((c) => [c, 1])));

@@ -16,7 +16,7 @@ import type { Channel } from "../actions/channels.ts";
 import { ensureOutboundTables, hourCounts, pickAdmitted, recordEngagementIn, releaseContactIn, reserveContact, type ReserveInput, type ReserveResult } from "../next-action/contact-store.ts";
 import { emptyCounts, type HourCounts } from "../send-time/shrinkage.ts";
 import { localHourOfWeek } from "../send-time/tz.ts";
-import { addSessionViews, PendingPageViews } from "./page-views.ts";
+import { addSessionViews, PendingWrites } from "./pending-writes.ts";
 import { insertRows } from "./sql-rows.ts";
 
 export type { HistorySnapshot } from "../identity/object-state.ts";
@@ -44,9 +44,10 @@ export interface SelectOptions {
  * session, and campaigns converted on. Only called for visitors with personalisation consent, so
  * nothing is written here without it.
  *
- * `select` reads the history, runs the pure selection and records the served blocks with
- * synchronous SQLite calls and no await in between: the Durable Object runs it atomically, so
- * concurrent decides for one visitor cannot exceed a cap.
+ * `select` reads the history, runs the pure selection and adds the served blocks to the history
+ * in memory with no await in between: the Durable Object runs it atomically, so concurrent
+ * decides for one visitor cannot exceed a cap. The exposures reach SQLite a moment after the
+ * answer (pending-writes.ts: what that costs if the object is torn down in between).
  *
  * Identity (worker/identity/): a visitor linked to a customer by identify forwards its state
  * calls to the customer's object (same class, named `customer:<HMAC key>`), which holds the
@@ -55,16 +56,17 @@ export interface SelectOptions {
  */
 export class VisitorState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** Page views counted and not yet written: the next selection writes them in its commit. */
-  private readonly pageViews: PendingPageViews;
+  /** Page views, activity and served exposures not yet written (pending-writes.ts). */
+  private readonly pending: PendingWrites;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.pageViews = new PendingPageViews(({ counts, lastSeen }) => {
+    this.pending = new PendingWrites(({ counts, lastSeen, exposures }) => {
       this.ensureTables();
       addSessionViews(this.sql, counts);
       if (lastSeen !== undefined) this.setMeta("last_seen", lastSeen);
+      this.record(exposures);
     });
   }
 
@@ -171,7 +173,7 @@ export class VisitorState extends DurableObject<Env> {
 
   /**
    * The history at `now`, starting a new session after `sessionTimeoutMs` of inactivity.
-   * `deferActivity`: `last_seen` is written by the next flush of the page views (page-views.ts).
+   * `deferActivity`: `last_seen` is written by the next flush of the pending writes (pending-writes.ts).
    */
   private history(now: number, sessionTimeoutMs: number, deferActivity = false): VisitorHistory {
     this.ensureTables();
@@ -182,17 +184,17 @@ export class VisitorState extends DurableObject<Env> {
       this.setMeta("session_start", now);
       this.setMeta("visits", (this.meta("visits") ?? 0) + 1);
       this.sql.exec("DELETE FROM session_views");
-      this.pageViews.drop();
+      this.pending.dropSession();
     }
     h.lastSeen = Math.max(now, h.lastSeen ?? now);
     // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
     // may last up to a minute longer than it should, never shorter, so session caps only get
-    // stricter — and the hot path skips a write on most requests. A page view's is written after
-    // its answer (page-views.ts), except with a new session's start: if the object is torn down
+    // stricter — and the hot path skips a write on most requests. A page's is written after its
+    // answer (pending-writes.ts), except with a new session's start: if the object is torn down
     // within 50 ms of it, the session can end early.
     if (this.persistedLastSeen === undefined || h.lastSeen > this.persistedLastSeen) {
       this.persistedLastSeen = h.lastSeen + 60_000;
-      if (deferActivity && !newSession) this.pageViews.seen(this.persistedLastSeen);
+      if (deferActivity && !newSession) this.pending.seen(this.persistedLastSeen);
       else this.setMeta("last_seen", this.persistedLastSeen);
     }
     return h;
@@ -209,7 +211,11 @@ export class VisitorState extends DurableObject<Env> {
     insertRows(this.sql, "INSERT INTO lifetime (key, count)", [...counts], "ON CONFLICT (key) DO UPDATE SET count = count + excluded.count");
   }
 
-  /** Applies caps and page rules, chooses per slot, records what is served. Atomic. */
+  /**
+   * Applies caps and page rules, chooses per slot, records what is served. Atomic: the served
+   * exposures join the in-memory history before the answer (caps hold for the next call at once)
+   * and are written a moment after it (pending-writes.ts), with the page's view and activity.
+   */
   async select(input: SelectionInput, options: SelectOptions): Promise<SlotPick[]> {
     const to = this.forward();
     if (to) return (await to.select(input, options)) as SlotPick[];
@@ -218,18 +224,19 @@ export class VisitorState extends DurableObject<Env> {
 
   /** The selection in this object; asynchronous only when an account cap consults the account's object. */
   private selectHere(input: SelectionInput, options: SelectOptions): SlotPick[] | Promise<SlotPick[]> {
-    // The page's view, counted by `pageView` just before, is written with this selection's
-    // exposures (in one commit, except on the account-caps path, which awaits in between).
-    this.pageViews.flush();
     // A customer who withdrew consent on one device: defaults everywhere, nothing recorded.
     if (this.hasWithdrawn()) return input.slots.map(({ slot, decisionId }) => ({ slot, decisionId, propensity: 1, explored: false, excluded: [] }));
     const account = usesAccountCaps(input) ? this.accountName() : undefined;
-    if (account) return this.selectWithAccount(account, input, options);
-    const history = this.history(options.now, options.sessionTimeoutMs);
+    if (account) {
+      // The account's object records synchronously; this object's pending writes go first.
+      this.pending.flush();
+      return this.selectWithAccount(account, input, options);
+    }
+    const history = this.history(options.now, options.sessionTimeoutMs, true);
     const before = history.recent.length;
     // selectSlots appends the served exposures and bumps the lifetime counters in memory.
     const picks = selectSlots(input, history, options.now);
-    this.record(history.recent.slice(before));
+    this.pending.served(history.recent.slice(before));
     this.prune(history, options.now);
     return picks;
   }
@@ -464,11 +471,11 @@ export class VisitorState extends DurableObject<Env> {
     // A customer who withdrew consent on one device: nothing counted, as for a new visitor.
     if (this.hasWithdrawn()) return { categoryViews: {}, visitCount: 1 };
     this.history(options.now, options.sessionTimeoutMs, true);
-    // Counted now, written with the selection that follows (page-views.ts): no commit to wait for.
-    if (category) this.pageViews.add(category);
+    // Counted now, written a moment later (pending-writes.ts): no commit to wait for.
+    if (category) this.pending.add(category);
     const stored: Record<string, number> = {};
     for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) stored[r.category] = r.count;
-    return { categoryViews: this.pageViews.withPending(stored), visitCount: this.meta("visits") ?? 1 };
+    return { categoryViews: this.pending.withPending(stored), visitCount: this.meta("visits") ?? 1 };
   }
 
   /**
@@ -513,6 +520,7 @@ export class VisitorState extends DurableObject<Env> {
 
   /** Exposures currently remembered (for tests and the admin API). */
   exposureCount(): number {
+    this.pending.flush();
     if (!this.hasTables()) return 0;
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM exposures").one().n;
   }
@@ -522,8 +530,10 @@ export class VisitorState extends DurableObject<Env> {
    * lifetime counters and conversions (`records`), and for a customer the profile and links.
    */
   async erase(): Promise<{ records: number; profile?: number; links?: number }> {
-    // Nothing stored: nothing to delete, and nothing created by looking.
-    this.pageViews.drop();
+    // What is pending is written first, so that `records` counts it (it is deleted with the rest);
+    // nothing is pending unless a call created the tables. Nothing stored: nothing to delete, and
+    // nothing created by looking.
+    this.pending.flush();
     this.persistedLastSeen = undefined;
     if (!this.hasTables()) return { records: 0 };
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
@@ -566,7 +576,7 @@ export class VisitorState extends DurableObject<Env> {
         // Moved: the customer's object holds it now.
         if (!previous) {
           this.sql.exec("DELETE FROM exposures; DELETE FROM lifetime; DELETE FROM converted; DELETE FROM session_views");
-          this.pageViews.drop();
+          this.pending.dropAll();
         }
         clearMoments(this.sql);
         this.momentsMem = undefined;
