@@ -12,16 +12,10 @@ import type { VisitorState } from "../../worker/visitor/visitor-state.ts";
 const MIN = 60_000;
 const T0 = Date.parse("2026-11-25T08:00:00Z");
 const opts = (at: number) => ({ now: at, sessionTimeoutMs: 30 * MIN });
-const capped = (limit: number, decisionId: string): SelectionInput => ({
-  slots: [{ slot: "hero", decisionId, options: [{ blockId: "a", campaign: "c", tags: [], caps: [{ limit, window: "day" }], rank: 1, personalized: true } satisfies RankedOption] }],
-  epsilon: 0,
-  globalCaps: [],
-  campaignCaps: {},
-  maxPromotionalPerPage: 10,
-  promotionalTag: "promo",
-  oneBlockPerCampaign: false,
-  excludeConverted: true,
-});
+const RULES = { epsilon: 0, globalCaps: [], campaignCaps: {}, maxPromotionalPerPage: 10, promotionalTag: "promo", oneBlockPerCampaign: false, excludeConverted: true };
+const option = (limit: number): RankedOption => ({ blockId: "a", campaign: "c", tags: [], caps: [{ limit, window: "day" }], rank: 1, personalized: true });
+/** One hero slot whose only block has a daily cap of `limit`. */
+const capped = (limit: number, decisionId: string): SelectionInput => ({ ...RULES, slots: [{ slot: "hero", decisionId, options: [option(limit)] }] });
 
 let n = 0;
 const stub = (name = `pending-writes-test-${n++}`) => env.VISITOR.get(env.VISITOR.idFromName(name));
