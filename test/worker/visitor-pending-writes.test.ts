@@ -82,6 +82,18 @@ describe("a selection's exposures, written after its answer", () => {
     expect(await pick(s, capped(1, "d2"), T0 + 1000)).toBe("a");
   });
 
+  it("a selection run in the object while an erasure awaits its deletes leaves nothing written afterwards", async () => {
+    const s = stub();
+    await pick(s, capped(2, "d1"), T0);
+    await runInDurableObject(s, async (o: VisitorState) => {
+      const erased = o.erase();
+      await o.select(capped(2, "d2"), opts(T0 + 1000));
+      await erased;
+    });
+    await afterDelay();
+    expect(await stored(s)).toBe(0);
+  });
+
   it("linking right after a selection moves the pending exposure to the customer's object, once", async () => {
     const visitor = stub();
     const customerName = `customer:pending-writes-${n++}`;

@@ -541,6 +541,9 @@ export class VisitorState extends DurableObject<Env> {
     const identity = identityRecords(this.sql);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    // A selection run inside the object during the awaits above (not through RPC, which workerd
+    // holds until this call ends) would otherwise write its exposure after the erasure.
+    this.pending.dropAll();
     this.loaded = undefined;
     this.tablesReady = false;
     this.migrated = false;
