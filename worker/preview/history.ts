@@ -36,5 +36,8 @@ export function describedVisitorState(history: VisitorHistory): VisitorStateClie
     async pageView() {
       return { categoryViews: {}, visitCount: 1 };
     },
+    async sessionSignals() {
+      return { categoryViews: {}, visitCount: 1 };
+    },
   };
 }
