@@ -126,7 +126,7 @@ describe("decide()", () => {
   });
 
   it("serves defaults (reason fallback, no capped blocks) when the visitor state fails", async () => {
-    const broken = () => ({ select: () => Promise.reject(new Error("DO down")), preview: () => Promise.reject(new Error("DO down")), pageView: () => Promise.reject(new Error("DO down")), sessionSignals: () => Promise.reject(new Error("DO down")) });
+    const broken = () => ({ select: () => Promise.reject(new Error("DO down")), preview: () => Promise.reject(new Error("DO down")), pageView: () => Promise.reject(new Error("DO down")) });
     const { decisions, traces } = await decide(request(), deps({ visitorState: broken }, { frequencyCaps: { perBlock: { "hero-jackets-rain": [{ limit: 5, window: "day" }] } } }));
     expect(decisions[0]).toMatchObject({ reason: "fallback" });
     expect(decisions[0]!.block.id).not.toBe("hero-jackets-rain");

@@ -125,29 +125,3 @@ describe("a selection's exposures, written after its answer", () => {
     expect(again).toBe("a");
   });
 });
-
-describe("session signals, read without writing (proxy mode reads them while the origin answers)", () => {
-  it("an unknown visitor: no views, visit 1, and still no state", async () => {
-    const s = stub();
-    expect(await s.sessionSignals(opts(T0))).toEqual({ categoryViews: {}, visitCount: 1 });
-    expect(await runInDurableObject(s, (_: VisitorState, state: DurableObjectState) => state.storage.sql.exec("SELECT name FROM sqlite_master").toArray().length)).toBe(0);
-  });
-
-  it("answers what pageView(undefined) would, writing nothing, and the selection counts the page's view after its session check", async () => {
-    const s = stub();
-    await s.pageView("shoes", opts(T0));
-    await s.pageView("shoes", opts(T0 + MIN));
-    const read = (at: number) => runInDurableObject(s, async (o: VisitorState, state: DurableObjectState) => {
-      let signals: unknown;
-      const writes = await writesOf(state, async () => (signals = await o.sessionSignals(opts(at))));
-      return { signals, writes };
-    });
-    expect(await read(T0 + 2 * MIN)).toEqual({ signals: { categoryViews: { shoes: 2 }, visitCount: 1 }, writes: [] });
-    // 40 minutes later a page would start the second session: no views yet, visit 2 — nothing started.
-    expect(await read(T0 + 42 * MIN)).toEqual({ signals: { categoryViews: {}, visitCount: 2 }, writes: [] });
-    await s.select(capped(5, "d1"), { ...opts(T0 + 42 * MIN), pageView: "bags" });
-    expect(await s.sessionSignals(opts(T0 + 43 * MIN))).toEqual({ categoryViews: { bags: 1 }, visitCount: 2 });
-    expect(await s.pageView(undefined, opts(T0 + 43 * MIN))).toEqual({ categoryViews: { bags: 1 }, visitCount: 2 });
-  });
-});
-

@@ -28,33 +28,17 @@ import type { MomentsConfig } from "../moments/schema.ts";
 
 export type { CandidateDebug, SlotTrace } from "./assemble.ts";
 
-/** The options of a call that selects: the time, the session timeout, and a page view to count with it. */
-export interface SelectCallOptions {
-  now: number;
-  sessionTimeoutMs: number;
-  /** A page view of this category, counted with the selection (proxy mode). */
-  pageView?: string;
-}
-
-/** Session signals of the visitor's object: views per category this session, and its visit count. */
-export interface SessionSignals {
-  categoryViews: Record<string, number>;
-  visitCount: number;
-}
-
 /** Runs the selection against the visitor's stored history (the Durable Object). */
 export interface VisitorStateClient {
-  select(input: SelectionInput, options: SelectCallOptions): Promise<SlotPick[]>;
+  select(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
   /** The same selection against the stored history, recording nothing (debug decides). */
   preview(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }): Promise<SlotPick[]>;
   /** Counts a page view server-side (edge proxy mode) and returns the session signals. */
-  pageView(category: string | undefined, options: { now: number; sessionTimeoutMs: number }): Promise<SessionSignals>;
-  /** The signals `pageView(undefined, …)` would return, starting, counting and writing nothing. */
-  sessionSignals(options: { now: number; sessionTimeoutMs: number }): Promise<SessionSignals>;
+  pageView(category: string | undefined, options: { now: number; sessionTimeoutMs: number }): Promise<{ categoryViews: Record<string, number>; visitCount: number }>;
   /** The identified customer's traits (`profile`, `account`); empty for an anonymous visitor. */
   profile?(): Promise<Profile>;
   /** `select` plus the visitor's moments at decide time, in the same call (worker/moments/). */
-  selectInMoments?(input: SelectionInput, options: SelectCallOptions, moments: DecideMoments): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
+  selectInMoments?(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }, moments: DecideMoments): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
   /** `preview` plus the moments, storing nothing. */
   previewInMoments?(input: SelectionInput, options: { now: number; sessionTimeoutMs: number }, moments: DecideMoments): Promise<{ picks: SlotPick[]; moments: MomentMembership[] }>;
   /** The moments alone (visitors in the universal control group get no selection). */

@@ -36,8 +36,5 @@ export function describedVisitorState(history: VisitorHistory): VisitorStateClie
     async pageView() {
       return { categoryViews: {}, visitCount: 1 };
     },
-    async sessionSignals() {
-      return { categoryViews: {}, visitCount: 1 };
-    },
   };
 }

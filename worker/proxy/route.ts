@@ -16,8 +16,6 @@ import { originRequestHeaders, rewritableEncoding } from "./request-headers.ts";
 import { personalisedPageHeaders, proxiedHeaders, proxiedUrlMapper, rewrittenPageHeaders, rootRelativePathsChange, type UrlMap } from "./response-headers.ts";
 import { consentFromCookies, parseCookies, requestSignals, VISITOR_COOKIE, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "./rewrite.ts";
-import { countingPageView, readSessionSignals, withPageView } from "./page-session.ts";
-import type { SessionSignals } from "../decide/decide.ts";
 
 /** Where a request goes at the origin: always the configured origin, the path normalised once. */
 function originTarget(config: ProxyConfig, url: URL): { path: string; target: URL } | { error: string } {
@@ -48,19 +46,14 @@ function isHtml(response: Response): boolean {
   return response.status === 200 && /^text\/html\b/i.test(response.headers.get("content-type") ?? "") && rewritableEncoding(response.headers.get("content-encoding"));
 }
 
-/**
- * Decides all slots of a page from request context and the visitor's stored state; `early` is
- * the visitor's session signals, read while the origin answered (page-session.ts).
- */
-function pageDecider(services: Services, defer: Defer, request: Request, url: URL, visitorId: string, consent: Record<string, boolean> & { personalization: boolean }, defaultSlots: string[], early: Promise<SessionSignals>) {
+/** Decides all slots of a page from request context and the visitor's stored state. */
+function pageDecider(services: Services, defer: Defer, request: Request, url: URL, visitorId: string, consent: Record<string, boolean> & { personalization: boolean }, defaultSlots: string[]) {
   return async (facts: PageFacts): Promise<SlotFill[]> => {
     const [catalog, guardrails] = await Promise.all([services.catalog.get(), services.guardrails.current()]);
     const slots = (facts.slots?.length ? facts.slots : defaultSlots).filter((s) => Object.hasOwn(catalog.slots, s));
     if (!slots.length) return [];
-    // Without a client script the session signals live in the visitor's Durable Object; this
-    // page's view is counted by the selection's call.
-    const session = withPageView(await early, facts.category);
-    const counting = countingPageView(services.visitorState, facts.category);
+    // Without a client script the session signals live in the visitor's Durable Object.
+    const session = await services.visitorState(visitorId).pageView(facts.category, { now: services.now(), sessionTimeoutMs: guardrails.config.sessionTimeoutMinutes * 60_000 });
     const parsed = decideRequestSchema.safeParse({
       visitorId,
       slots,
@@ -77,9 +70,7 @@ function pageDecider(services: Services, defer: Defer, request: Request, url: UR
       },
     });
     if (!parsed.success) throw new Error(`page facts do not make a valid decide request: ${parsed.error.message}`);
-    const { decisions } = await decideWithServices(parsed.data, { ...services, visitorState: counting.visitorState }, defer, requestCountry(request));
-    // No selection made (the universal control group, the kill switch): the view is counted now.
-    if (!counting.counted()) defer(services.visitorState(visitorId).pageView(facts.category, { now: services.now(), sessionTimeoutMs: guardrails.config.sessionTimeoutMinutes * 60_000 }));
+    const { decisions } = await decideWithServices(parsed.data, services, defer, requestCountry(request));
     return decisions.map((d) => ({ slot: d.slot, decisionId: d.decisionId, blockId: d.block.id, html: d.block.html, reason: d.reason, modelVersion: d.modelVersion }));
   };
 }
@@ -122,16 +113,11 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
     redirect: "manual",
   });
-  const known = visitorIdFromCookies(cookies);
-  let visitor: { id: string; early: Promise<SessionSignals> } | undefined;
   if (personalised) {
     // The decision's configuration is read while the origin answers, not after: the decide then
     // finds it in the isolate's memo (a failure here is left to the decide, which reports it).
-    // So are the visitor's session signals (page-session.ts), which write nothing.
     const services = c.get("services");
     void Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]).catch(() => undefined);
-    const id = known ?? services.newId();
-    visitor = { id, early: readSessionSignals(services, id) };
   }
   let fetched: Response;
   try {
@@ -169,8 +155,9 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     const rewritten = personalizeHtml(origin, undefined, { budgetMs: config.budgetMs, links: linkRewrite });
     return new Response(rewritten.body, { status: 200, statusText: fetched.statusText, headers: rewrittenPageHeaders(headers) });
   }
-  const { id: visitorId, early } = visitor!; // set above for every personalised request
-  const decider = pageDecider(c.get("services"), (work) => c.executionCtx.waitUntil(work), request, url, visitorId, consent, config.slots, early);
+  const known = visitorIdFromCookies(cookies);
+  const visitorId = known ?? c.get("services").newId();
+  const decider = pageDecider(c.get("services"), (work) => c.executionCtx.waitUntil(work), request, url, visitorId, consent, config.slots);
   const filled = personalizeHtml(origin, decider, { budgetMs: config.budgetMs, ...(linkRewrite ? { links: linkRewrite } : {}) });
   // Personalised HTML is for this visitor only: never stored by a shared cache, never revalidated.
   const out = personalisedPageHeaders(headers);

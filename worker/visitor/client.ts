@@ -14,9 +14,6 @@ export function visitorStateClient(ns: DurableObjectNamespace<import("./visitor-
     async pageView(category, options) {
       return (await stub(visitorId)).pageView(category, options);
     },
-    async sessionSignals(options) {
-      return (await stub(visitorId)).sessionSignals(options);
-    },
     async profile() {
       return (await stub(visitorId)).profile();
     },

@@ -10,9 +10,8 @@ export function memoryVisitorState() {
   const calls: string[] = [];
   const pageViews = new Map<string, Record<string, number>>();
   const client = (visitorId: string): VisitorStateClient => ({
-    async select(input, { now, sessionTimeoutMs, pageView }) {
+    async select(input, { now, sessionTimeoutMs }) {
       calls.push(visitorId);
-      if (pageView) countView(visitorId, pageView);
       let h = histories.get(visitorId);
       const lastSeen = h?.recent.reduce((m, e) => Math.max(m, e.at), -Infinity) ?? -Infinity;
       if (!h) h = { recent: [], sessionStart: now, lifetime: {}, converted: [] };
@@ -31,18 +30,11 @@ export function memoryVisitorState() {
     },
     async pageView(category) {
       calls.push(visitorId);
-      if (category) countView(visitorId, category);
-      return { categoryViews: { ...pageViews.get(visitorId) }, visitCount: 1 };
-    },
-    async sessionSignals() {
-      calls.push(visitorId);
-      return { categoryViews: { ...pageViews.get(visitorId) }, visitCount: 1 };
+      const views = (pageViews.get(visitorId) ?? {}) as Record<string, number>;
+      if (category) views[category] = (views[category] ?? 0) + 1;
+      pageViews.set(visitorId, views);
+      return { categoryViews: { ...views }, visitCount: 1 };
     },
   });
-  function countView(visitorId: string, category: string) {
-    const views = pageViews.get(visitorId) ?? {};
-    views[category] = (views[category] ?? 0) + 1;
-    pageViews.set(visitorId, views);
-  }
   return { client, histories, calls };
 }

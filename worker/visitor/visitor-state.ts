@@ -36,11 +36,6 @@ export interface MomentsCall {
 export interface SelectOptions {
   now: number;
   sessionTimeoutMs: number;
-  /**
-   * A page view of this category to count with the selection, after its session check (proxy
-   * mode: the page's session signals were read by `sessionSignals` while the origin answered).
-   */
-  pageView?: string;
 }
 
 /**
@@ -238,7 +233,6 @@ export class VisitorState extends DurableObject<Env> {
       return this.selectWithAccount(account, input, options);
     }
     const history = this.history(options.now, options.sessionTimeoutMs, true);
-    if (options.pageView) this.pending.add(options.pageView);
     const before = history.recent.length;
     // selectSlots appends the served exposures and bumps the lifetime counters in memory.
     const picks = selectSlots(input, history, options.now);
@@ -274,7 +268,6 @@ export class VisitorState extends DurableObject<Env> {
     await this.ctx.blockConcurrencyWhile(async () => {
       try {
         const history = this.history(options.now, options.sessionTimeoutMs);
-        if (options.pageView) this.pending.add(options.pageView);
         const picks = (await this.object(account).selectForAccount(input, history, options.now, true)) as SlotPick[];
         const served = servedExposures(picks, options.now);
         for (const e of served) addExposure(history, e);
@@ -480,31 +473,9 @@ export class VisitorState extends DurableObject<Env> {
     this.history(options.now, options.sessionTimeoutMs, true);
     // Counted now, written a moment later (pending-writes.ts): no commit to wait for.
     if (category) this.pending.add(category);
-    return { categoryViews: this.sessionViews(), visitCount: this.meta("visits") ?? 1 };
-  }
-
-  /**
-   * What `pageView(undefined, options)` would answer now — the session's views, stored and
-   * pending, and the visit count (one more when `now` starts a new session) — without starting,
-   * counting or writing anything (a visitor without state gets none). Proxy mode asks it while the
-   * origin answers and counts the page's view with its selection (`SelectOptions.pageView`), so a
-   * page's decision makes one call to this object after `<body>`, not two.
-   */
-  async sessionSignals(options: SelectOptions): Promise<{ categoryViews: Record<string, number>; visitCount: number }> {
-    const to = this.forward();
-    if (to) return to.sessionSignals(options);
-    if (!this.hasTables() || this.hasWithdrawn()) return { categoryViews: {}, visitCount: 1 };
-    const { lastSeen } = this.load();
-    const visits = this.meta("visits") ?? 0;
-    if (lastSeen === undefined || options.now - lastSeen > options.sessionTimeoutMs) return { categoryViews: {}, visitCount: visits + 1 };
-    return { categoryViews: this.sessionViews(), visitCount: visits || 1 };
-  }
-
-  /** This session's views per category: stored plus pending. */
-  private sessionViews(): Record<string, number> {
     const stored: Record<string, number> = {};
     for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) stored[r.category] = r.count;
-    return this.pending.withPending(stored);
+    return { categoryViews: this.pending.withPending(stored), visitCount: this.meta("visits") ?? 1 };
   }
 
   /**
