@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { proxyConfigFromEnv } from "../../worker/proxy/config.ts";
 import { MAPPED_PAGES } from "../../worker/proxy/link-body.ts";
 import { externalOrigin, html, proxied } from "./proxy-helpers.ts";
 
@@ -119,6 +120,47 @@ describe("URLs naming the origin are moved behind the Worker", () => {
     const res = await proxied("/edge/down", { headers: { accept: "text/html" } }, { vars });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("bad_gateway");
+  });
+
+  it("an origin that sends no headers within PROXY_ORIGIN_TIMEOUT_MS answers 504 gateway_timeout, and its request is aborted", async () => {
+    let aborted = false;
+    externalOrigin((request) => new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => ((aborted = true), reject(new Error("aborted"))))));
+    const res = await proxied("/edge/hangs", { headers: { accept: "text/html" } }, { vars: { ...vars, PROXY_ORIGIN_TIMEOUT_MS: "100" } });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toEqual({ error: { code: "gateway_timeout", message: "the origin sent no response headers within 100 ms" } });
+    expect(aborted).toBe(true);
+  });
+
+  it("only the headers are timed: a body that pauses longer than the timeout still streams whole", async () => {
+    externalOrigin(() => {
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(encoder.encode('<a href="/first">1</a>'));
+          await new Promise((r) => setTimeout(r, 300));
+          controller.enqueue(encoder.encode('<a href="/after-the-pause">2</a>'));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/html" } });
+    });
+    const res = await proxied("/edge/slow-body", { headers: { accept: "text/html" } }, { vars: { ...vars, PROXY_ORIGIN_TIMEOUT_MS: "100" } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('<a href="/edge/first">1</a><a href="/edge/after-the-pause">2</a>');
+  });
+
+  it.each(["", "0", "-5", "soon"])("PROXY_ORIGIN_TIMEOUT_MS=%j: the 30 s default (an origin answering in 50 ms is served)", async (value) => {
+    externalOrigin(() => new Promise((r) => setTimeout(() => r(html("<p>late</p>")), 50)));
+    const res = await proxied("/edge/late", { headers: { accept: "text/html" } }, { vars: { ...vars, PROXY_ORIGIN_TIMEOUT_MS: value } });
+    expect(res.status).toBe(200);
+    expect(proxyConfigFromEnv({ ...vars, PROXY_ORIGIN_TIMEOUT_MS: value })?.originTimeoutMs).toBe(30_000);
+  });
+
+  it.each([
+    ["2500", 2500],
+    ["250000", 100_000],
+  ])("PROXY_ORIGIN_TIMEOUT_MS=%s: %i ms (at most Cloudflare's own 100 s)", (value, ms) => {
+    expect(proxyConfigFromEnv({ ...vars, PROXY_ORIGIN_TIMEOUT_MS: value })?.originTimeoutMs).toBe(ms);
   });
 
   it("an origin with a base path: its paths lose the base, others are left alone", async () => {

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   internal: 500,
   /** Proxy mode: the origin could not be reached or broke off before its headers. */
   bad_gateway: 502,
+  /** Proxy mode: the origin sent no response headers within PROXY_ORIGIN_TIMEOUT_MS. */
+  gateway_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

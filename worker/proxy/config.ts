@@ -21,11 +21,21 @@ export interface ProxyConfig {
   slots: string[];
   /** Deciding may delay the first slot by at most this long; then the origin HTML streams unchanged. */
   budgetMs: number;
+  /**
+   * How long the origin may take to send its response headers (ms, PROXY_ORIGIN_TIMEOUT_MS,
+   * default 30,000); then the visitor gets `504 gateway_timeout`. The body is not timed: a page
+   * that streams slowly keeps streaming.
+   */
+  originTimeoutMs: number;
   /** PROXY_FORWARD_AUTH = "true": the visitor's `Authorization` header reaches the origin. */
   forwardAuth: boolean;
   /** PROXY_FORWARD_COOKIES: the Worker's own cookies (`nb_consent`, `nb_vid`) the origin may read. */
   forwardCookies: string[];
 }
+
+/** The origin's time to its headers: 30 s by default, at most Cloudflare's own 100 s (its 524). */
+const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
+const MAX_ORIGIN_TIMEOUT_MS = 100_000;
 
 const list = (v: string | undefined, fallback: string[]): string[] => {
   const items = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -57,6 +67,7 @@ function readProxyConfig(env: Partial<Record<string, string>>): ProxyConfig | un
     }
   }
   const budget = Number(env.PROXY_BUDGET_MS);
+  const originTimeout = Number(env.PROXY_ORIGIN_TIMEOUT_MS);
   const prefix = normalisePath(env.PROXY_PREFIX ?? "");
   if (!prefix.ok) {
     console.error(`PROXY_PREFIX is not a valid path (${prefix.reason}); proxy mode is off`);
@@ -71,6 +82,7 @@ function readProxyConfig(env: Partial<Record<string, string>>): ProxyConfig | un
     passThrough: list(env.PROXY_PASS_THROUGH, []),
     slots: list(env.PROXY_SLOTS, ["hero", "sidebar"]),
     budgetMs: Number.isFinite(budget) && budget > 0 ? budget : 50,
+    originTimeoutMs: Number.isFinite(originTimeout) && originTimeout > 0 ? Math.min(originTimeout, MAX_ORIGIN_TIMEOUT_MS) : DEFAULT_ORIGIN_TIMEOUT_MS,
     forwardAuth: (env.PROXY_FORWARD_AUTH ?? "").trim().toLowerCase() === "true",
     forwardCookies: list(env.PROXY_FORWARD_COOKIES, []),
   };

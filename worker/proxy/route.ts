@@ -34,6 +34,31 @@ function originTarget(config: ProxyConfig, url: URL): { path: string; target: UR
   return { path, target };
 }
 
+/**
+ * The origin's response, its headers within `timeoutMs`: a gateway's answers (RFC 9110 §15.6.3,
+ * §15.6.5) when it cannot be reached (502 `bad_gateway`) or sends no headers in time (504
+ * `gateway_timeout`, the request aborted). Only the headers are timed: once they are in, the body
+ * streams at the origin's pace (a page that pauses mid-way keeps streaming). `abort` is the
+ * controller of `request`'s signal.
+ */
+async function fromOrigin(send: (request: Request) => Promise<Response>, request: Request, abort: AbortController, timeoutMs: number): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new AppError("gateway_timeout", `the origin sent no response headers within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([send(request), timedOut]);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError("bad_gateway", `the origin did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** True for requests that take an HTML page: navigations, `*\/*` and requests without `Accept`. */
 function acceptsHtml(request: Request): boolean {
   const accept = request.headers.get("accept");
@@ -107,7 +132,9 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
   // differ by consent. Needed when the prefix or the origin's host differs from what visitors see.
   const links = page && (!!config.prefix || map.origin.origin !== url.origin);
 
+  const abort = new AbortController(); // the origin's headers are timed (fromOrigin)
   const originRequest = new Request(target, {
+    signal: abort.signal,
     method: request.method,
     headers: originRequestHeaders(request.headers, { personalised, rewritten: links, forwardAuth: config.forwardAuth, forwardCookies: config.forwardCookies }),
     body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
@@ -119,13 +146,7 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
     const services = c.get("services");
     void Promise.all([services.catalog.get(), services.guardrails.current(), services.campaignHoldouts()]).catch(() => undefined);
   }
-  let fetched: Response;
-  try {
-    fetched = config.origin === "assets" ? await c.env.ASSETS.fetch(originRequest) : await fetch(originRequest);
-  } catch (err) {
-    // Not the visitor's fault and not ours: the gateway's answer (RFC 9110 §15.6.3).
-    throw new AppError("bad_gateway", `the origin did not answer: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const fetched = await fromOrigin(config.origin === "assets" ? (r) => c.env.ASSETS.fetch(r) : fetch, originRequest, abort, config.originTimeoutMs);
   if (fetched.status === 101) return fetched; // a WebSocket: nothing to map
   const headers = proxiedHeaders(fetched.headers, map);
   // On a path that is personalised, what an HTML answer becomes depends on `Accept` (an `<img>`
