@@ -131,6 +131,30 @@ describe("URLs naming the origin are moved behind the Worker", () => {
     expect(aborted).toBe(true);
   });
 
+  it("an origin that rejects at once when aborted still gives 504, not 502 (PROXY_ORIGIN=assets)", async () => {
+    const res = await proxied("/edge/hangs", { headers: { accept: "text/html" } }, {
+      vars: { PROXY_ORIGIN_TIMEOUT_MS: "100" },
+      assets: (request) => new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(new Error("aborted")))),
+    });
+    expect(res.status).toBe(504);
+  });
+
+  it("a request with a body is not timed: an upload slower than the timeout reaches the origin and is answered", async () => {
+    externalOrigin(async (request) => new Response(`got ${(await request.text()).length} bytes`));
+    const encoder = new TextEncoder();
+    const upload = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode("a".repeat(1000)));
+        await new Promise((r) => setTimeout(r, 300));
+        controller.enqueue(encoder.encode("b".repeat(1000)));
+        controller.close();
+      },
+    });
+    const res = await proxied("/edge/upload", { method: "POST", body: upload, duplex: "half" } as RequestInit, { vars: { ...vars, PROXY_ORIGIN_TIMEOUT_MS: "100" } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("got 2000 bytes");
+  });
+
   it("only the headers are timed: a body that pauses longer than the timeout still streams whole", async () => {
     externalOrigin(() => {
       const encoder = new TextEncoder();

@@ -38,15 +38,19 @@ function originTarget(config: ProxyConfig, url: URL): { path: string; target: UR
  * The origin's response, its headers within `timeoutMs`: a gateway's answers (RFC 9110 §15.6.3,
  * §15.6.5) when it cannot be reached (502 `bad_gateway`) or sends no headers in time (504
  * `gateway_timeout`, the request aborted). Only the headers are timed: once they are in, the body
- * streams at the origin's pace (a page that pauses mid-way keeps streaming). `abort` is the
- * controller of `request`'s signal.
+ * streams at the origin's pace (a page that pauses mid-way keeps streaming); a request with a
+ * body (an upload) is not timed. `abort` is the controller of `request`'s signal.
  */
 async function fromOrigin(send: (request: Request) => Promise<Response>, request: Request, abort: AbortController, timeoutMs: number): Promise<Response> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
+    // A request with a body is not timed: its upload may take longer than the origin's answer
+    // (Cloudflare's own limit counts from the end of the request, too).
+    if (request.body) return;
     timer = setTimeout(() => {
-      abort.abort();
+      // Rejected before the abort: an origin that rejects at once on abort must not win the race (502).
       reject(new AppError("gateway_timeout", `the origin sent no response headers within ${timeoutMs} ms`));
+      abort.abort();
     }, timeoutMs);
   });
   try {
