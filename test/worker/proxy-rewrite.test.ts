@@ -125,6 +125,32 @@ describe("personalizeHtml", () => {
     expect(withSlots).toContain('<a href="/edge/shoes.html">');
   });
 
+  describe("a filled block's links are mapped as the page's (the page's mapping never reads inserted content)", () => {
+    const block = (html: string): SlotFill => ({ ...fill("hero", "b"), html });
+    const filled = async (blockHtml: string, with_: typeof links | undefined) => {
+      const out = await personalizeHtml(html(PAGE), async () => [block(blockHtml)], { budgetMs: 1000, ...(with_ ? { links: with_ } : {}) }).text();
+      return /data-nb-source="edge">([\s\S]*?)<\/div>/.exec(out)?.[1];
+    };
+    const map = { workerOrigin: "http://w.test", prefix: "", origin: new URL("https://origin.test") };
+    const noPrefix = { origin: "https://origin.test", map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map) };
+
+    it.each([
+      { name: "a prefix: root-relative links", links, given: '<a href="/shoes.html">Shoes</a>', expected: '<a href="/edge/shoes.html">Shoes</a>' },
+      { name: "a prefix: the origin's absolute links", links, given: '<a href="https://origin.test/x">x</a>', expected: '<a href="http://w.test/edge/x">x</a>' },
+      { name: "a prefix: other sites and relative links as written", links, given: '<a href="https://other.example/y">y</a><a href="rel">r</a>', expected: '<a href="https://other.example/y">y</a><a href="rel">r</a>' },
+      { name: "a prefix: images are not navigation", links, given: '<img src="/i.png" alt="">', expected: '<img src="/i.png" alt="" />' },
+      { name: "no prefix: root-relative links as written", links: noPrefix, given: '<a href="/shoes.html">Shoes</a>', expected: '<a href="/shoes.html">Shoes</a>' },
+      { name: "no prefix: the origin's absolute links behind the Worker", links: noPrefix, given: '<a href="https://origin.test/sale?x=1">Sale</a>', expected: '<a href="http://w.test/sale?x=1">Sale</a>' },
+      { name: "no link rewriting: as written", links: undefined, given: '<a href="/shoes.html">Shoes</a>', expected: '<a href="/shoes.html">Shoes</a>' },
+    ])("$name", async ({ links: with_, given, expected }) => {
+      expect(await filled(given, with_)).toBe(expected);
+    });
+
+    it("maps a block's links after sanitising it: nothing the sanitiser removed comes back", async () => {
+      expect(await filled('<a href="/a" onclick="x()">a</a><script>location="/b"</script>', links)).toBe('<a href="/edge/a">a</a>');
+    });
+  });
+
   it("keeps streaming: the first bytes arrive before the origin has finished", async () => {
     const encoder = new TextEncoder();
     let release!: () => void;

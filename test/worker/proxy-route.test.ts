@@ -35,6 +35,13 @@ describe("proxy mode (PROXY_ORIGIN=assets, PROXY_PREFIX=/edge)", () => {
     expect(html).toContain('<script type="application/json" id="nb-decisions">');
   });
 
+  it("maps the links of the block it fills as the page's own (behind the prefix)", async () => {
+    const html = await (await get("/edge/", CONSENT)).text();
+    // The demo's hero blocks are one link each, written root-relative in the catalog (`/shoes.html`).
+    const link = /data-nb-source="edge"><a class="nb-block[^"]*" href="([^"]*)"/.exec(html)?.[1];
+    expect(link).toMatch(/^\/edge\/[a-z]/);
+  });
+
   it("without consent: the origin's page (its links behind the prefix), no cookie, nothing decided", async () => {
     const [proxied, page] = await Promise.all([get("/edge/"), origin("/")]);
     expect(proxied.headers.get("set-cookie")).toBeNull();

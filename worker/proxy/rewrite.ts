@@ -6,6 +6,7 @@
  * unchanged.
  */
 import { sanitizeBlockHtmlCached } from "../sanitize/sanitize.ts";
+import { blockLinksMapped } from "./block-links.ts";
 import { linkMappedBody } from "./link-body.ts";
 
 /** What the page says about itself in its head. */
@@ -122,13 +123,13 @@ export function personalizeHtml(response: Response, decidePage: PageDecider | un
   const mapped = links?.rootRelative && response.body ? new Response(linkMappedBody(response.body, links, charsetOf(response), { gather: () => deciding }), response) : response;
   let rewriter = new HTMLRewriter();
   if (links && !links.rootRelative) rewriter = withLinks(rewriter, links);
-  if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs, () => (deciding = true));
+  if (decidePage) rewriter = withSlots(rewriter, decidePage, options.budgetMs, () => (deciding = true), links);
   else if (mapped !== response) return mapped;
   return rewriter.transform(mapped);
 }
 
-/** Adds the slot handlers: page facts from the head, one decision, each slot filled from it. */
-function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: number, onDeciding: () => void): HTMLRewriter {
+/** Adds the slot handlers: page facts from the head, one decision, each slot filled from it (its links mapped by `links`). */
+function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: number, onDeciding: () => void, links: LinkRewrite | undefined): HTMLRewriter {
   const facts: PageFacts = {};
   let decision: Promise<Map<string, SlotFill> | undefined> | undefined;
   const decided = () =>
@@ -181,7 +182,9 @@ function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: nu
         if (!fill) return;
         // Sanitised again where it is inserted (remembered per isolate, so no parse per request):
         // whatever produced the fill, nothing in a slot can run script.
-        el.setInnerContent(sanitizeBlockHtmlCached(fill.html).html, { html: true });
+        // Its links mapped as the page's are (block-links.ts): the page's mapping never sees it.
+        const safe = sanitizeBlockHtmlCached(fill.html).html;
+        el.setInnerContent(links ? blockLinksMapped(safe, links) : safe, { html: true });
         el.setAttribute("data-nb-decision", fill.decisionId);
         el.setAttribute("data-nb-block", fill.blockId);
         el.setAttribute("data-nb-reason", fill.reason);
