@@ -62,8 +62,9 @@ export class VisitorState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.pending = new PendingWrites(({ counts, lastSeen, exposures }) => {
+    this.pending = new PendingWrites(({ session, counts, lastSeen, exposures }) => {
       this.ensureTables();
+      if (session) this.writeSessionStart(session.start, session.visits);
       addSessionViews(this.sql, counts);
       if (lastSeen !== undefined) this.setMeta("last_seen", lastSeen);
       this.record(exposures);
@@ -147,6 +148,23 @@ export class VisitorState extends DurableObject<Env> {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 
+  /** A session's start: its time (ms), the visit count, and no page views yet. */
+  private writeSessionStart(start: number, visits: number): void {
+    this.setMeta("session_start", start);
+    this.setMeta("visits", visits);
+    this.sql.exec("DELETE FROM session_views");
+  }
+
+  /** How many sessions this visitor has had, the current one included, pending or written. */
+  private storedVisits(): number | undefined {
+    return this.pending.pendingVisits() ?? (this.hasTables() ? this.meta("visits") : undefined);
+  }
+
+  /** The visit count as a signal (1 for a visitor whose first session is not counted yet). */
+  private visitCount(): number {
+    return this.storedVisits() ?? 1;
+  }
+
   /**
    * The history, read from SQLite once per instance and then kept in memory: a Durable Object
    * instance is the only writer of its storage, so the copy cannot go stale.
@@ -173,28 +191,34 @@ export class VisitorState extends DurableObject<Env> {
 
   /**
    * The history at `now`, starting a new session after `sessionTimeoutMs` of inactivity.
-   * `deferActivity`: `last_seen` is written by the next flush of the pending writes (pending-writes.ts).
+   * `deferActivity`: a session's start and `last_seen` are written by the next flush of the
+   * pending writes, and a new visitor's tables created by it (pending-writes.ts); otherwise now,
+   * after whatever is pending.
    */
   private history(now: number, sessionTimeoutMs: number, deferActivity = false): VisitorHistory {
-    this.ensureTables();
+    if (!deferActivity) {
+      this.pending.flush();
+      this.ensureTables();
+    }
     const h = this.load();
     const newSession = h.lastSeen === undefined || now - h.lastSeen > sessionTimeoutMs;
     if (newSession) {
       h.sessionStart = now;
-      this.setMeta("session_start", now);
-      this.setMeta("visits", (this.meta("visits") ?? 0) + 1);
-      this.sql.exec("DELETE FROM session_views");
-      this.pending.dropSession();
+      const visits = (this.storedVisits() ?? 0) + 1;
+      if (deferActivity) this.pending.startSession(now, visits);
+      else {
+        this.writeSessionStart(now, visits);
+        this.pending.dropSession();
+      }
     }
     h.lastSeen = Math.max(now, h.lastSeen ?? now);
     // Activity is persisted a minute ahead, at most once a minute: after an eviction a session
     // may last up to a minute longer than it should, never shorter, so session caps only get
     // stricter — and the hot path skips a write on most requests. A page's is written after its
-    // answer (pending-writes.ts), except with a new session's start: if the object is torn down
-    // within 50 ms of it, the session can end early.
+    // answer (pending-writes.ts).
     if (this.persistedLastSeen === undefined || h.lastSeen > this.persistedLastSeen) {
       this.persistedLastSeen = h.lastSeen + 60_000;
-      if (deferActivity && !newSession) this.pending.seen(this.persistedLastSeen);
+      if (deferActivity) this.pending.seen(this.persistedLastSeen);
       else this.setMeta("last_seen", this.persistedLastSeen);
     }
     return h;
@@ -323,7 +347,7 @@ export class VisitorState extends DurableObject<Env> {
 
   /** What moment conditions read besides events and signals: traits (account: one hop, only when read) and the visit count. */
   private async momentTraits(config: MomentsConfig): Promise<TimerContext> {
-    if (!this.hasTables()) return { visitCount: 1 };
+    if (!this.hasTables()) return { visitCount: this.visitCount() };
     const traits = readIdentity(this.sql, "traits");
     const account = momentsRead(config, "account") ? readIdentity(this.sql, "account") : undefined;
     return { visitCount: this.meta("visits") ?? 1, ...(traits ? { profile: JSON.parse(traits) as ProfileTraits } : {}), ...(account ? { account: await this.object(account).accountTraits() } : {}) };
@@ -409,7 +433,7 @@ export class VisitorState extends DurableObject<Env> {
     const traits = await this.momentTraits(call.config);
     const picks = await this.selectHere(input, options);
     // The visit count after the selection (it may have started a session).
-    const context = { ...traits, visitCount: this.meta("visits") ?? 1 };
+    const context = { ...traits, visitCount: this.visitCount() };
     const update = observe(this.sql, this.moments(), call.config, [{ now: options.now, signals: call.signals ?? {}, ...context }]);
     return { picks, moments: this.afterMoments(call, update, options.now, context) };
   }
@@ -474,8 +498,8 @@ export class VisitorState extends DurableObject<Env> {
     // Counted now, written a moment later (pending-writes.ts): no commit to wait for.
     if (category) this.pending.add(category);
     const stored: Record<string, number> = {};
-    for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) stored[r.category] = r.count;
-    return { categoryViews: this.pending.withPending(stored), visitCount: this.meta("visits") ?? 1 };
+    if (this.hasTables()) for (const r of this.sql.exec<{ category: string; count: number }>("SELECT category, count FROM session_views")) stored[r.category] = r.count;
+    return { categoryViews: this.pending.withPending(stored), visitCount: this.visitCount() };
   }
 
   /**
