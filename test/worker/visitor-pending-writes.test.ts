@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RankedOption, SelectionInput } from "../../worker/decide/select.ts";
+import { momentsConfigSchema } from "../../worker/moments/schema.ts";
 import type { VisitorState } from "../../worker/visitor/visitor-state.ts";
 
 const MIN = 60_000;
@@ -196,5 +197,53 @@ describe("a session's start, written after its answer", () => {
       return rebuilt.pageView("bags", opts(T0 + 1000));
     });
     expect(again).toEqual({ categoryViews: { bags: 1 }, visitCount: 1 });
+  });
+});
+
+// Found by a reviewer: moments read the visit count, and a new visitor's moment rows are written
+// before the visitor's own tables.
+describe("a pending session's start, seen by moments and erasure", () => {
+  /** A moment for first visits only (`visit.count == 1`). */
+  const ONBOARDING = momentsConfigSchema.parse({ moments: [{ id: "onboarding", trigger: { condition: { "==": [{ var: "visit.count" }, 1] } }, exit: { afterSeconds: 7 * 86_400 }, kpi: { event: "signup", windowSeconds: 7 * 86_400 } }] });
+  const call = { config: ONBOARDING, key: "v:pending-session" };
+  const later = T0 + 3 * 60 * MIN; // a second visit, past the session timeout
+  type Entered = { id: string }[];
+
+  it.each([
+    { entry: "momentsAtDecide", run: (o: VisitorState) => o.momentsAtDecide(call, later + 10) as Promise<Entered> },
+    { entry: "momentEvents", run: async (o: VisitorState) => (await o.momentEvents([{ at: later + 10, event: "product_view", category: "shoes" }], call, later + 10)).moments as Entered },
+    { entry: "previewInMoments", run: async (o: VisitorState) => (await o.previewInMoments(capped(5, "d1"), opts(later + 10), call)).moments as Entered },
+    { entry: "momentTimer", run: async (o: VisitorState) => (await o.momentTimer(ONBOARDING, call.key, later + 10)).moments as Entered },
+  ])("$entry right after a second visit's first page counts that visit (not a first visit's moment)", async ({ run }) => {
+    const s = stub();
+    await s.pageView("shoes", opts(T0));
+    await afterDelay();
+    // In one call into the object: well within the 50 ms before the session's start is written.
+    const entered = await runInDurableObject(s, async (o: VisitorState) => {
+      expect((await o.pageView("shoes", opts(later))).visitCount).toBe(2);
+      return run(o);
+    });
+    expect(entered.map((m) => m.id)).toEqual([]);
+  });
+
+  it("an object torn down after a new visitor's first decide with moments: erasure removes the moment rows too", async () => {
+    const s = stub();
+    const left = await runInDurableObject(s, async (o: VisitorState, state: DurableObjectState) => {
+      expect((await o.selectInMoments(capped(5, "d1"), opts(T0), call)).moments.map((m) => m.id)).toEqual(["onboarding"]);
+      const rebuilt = new (o.constructor as new (state: DurableObjectState, e: Env) => VisitorState)(state, env);
+      (o as unknown as { pending: { dropAll(): void } }).pending.dropAll(); // the old instance is gone
+      await rebuilt.erase();
+      return state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray().map((r) => r.name);
+    });
+    expect(left).toEqual([]);
+  });
+
+  it("a selection a week after a new visitor's first, before anything is written (a fake clock), prunes without error", async () => {
+    const s = stub();
+    const outcome = await runInDurableObject(s, async (o: VisitorState) => {
+      await o.select(capped(5, "d1"), opts(T0));
+      return o.select(capped(5, "d2"), opts(T0 + 8 * 24 * 60 * MIN)).then(() => "ok", (e: Error) => e.message);
+    });
+    expect(outcome).toBe("ok");
   });
 });

@@ -270,7 +270,9 @@ export class VisitorState extends DurableObject<Env> {
     const horizon = now - WINDOW_MS.week;
     if (history.recent.some((e) => e.at <= horizon)) {
       history.recent = history.recent.filter((e) => e.at > horizon);
-      this.sql.exec("DELETE FROM exposures WHERE at <= ?", horizon);
+      // Not created yet while all of them are pending (pending-writes.ts); those are written
+      // with their lifetime counters and pruned when the object next loads.
+      if (this.hasTables()) this.sql.exec("DELETE FROM exposures WHERE at <= ?", horizon);
     }
   }
 
@@ -350,7 +352,7 @@ export class VisitorState extends DurableObject<Env> {
     if (!this.hasTables()) return { visitCount: this.visitCount() };
     const traits = readIdentity(this.sql, "traits");
     const account = momentsRead(config, "account") ? readIdentity(this.sql, "account") : undefined;
-    return { visitCount: this.meta("visits") ?? 1, ...(traits ? { profile: JSON.parse(traits) as ProfileTraits } : {}), ...(account ? { account: await this.object(account).accountTraits() } : {}) };
+    return { visitCount: this.visitCount(), ...(traits ? { profile: JSON.parse(traits) as ProfileTraits } : {}), ...(account ? { account: await this.object(account).accountTraits() } : {}) };
   }
 
   /**
@@ -559,7 +561,13 @@ export class VisitorState extends DurableObject<Env> {
     // nothing created by looking.
     this.pending.flush();
     this.persistedLastSeen = undefined;
-    if (!this.hasTables()) return { records: 0 };
+    if (!this.hasTables()) {
+      // A visitor's first decide with moments writes their tables at once and its own later: an
+      // object torn down in between leaves only those, which are erased too (tables created to
+      // count in, then deleted with the rest).
+      if (!this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray().length) return { records: 0 };
+      this.ensureTables();
+    }
     const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     const records = count("exposures") + count("lifetime") + count("converted");
     const identity = identityRecords(this.sql);
