@@ -155,6 +155,8 @@ describe("requests for visitors with no state create none", () => {
     let id = freshVisitor();
     while (isHeldOut(id, { rate: Number(env.HOLDOUT_RATE), salt: env.HOLDOUT_SALT })) id = freshVisitor();
     await call("/v1/decide", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...decideBody(id), consent: { personalization: true } }) });
+    // A first visit's tables are written ~50 ms after its answer (worker/visitor/pending-writes.ts).
+    await new Promise((r) => setTimeout(r, 300));
     expect(await objects()).toContain(await objectOf(id));
     expect(await tables(id)).toContain("exposures");
     // Withdrawing consent erases it again, tables included.
