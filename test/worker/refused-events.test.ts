@@ -37,7 +37,12 @@ async function servedVisitor(): Promise<{ id: string; decisionId: string }> {
 
 async function convertedCampaigns(id: string): Promise<string[]> {
   const stub = env.VISITOR.get(env.VISITOR.idFromName(await visitorKey(id))) as DurableObjectStub<VisitorState>;
-  return runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ campaign: string }>("SELECT campaign FROM converted").toArray().map((r) => r.campaign));
+  // A first visit's tables are written ~50 ms after its answer (worker/visitor/pending-writes.ts): none yet, nothing converted.
+  return runInDurableObject(stub, (_, state) =>
+    state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'converted'").toArray().length
+      ? state.storage.sql.exec<{ campaign: string }>("SELECT campaign FROM converted").toArray().map((r) => r.campaign)
+      : [],
+  );
 }
 
 const postEvents = (body: unknown) => call("/v1/events", { method: "POST", headers: { "content-type": "text/plain" }, body: typeof body === "string" ? body : JSON.stringify(body) });
