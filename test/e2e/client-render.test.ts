@@ -48,7 +48,9 @@ describe("a Worker that does not answer", () => {
     expect(record.heroWhilePending).toBe(record.revealRanMs < 1_000 ? "hidden" : "visible");
     expect(record.fetchAt).toBeGreaterThanOrEqual(record.pendingAt);
     const waited = record.defaultAt - record.fetchAt;
-    expect(waited).toBeGreaterThanOrEqual(595);
+    // The client's timer starts just before its fetch, and Chromium coarsens performance.now():
+    // a fresh-clone CI run measured 594.9 ms.
+    expect(waited).toBeGreaterThanOrEqual(585);
     expect(waited).toBeLessThan(600 + 1_000); // the timeout, with room for a late timer on a busy machine
     expect(await hero.innerText()).toContain("Welcome to Northwind Outfitters");
     expect(await hero.locator("h2").isVisible()).toBe(true);
