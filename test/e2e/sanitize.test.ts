@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Request as PageRequest, Response as PageResponse } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runWrangler, startDevServer, type DevServer } from "../../scripts/dev-server.ts";
 import { GENEROUS_BUDGETS } from "../budgets.ts";
@@ -98,6 +98,8 @@ afterEach(async () => {
 });
 
 type Mode = "proxy" | "client" | "unsanitised";
+/** The consent cookie of proxy mode's browsers: personalisation yes, analytics no. */
+const CONSENT_COOKIE = "personalization%3D1%26analytics%3D0";
 const pagePath = (mode: Mode, g: number) => `/edge/${mode === "proxy" ? "proxy" : "client"}/${g}.html`;
 
 /** Answers the page's decides with the payloads as written, as no Worker of ours would. */
@@ -113,18 +115,48 @@ async function unsanitisedDecides(page: Page): Promise<void> {
   });
 }
 
+/**
+ * The requests of `page` from now on that have not finished, each with its age and whether its
+ * response headers came: what a navigation that never reaches `load` still waits for.
+ */
+function unfinishedRequests(page: Page): { list(): string[]; stop(): void } {
+  const started = new Map<PageRequest, number>();
+  const answered = new Set<PageRequest>();
+  const onRequest = (request: PageRequest) => started.set(request, Date.now());
+  const onResponse = (response: PageResponse) => answered.add(response.request());
+  const onEnd = (request: PageRequest) => started.delete(request);
+  page.on("request", onRequest).on("response", onResponse).on("requestfinished", onEnd).on("requestfailed", onEnd);
+  return {
+    list: () => [...started].map(([r, at]) => `${r.method()} ${r.url()} (${r.resourceType()}, ${Date.now() - at} ms, ${answered.has(r) ? "headers in, body not finished" : "no response headers"})`),
+    stop: () => void page.off("request", onRequest).off("response", onResponse).off("requestfinished", onEnd).off("requestfailed", onEnd),
+  };
+}
+
 /** Opens a group's page and waits until each slot shows its block. */
 async function open(page: Page, mode: Mode, g: number): Promise<void> {
   const url = `${server.url}${pagePath(mode, g)}`;
-  await page.goto(url).catch(async (err: Error) => {
-    // Say what the Worker answers for the page now, so a stalled server can be told from a stalled browser.
+  const unfinished = unfinishedRequests(page);
+  // Parsed, not loaded: every slot is in the DOM once the document is. `load` also waits for the
+  // blocks' images (`<img src="x">` goes through the proxy to the origin's 404), which say
+  // nothing about script running. A CI run once waited 120 s for `load` without saying on what:
+  // what is still pending is now reported, when the document stalls and when `load` comes late.
+  await page.goto(url, { waitUntil: "domcontentloaded" }).catch(async (err: Error) => {
+    // Say what the page still waits for, and what the Worker answers for it now, so a stalled
+    // server, origin or subresource can be told from a stalled browser.
+    const waiting = unfinished.list();
     const started = Date.now();
-    const answer = await fetch(url, { signal: AbortSignal.timeout(30_000) }).then(
+    // With the browser's consent, as the page was asked for (the personalised path when proxied).
+    const headers = mode === "proxy" ? { cookie: `nb_consent=${CONSENT_COOKIE}` } : undefined;
+    const answer = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) }).then(
       async (r) => `${r.status} after ${Date.now() - started} ms, ${(await r.text()).length} characters`,
       (e: Error) => `${e.message} after ${Date.now() - started} ms`,
     );
-    throw new Error(`${err.message}\nthe same URL fetched now: ${answer}`);
+    throw new Error(`${err.message}\nrequests not finished: ${waiting.join("; ") || "none"}\nthe same URL fetched now: ${answer}`);
   });
+  void page
+    .waitForLoadState("load", { timeout: 30_000 })
+    .catch(() => !page.isClosed() && console.warn(`${url}: no load event within 30 s of the document; requests not finished: ${unfinished.list().join("; ") || "none"}`))
+    .finally(unfinished.stop);
   if (mode !== "proxy") {
     await page.waitForFunction(() => typeof (window as { nextbest?: unknown }).nextbest === "object");
     await page.evaluate(() => (window as unknown as { nextbest: { consent(a: object): Promise<unknown> } }).nextbest.consent({ personalization: true, analytics: false }));
@@ -147,7 +179,7 @@ async function open(page: Page, mode: Mode, g: number): Promise<void> {
 }
 
 async function consented(context: BrowserContext) {
-  await context.addCookies([{ name: "nb_consent", value: "personalization%3D1%26analytics%3D0", url: server.url }]);
+  await context.addCookies([{ name: "nb_consent", value: CONSENT_COOKIE, url: server.url }]);
 }
 
 describe.each(["proxy", "client", "unsanitised"] as const)("%s mode in Chromium: no block payload runs", (mode) => {
