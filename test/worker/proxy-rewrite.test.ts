@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { blockLinksMapped } from "../../worker/proxy/block-links.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "../../worker/proxy/rewrite.ts";
 import { proxiedUrl, proxiedUrlMapper, rootRelativePathsChange } from "../../worker/proxy/response-headers.ts";
 
@@ -148,6 +149,22 @@ describe("personalizeHtml", () => {
 
     it("maps a block's links after sanitising it: nothing the sanitiser removed comes back", async () => {
       expect(await filled('<a href="/a" onclick="x()">a</a><script>location="/b"</script>', links)).toBe('<a href="/edge/a">a</a>');
+    });
+
+    it("remembers a mapped block per mapping key: the same block under another key maps by that key's rules", () => {
+      const block = '<a href="/shoes.html">Shoes</a>';
+      const edge = { ...links, mappingKey: "w\n/edge\no" };
+      const other = { ...links, map: (u: string) => `/other${u}`, mappingKey: "w\n/other\no" };
+      for (let i = 0; i < 2; i++) {
+        expect(blockLinksMapped(block, edge)).toBe('<a href="/edge/shoes.html">Shoes</a>');
+        expect(blockLinksMapped(block, other)).toBe('<a href="/other/shoes.html">Shoes</a>');
+      }
+      // Remembered: the second call under a key does not run its map again.
+      let calls = 0;
+      const counted = { ...links, map: (u: string) => (calls++, `/counted${u}`), mappingKey: "w\n/counted\no" };
+      blockLinksMapped(block, counted);
+      blockLinksMapped(block, counted);
+      expect(calls).toBe(1);
     });
   });
 

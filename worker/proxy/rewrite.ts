@@ -50,6 +50,11 @@ export interface LinkRewrite {
    * the prefix, the origin URL). Absent: the page is tokenized every time.
    */
   pageKey?: string;
+  /**
+   * What `map` depends on (the Worker's origin, the prefix, the origin URL): a block's mapped
+   * HTML is remembered per isolate under it (block-links.ts). Absent: mapped every time.
+   */
+  mappingKey?: string;
 }
 
 export interface RewriteOptions {
@@ -180,9 +185,9 @@ function withSlots(rewriter: HTMLRewriter, decidePage: PageDecider, budgetMs: nu
         const slot = el.getAttribute("data-nb-slot") ?? "";
         const fill = (await decided())?.get(slot);
         if (!fill) return;
-        // Sanitised again where it is inserted (remembered per isolate, so no parse per request):
-        // whatever produced the fill, nothing in a slot can run script.
-        // Its links mapped as the page's are (block-links.ts): the page's mapping never sees it.
+        // Sanitised again where it is inserted: whatever produced the fill, nothing in a slot can
+        // run script. Its links mapped as the page's are (block-links.ts): the page's mapping
+        // never sees it. Both remembered per isolate, so no parse per request.
         const safe = sanitizeBlockHtmlCached(fill.html).html;
         el.setInnerContent(links ? blockLinksMapped(safe, links) : safe, { html: true });
         el.setAttribute("data-nb-decision", fill.decisionId);

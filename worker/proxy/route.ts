@@ -10,10 +10,11 @@ import { decideWithServices, requestCountry, type Defer } from "../decide/run.ts
 import type { AppEnv, Services } from "../services.ts";
 import { AppError } from "../errors/app-error.ts";
 import { onError } from "../errors/on-error.ts";
-import { matchesAny, proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
+import { proxyConfigFromEnv, type ProxyConfig } from "./config.ts";
 import { encodedPath, looselyUnderPrefix, normalisePath, underPrefix } from "./path.ts";
 import { originRequestHeaders, rewritableEncoding } from "./request-headers.ts";
-import { personalisedPageHeaders, proxiedHeaders, proxiedUrlMapper, rewrittenPageHeaders, rootRelativePathsChange, type UrlMap } from "./response-headers.ts";
+import { pageLinkRewrite, personalisedPath, proxyUrlMap } from "./page-links.ts";
+import { personalisedPageHeaders, proxiedHeaders, rewrittenPageHeaders } from "./response-headers.ts";
 import { consentFromCookies, parseCookies, requestSignals, VISITOR_COOKIE, visitorCookie, visitorIdFromCookies } from "./request-context.ts";
 import { personalizeHtml, type PageFacts, type SlotFill } from "./rewrite.ts";
 
@@ -125,16 +126,17 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
   if ("error" in resolved) throw new AppError("invalid_request", `malformed path: ${resolved.error}`);
   const { path, target } = resolved;
   const request = c.req.raw;
-  const map: UrlMap = { workerOrigin: url.origin, prefix: config.prefix, origin: config.origin === "assets" ? new URL(url.origin) : config.origin };
+  const map = proxyUrlMap(config, url);
 
   const cookies = parseCookies(request.headers.get("cookie"));
   const consent = consentFromCookies(cookies);
-  const pagePath = (request.method === "GET" || request.method === "HEAD") && matchesAny(path, config.personalize) && !matchesAny(path, config.passThrough);
+  const pagePath = (request.method === "GET" || request.method === "HEAD") && personalisedPath(config, path);
   const page = pagePath && acceptsHtml(request);
   const personalised = page && consent.personalization;
   // Links are mapped on every page of a personalised path, for every visitor: only the slots
   // differ by consent. Needed when the prefix or the origin's host differs from what visitors see.
-  const links = page && (!!config.prefix || map.origin.origin !== url.origin);
+  const pageLinks = page ? pageLinkRewrite(map) : undefined;
+  const links = !!pageLinks;
 
   const abort = new AbortController(); // the origin's headers are timed (fromOrigin)
   const originRequest = new Request(target, {
@@ -167,7 +169,7 @@ export const proxyRoute = new Hono<AppEnv>().all("*", async (c) => {
   // in timing, how far it equals the page last served to someone else.
   const sharedPage = !/(?:^|,)\s*(?:private|no-store)\s*(?:$|[,=])/i.test(fetched.headers.get("cache-control") ?? "") && !(config.forwardAuth && request.headers.has("authorization"));
   const pageKey = sharedPage ? { pageKey: `${url.origin}\n${config.prefix}\n${map.origin.href}\n${target.href}` } : {};
-  const linkRewrite = links ? { origin: map.origin.origin, map: proxiedUrlMapper(map), rootRelative: rootRelativePathsChange(map), ...pageKey } : undefined;
+  const linkRewrite = pageLinks && { ...pageLinks, ...pageKey };
   // No id outlives personalisation consent: a page without it also deletes the visitor id cookie.
   if (!personalised && cookies.has(VISITOR_COOKIE)) headers.append("set-cookie", visitorCookie(undefined, url.protocol === "https:"));
   const origin = new Response(fetched.body, { status: fetched.status, statusText: fetched.statusText, headers });
