@@ -176,6 +176,13 @@ async function open(page: Page, mode: Mode, g: number): Promise<void> {
     expect(await element.getAttribute("data-nb-block")).toBe(`b-${slot}`);
     expect(await element.getAttribute("data-nb-source")).toBe(mode === "proxy" ? "edge" : null);
   }
+  // Every image in the slots loaded or failed: an `onload` or `onerror` the sanitiser let through
+  // has had its event (not waiting for `load` above must not let a slow image hide one).
+  await page
+    .waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>("[data-nb-slot] img")].every((img) => img.complete), undefined, { timeout: 60_000 })
+    .catch((err: Error) => {
+      throw new Error(`${err.message}\nimages in the slots still loading; requests not finished: ${unfinished.list().join("; ") || "none"}`);
+    });
 }
 
 async function consented(context: BrowserContext) {
