@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { BrowserContext } from "playwright-core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { openBrowser } from "./browser.ts";
+import { answerConsent } from "./client-helpers.ts";
 
 const base = inject("baseUrl");
 let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
@@ -83,5 +84,16 @@ describe("proxy mode in Chromium: caching and navigation", () => {
       await browser.close();
       browser = undefined;
     }
+  });
+
+  it("a block nb.js fills after consent is given in the page links behind the prefix, as the edge's do", async () => {
+    browser = await openBrowser();
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/edge/shoes`); // no consent yet: the edge fills nothing
+    expect(await page.locator('[data-nb-slot="hero"]').getAttribute("data-nb-source")).toBeNull();
+    await answerConsent(page, true); // nb.js decides the slots and fills them
+    const links = await page.locator('[data-nb-slot][data-nb-state="decided"] a[href]').evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) expect(link).toMatch(/^\/edge\//);
   });
 });
