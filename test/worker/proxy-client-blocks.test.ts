@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isHeldOut } from "../../worker/holdout/assign.ts";
 import type { DecideResponse } from "../../worker/decide/schema.ts";
-import { postDecide } from "./helpers.ts";
+import { call, postDecide } from "./helpers.ts";
 
 const holdout = { rate: Number(env.HOLDOUT_RATE), salt: env.HOLDOUT_SALT };
 let n = 0;
@@ -46,5 +46,40 @@ describe("links of the blocks a decide serves", () => {
     const links = await blockLinks(page);
     expect(links.length).toBeGreaterThan(0);
     for (const link of links) expect(link.startsWith("/edge/")).toBe(mapped);
+  });
+});
+
+describe("links of the blocks a preview shows (what decide would answer)", () => {
+  const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+  const body = (url: string) => ({
+    visitorId: treated(),
+    slots: ["hero", "sidebar"],
+    consent: { personalization: true, analytics: false },
+    context: { url, signals: { pageCategory: "shoes", categoryViews: { shoes: 6 } } },
+  });
+  const linksOf = async (res: Response) => {
+    expect(res.status).toBe(200);
+    const { decisions } = (await res.json()) as DecideResponse;
+    return decisions.flatMap((d) => [...d.block.html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!));
+  };
+
+  it.each([
+    { page: "http://nextbest.test/edge/shoes", mapped: true },
+    { page: "http://nextbest.test/shoes", mapped: false },
+  ])("admin preview of $page: mapped $mapped", async ({ page, mapped }) => {
+    const links = await linksOf(await call("/admin/preview", { method: "POST", headers: ADMIN, body: JSON.stringify(body(page)) }));
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) expect(link.startsWith("/edge/")).toBe(mapped);
+  });
+
+  it("a preview link opened on /edge/shoes shows the blocks as the edge would link them", async () => {
+    const { visitorId: _, ...req } = body("http://nextbest.test/edge/shoes");
+    const link = await call("/admin/preview/links", { method: "POST", headers: ADMIN, body: JSON.stringify({ ...req, page: "/edge/shoes" }) });
+    expect(link.status).toBe(201);
+    const { token } = (await link.json()) as { token: string };
+    const res = await call("/v1/preview", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token, url: "http://nextbest.test/edge/shoes" }) });
+    const links = await linksOf(res);
+    expect(links.length).toBeGreaterThan(0);
+    for (const l of links) expect(l).toMatch(/^\/edge\//);
   });
 });

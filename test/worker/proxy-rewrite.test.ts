@@ -166,6 +166,13 @@ describe("personalizeHtml", () => {
       blockLinksMapped(block, counted);
       expect(calls).toBe(1);
     });
+
+    it("keeps mappings apart whatever their keys and blocks hold (a key ending where a block begins)", () => {
+      const one = { ...links, map: (u: string) => `/one${u}`, mappingKey: "K" };
+      const two = { ...links, map: (u: string) => `/two${u}`, mappingKey: "K\nZ" };
+      expect(blockLinksMapped('Z\n<a href="/x">x</a>', one)).toBe('Z\n<a href="/one/x">x</a>');
+      expect(blockLinksMapped('<a href="/x">x</a>', two)).toBe('<a href="/two/x">x</a>');
+    });
   });
 
   it("keeps streaming: the first bytes arrive before the origin has finished", async () => {

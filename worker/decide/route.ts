@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { hasAdminToken } from "../admin/auth.ts";
 import { AppError } from "../errors/app-error.ts";
 import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
-import { decidedBlockLinks } from "../proxy/page-links.ts";
+import { withMappedBlockLinks } from "../proxy/page-links.ts";
 import { checkWriteLimits } from "../ratelimit/limits.ts";
 import type { AppEnv } from "../services.ts";
 import { decideWithServices, requestCountry } from "./run.ts";
@@ -27,8 +27,7 @@ export const decideRoute = new Hono<AppEnv>().post(
     }
     const result = await decideWithServices(request, services, (work) => c.executionCtx.waitUntil(work), requestCountry(c.req.raw));
     // On a page the proxy serves, the blocks nb.js fills link where the edge's would (page-links.ts).
-    const mapLinks = decidedBlockLinks(c.env as unknown as Record<string, string>, c.req.url, request.context?.url);
-    const decisions = mapLinks ? result.decisions.map((d) => ({ ...d, block: { ...d.block, html: mapLinks(d.block.html) } })) : result.decisions;
+    const decisions = withMappedBlockLinks(result.decisions, c.env as unknown as Record<string, string>, c.req.url, request.context?.url);
     const body: DecideResponse = { decisions };
     if (request.debug) Object.assign(body, { debug: { recorded: result.recorded, guardrailsVersion: result.guardrailsVersion, arm: result.arm, slots: result.debug, traces: result.traces } });
     return c.json(body, 200, { "cache-control": "no-store" });

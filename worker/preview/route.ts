@@ -5,7 +5,8 @@ import { jsonBody, limitBody, requireJson } from "../http/json-body.ts";
 import type { AppEnv } from "../services.ts";
 import { d1CatalogVersionStore } from "../catalog-admin/store.ts";
 import { withSanitizedHtml } from "../sanitize/catalog.ts";
-import { previewDecision } from "./preview.ts";
+import { withMappedBlockLinks } from "../proxy/page-links.ts";
+import { previewDecision, type PreviewAnswer } from "./preview.ts";
 
 /** The newest catalog version with its drafts (the catalog admin's store), block HTML sanitised. */
 const draftsOf = (env: Env) => async () => withSanitizedHtml((await d1CatalogVersionStore(env.DB, env.CONFIG).latest()).catalog);
@@ -33,14 +34,20 @@ const publicSchema = z.object({
   url: z.string().max(2048).optional(),
 });
 
+/** A preview answers what decide would: its blocks' links mapped on a page behind the proxy (page-links.ts). */
+function mappedPreview(answer: PreviewAnswer, env: Env, requestUrl: string, pageUrl: string | undefined): PreviewAnswer {
+  return { ...answer, decisions: withMappedBlockLinks(answer.decisions, env as unknown as Record<string, string>, requestUrl, pageUrl) };
+}
+
 /**
  * `/admin/preview` (bearer token): `POST /` answers a preview; `POST /links` signs a short-lived
  * preview link for the demo shop (`/?nb_preview=<token>`).
  */
 export const previewAdminRoute = new Hono<AppEnv>()
   .post("/", requireJson(), limitBody(PREVIEW_MAX_BYTES), jsonBody(previewRequestSchema), async (c) => {
-    const answer = await previewDecision(c.req.valid("json"), c.get("services"), draftsOf(c.env));
-    return c.json(answer, 200, { "cache-control": "no-store" });
+    const request = c.req.valid("json");
+    const answer = await previewDecision(request, c.get("services"), draftsOf(c.env));
+    return c.json(mappedPreview(answer, c.env, c.req.url, request.context?.url), 200, { "cache-control": "no-store" });
   })
   .post("/links", requireJson(), limitBody(PREVIEW_MAX_BYTES), jsonBody(linkSchema), async (c) => {
     const { ttlSeconds, page, ...req } = c.req.valid("json");
@@ -70,5 +77,6 @@ export const previewPublicRoute = new Hono<AppEnv>().post("/", requireJson(), li
   };
   const parsed = previewRequestSchema.safeParse(merged);
   if (!parsed.success) throw new AppError("invalid_request", formatZodError(parsed.error));
-  return c.json(await previewDecision(parsed.data, services, draftsOf(c.env)), 200, { "cache-control": "no-store" });
+  const answer = await previewDecision(parsed.data, services, draftsOf(c.env));
+  return c.json(mappedPreview(answer, c.env, c.req.url, parsed.data.context?.url), 200, { "cache-control": "no-store" });
 });

@@ -11,11 +11,15 @@ import type { LinkRewrite } from "./rewrite.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Mapped blocks by mapping key and HTML, per isolate (as sanitising is): a catalog's blocks are tokenized once, not per request. */
-const memo = new Map<string, string>();
+/**
+ * Mapped blocks per isolate (as sanitising is): by mapping key, then by block HTML, so no key is
+ * built per lookup and no two mappings can share an entry. A block the mapping leaves as it is
+ * keeps the same string (no copy).
+ */
+const memo = new Map<string, Map<string, string>>();
 let memoChars = 0;
-/** ~4 MB of UTF-16 at most; the memo starts afresh past it. */
-const MEMO_MAX_CHARS = 2_000_000;
+/** ~8 MB of UTF-16 at most, as the sanitiser's memo: 100 of the largest blocks (20,000 characters) or thousands of typical ones; it starts afresh past that. */
+const MEMO_MAX_CHARS = 4_000_000;
 
 /**
  * `html` (a sanitised block, UTF-8 text) with each `<a href>`, `<area href>` and `<form action>`
@@ -25,16 +29,19 @@ const MEMO_MAX_CHARS = 2_000_000;
  */
 export function blockLinksMapped(html: string, links: LinkRewrite): string {
   if (!html.includes("/")) return html; // no URL that could change: skip the tokenizer
-  const key = links.mappingKey === undefined ? undefined : `${links.mappingKey}\n${html}`;
-  const known = key === undefined ? undefined : memo.get(key);
+  const byHtml = links.mappingKey === undefined ? undefined : memo.get(links.mappingKey);
+  const known = byHtml?.get(html);
   if (known !== undefined) return known;
   const mapper = linkMapper(links, "utf-8");
   const parts = [mapper.write(encoder.encode(html)), mapper.end()].filter((p): p is Uint8Array => !!p?.length);
-  const mapped = decoder.decode(concat(parts));
-  if (key !== undefined) {
-    const chars = key.length + mapped.length;
+  const decoded = decoder.decode(concat(parts));
+  const mapped = decoded === html ? html : decoded;
+  if (links.mappingKey !== undefined) {
+    const chars = html.length + (mapped === html ? 0 : mapped.length);
     if (memoChars + chars > MEMO_MAX_CHARS) memo.clear(), (memoChars = 0);
-    memo.set(key, mapped);
+    let entries = memo.get(links.mappingKey);
+    if (!entries) memo.set(links.mappingKey, (entries = new Map()));
+    entries.set(html, mapped);
     memoChars += chars;
   }
   return mapped;

@@ -44,8 +44,9 @@ export function personalisedPath(config: ProxyConfig, path: string): boolean {
 
 /**
  * For a decide asked for the page at `pageUrl` (the request's `context.url`), the mapping its
- * blocks' links need, or undefined when none: only for a page this Worker serves through the
- * proxy (same origin as `requestUrl`, under the prefix, on a personalised path, links mapped), so
+ * blocks' links need, or undefined when none: only for a page this Worker would serve through
+ * the proxy with its links mapped (the same origin as the decide request `requestUrl` itself,
+ * under the prefix, on a personalised path; with no prefix, only links naming the origin), so
  * a block nb.js fills links where the blocks filled at the edge do. A `pageUrl` that is not a URL
  * is no page of ours. The mapping is what the page's own links get: a visitor who names another
  * page gets only what that page's blocks would carry anyway.
@@ -61,4 +62,13 @@ export function decidedBlockLinks(env: Partial<Record<string, string>>, requestU
   if (path === undefined || !personalisedPath(config, path)) return undefined;
   const links = pageLinkRewrite(proxyUrlMap(config, worker));
   return links && ((html: string) => blockLinksMapped(html, links));
+}
+
+/**
+ * `decisions` with their blocks' links mapped for the page at `pageUrl` (decidedBlockLinks), or
+ * as they are: what `POST /v1/decide` and the previews of it answer.
+ */
+export function withMappedBlockLinks<D extends { block: { html: string } }>(decisions: D[], env: Partial<Record<string, string>>, requestUrl: string, pageUrl: string | undefined): D[] {
+  const mapLinks = decidedBlockLinks(env, requestUrl, pageUrl);
+  return mapLinks ? decisions.map((d) => ({ ...d, block: { ...d.block, html: mapLinks(d.block.html) } })) : decisions;
 }
