@@ -57,10 +57,14 @@ describe("links of the blocks a preview shows (what decide would answer)", () =>
     consent: { personalization: true, analytics: false },
     context: { url, signals: { pageCategory: "shoes", categoryViews: { shoes: 6 } } },
   });
+  const hrefs = (html: string) => [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!);
   const linksOf = async (res: Response) => {
     expect(res.status).toBe(200);
-    const { decisions } = (await res.json()) as DecideResponse;
-    return decisions.flatMap((d) => [...d.block.html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!));
+    const { decisions, slots } = (await res.json()) as DecideResponse & { slots: { decision: DecideResponse["decisions"][number] }[] };
+    const links = decisions.flatMap((d) => hrefs(d.block.html));
+    // Each slot's own decision carries the same HTML as `decisions`.
+    expect(slots.flatMap((s) => hrefs(s.decision.block.html))).toEqual(links);
+    return links;
   };
 
   it.each([
@@ -72,14 +76,21 @@ describe("links of the blocks a preview shows (what decide would answer)", () =>
     for (const link of links) expect(link.startsWith("/edge/")).toBe(mapped);
   });
 
-  it("a preview link opened on /edge/shoes shows the blocks as the edge would link them", async () => {
-    const { visitorId: _, ...req } = body("http://nextbest.test/edge/shoes");
-    const link = await call("/admin/preview/links", { method: "POST", headers: ADMIN, body: JSON.stringify({ ...req, page: "/edge/shoes" }) });
+  // A link signs its request (and maybe a page URL); nb-extras sends the URL of the page it opened on.
+  it.each([
+    { why: "the link's page and the page opened agree", linkUrl: "http://nextbest.test/edge/shoes", opened: "http://nextbest.test/edge/shoes", mapped: true },
+    { why: "the link names no page", linkUrl: undefined, opened: "http://nextbest.test/edge/shoes", mapped: true },
+    { why: "the link's page is the origin's own, opened behind the proxy", linkUrl: "https://shop.example/shoes", opened: "http://nextbest.test/edge/shoes", mapped: true },
+    { why: "the link's page is behind the proxy, opened outside it", linkUrl: "http://nextbest.test/edge/shoes", opened: "http://nextbest.test/shoes", mapped: false },
+  ])("a preview link: $why (mapped $mapped)", async ({ linkUrl, opened, mapped }) => {
+    const { context, ...req } = body(linkUrl ?? "");
+    const signed = { ...req, context: linkUrl === undefined ? { signals: context.signals } : context, page: new URL(opened).pathname };
+    const link = await call("/admin/preview/links", { method: "POST", headers: ADMIN, body: JSON.stringify(signed) });
     expect(link.status).toBe(201);
     const { token } = (await link.json()) as { token: string };
-    const res = await call("/v1/preview", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token, url: "http://nextbest.test/edge/shoes" }) });
+    const res = await call("/v1/preview", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token, url: opened }) });
     const links = await linksOf(res);
     expect(links.length).toBeGreaterThan(0);
-    for (const l of links) expect(l).toMatch(/^\/edge\//);
+    for (const l of links) expect(l.startsWith("/edge/")).toBe(mapped);
   });
 });

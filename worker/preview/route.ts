@@ -34,9 +34,15 @@ const publicSchema = z.object({
   url: z.string().max(2048).optional(),
 });
 
-/** A preview answers what decide would: its blocks' links mapped on a page behind the proxy (page-links.ts). */
+/**
+ * A preview answers what decide would for the page `pageUrl`: its blocks' links mapped on a page
+ * behind the proxy (page-links.ts), in `decisions` and in each slot's `decision` alike.
+ */
 function mappedPreview(answer: PreviewAnswer, env: Env, requestUrl: string, pageUrl: string | undefined): PreviewAnswer {
-  return { ...answer, decisions: withMappedBlockLinks(answer.decisions, env as unknown as Record<string, string>, requestUrl, pageUrl) };
+  const decisions = withMappedBlockLinks(answer.decisions, env as unknown as Record<string, string>, requestUrl, pageUrl);
+  if (decisions === answer.decisions) return answer;
+  const bySlot = new Map(decisions.map((d) => [d.slot, d]));
+  return { ...answer, decisions, slots: answer.slots.map((s) => ({ ...s, decision: bySlot.get(s.slot) ?? s.decision })) };
 }
 
 /**
@@ -78,5 +84,7 @@ export const previewPublicRoute = new Hono<AppEnv>().post("/", requireJson(), li
   const parsed = previewRequestSchema.safeParse(merged);
   if (!parsed.success) throw new AppError("invalid_request", formatZodError(parsed.error));
   const answer = await previewDecision(parsed.data, services, draftsOf(c.env));
-  return c.json(mappedPreview(answer, c.env, c.req.url, parsed.data.context?.url), 200, { "cache-control": "no-store" });
+  // Links are mapped for the page the blocks are shown on (the body's URL, nb-extras sends its
+  // own), not the one the link describes: the two can differ (a link's `page` and `context.url`).
+  return c.json(mappedPreview(answer, c.env, c.req.url, body.url ?? parsed.data.context?.url), 200, { "cache-control": "no-store" });
 });

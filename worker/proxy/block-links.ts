@@ -37,12 +37,13 @@ export function blockLinksMapped(html: string, links: LinkRewrite): string {
   const decoded = decoder.decode(concat(parts));
   const mapped = decoded === html ? html : decoded;
   if (links.mappingKey !== undefined) {
-    const chars = html.length + (mapped === html ? 0 : mapped.length);
-    if (memoChars + chars > MEMO_MAX_CHARS) memo.clear(), (memoChars = 0);
+    const entryChars = html.length + (mapped === html ? 0 : mapped.length);
     let entries = memo.get(links.mappingKey);
-    if (!entries) memo.set(links.mappingKey, (entries = new Map()));
+    // A new mapping's key is counted too (it holds the request's origin: many hosts, many keys).
+    if (memoChars + entryChars + (entries ? 0 : links.mappingKey.length) > MEMO_MAX_CHARS) memo.clear(), (memoChars = 0), (entries = undefined);
+    if (!entries) memo.set(links.mappingKey, (entries = new Map())), (memoChars += links.mappingKey.length);
     entries.set(html, mapped);
-    memoChars += chars;
+    memoChars += entryChars;
   }
   return mapped;
 }

@@ -46,7 +46,8 @@ export function personalisedPath(config: ProxyConfig, path: string): boolean {
  * For a decide asked for the page at `pageUrl` (the request's `context.url`), the mapping its
  * blocks' links need, or undefined when none: only for a page this Worker would serve through
  * the proxy with its links mapped (the same origin as the decide request `requestUrl` itself,
- * under the prefix, on a personalised path; with no prefix, only links naming the origin), so
+ * under the prefix, on a personalised path; with no prefix and no origin base path, only
+ * links naming the origin), so
  * a block nb.js fills links where the blocks filled at the edge do. A `pageUrl` that is not a URL
  * is no page of ours. The mapping is what the page's own links get: a visitor who names another
  * page gets only what that page's blocks would carry anyway.
