@@ -18,23 +18,30 @@
  * kind at 1 connection (keep-alive): nextbest's page for a returning visitor (one of 8 ids seen in
  * the warm-up) and for a new one (an id never sent before); the small Worker calling `noop` on an
  * object it called before and on a new one (its own timing of the call is reported too: the
- * runtime's clock moves across the call's I/O). p50 and p95 of the total time, ms.
+ * runtime's clock moves across the call's I/O, in whole ms). p50 and p95 of the total time, ms, as
+ * the peer bench computes them. Ctrl-C stops every server it started and removes its folders.
  */
 import http from "node:http";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort, startDevServer } from "./dev-server.ts";
 
+/** The repository's root: the script runs from any folder (startDevServer needs it as the cwd). */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(ROOT);
+
 const args = process.argv.slice(2);
-const opt = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  const n = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
+const fail = (message: string): never => {
+  console.error(message);
+  process.exit(2);
 };
-const ROUNDS = opt("rounds", 100);
+for (let i = 0; i < args.length; i += 2) if (args[i] !== "--rounds") fail(`usage: npx tsx scripts/first-visit.ts [--rounds N]; not understood: ${args[i]}`);
+const roundsArg = args.indexOf("--rounds");
+const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 100;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) fail("--rounds must be a positive integer");
 const CONSENT = "nb_consent=personalization=1&analytics=1";
 
 const TOY_TOML = `name = "first-object"
@@ -60,8 +67,9 @@ export default {
 };
 `;
 
-function spawnGroup(cmd: string, argv: string[], cwd: string): ChildProcess {
-  return spawn(cmd, argv, { cwd, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: "ignore", detached: true });
+/** Starts `cmd` in its own process group (so the whole group, wrangler's workerd too, can be stopped). */
+function spawnGroup(cmd: string, argv: string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(cmd, argv, { cwd, env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...env }, stdio: "ignore", detached: true });
 }
 const stopGroup = (child: ChildProcess) => {
   try {
@@ -98,7 +106,8 @@ function get(agent: http.Agent, url: string, cookie?: string): Promise<{ ms: num
   });
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+/** The p-th quantile as the peer bench reports it: the lower middle for p50, index ⌈p·n⌉−1. */
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(p * xs.length) - 1)]!;
 
 async function main(): Promise<void> {
   const originPort = await freePort();
@@ -106,10 +115,22 @@ async function main(): Promise<void> {
   const toyDir = mkdtempSync(join(tmpdir(), "nextbest-first-object-"));
   writeFileSync(join(toyDir, "wrangler.toml"), TOY_TOML);
   writeFileSync(join(toyDir, "index.js"), TOY_WORKER);
-  symlinkSync(resolve("node_modules"), join(toyDir, "node_modules"));
+  symlinkSync(join(ROOT, "node_modules"), join(toyDir, "node_modules"));
   const toyPort = await freePort();
-  const toy = spawnGroup("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(toyPort), "--inspector-port", String(await freePort()), "--persist-to", join(toyDir, "state")], toyDir);
+  // wrangler's debug log goes to the throw-away folder, not ~/.config/.wrangler/logs (as dev-server.ts does).
+  const toy = spawnGroup("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(toyPort), "--inspector-port", String(await freePort()), "--persist-to", join(toyDir, "state")], toyDir, { WRANGLER_LOG_PATH: join(toyDir, "wrangler.log") });
   let nextbest: Awaited<ReturnType<typeof startDevServer>> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      await nextbest?.stop();
+      stopGroup(toy);
+      stopGroup(origin);
+      await new Promise((r) => setTimeout(r, 300));
+      rmSync(toyDir, { recursive: true, force: true });
+    })());
+  // The servers run in their own process groups, which Ctrl-C does not reach: stop them here.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll().then(() => process.exit(130)));
   try {
     await waitFor(`http://127.0.0.1:${originPort}/product`, origin);
     nextbest = await startDevServer({ vars: { PROXY_ORIGIN: `http://127.0.0.1:${originPort}`, PROXY_PREFIX: "/edge", PROXY_BUDGET_MS: "3000" } });
@@ -144,16 +165,13 @@ async function main(): Promise<void> {
     }
     console.log(`${ROUNDS} rounds at 1 connection, the order rotating; ms, p50 / p95 of the total (last byte)`);
     for (const kind of kinds) {
-      const within = inside[kind] ? `; the call inside the Worker ${pct(inside[kind]!, 0.5).toFixed(1)} / ${pct(inside[kind]!, 0.95).toFixed(1)}` : "";
+      // The runtime's clock moves in whole milliseconds (and only across I/O): whole numbers.
+      const within = inside[kind] ? `; the call timed inside the Worker ${pct(inside[kind]!, 0.5).toFixed(0)} / ${pct(inside[kind]!, 0.95).toFixed(0)}` : "";
       console.log(`${kind.padEnd(34)} ${pct(total[kind]!, 0.5).toFixed(2)} / ${pct(total[kind]!, 0.95).toFixed(2)}${within}`);
     }
     console.log(`nextbest pages with the slot not filled at the edge: ${unfilled} of ${2 * ROUNDS}`);
   } finally {
-    await nextbest?.stop();
-    stopGroup(toy);
-    stopGroup(origin);
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(toyDir, { recursive: true, force: true });
+    await stopAll();
   }
 }
 

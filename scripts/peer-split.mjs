@@ -23,8 +23,17 @@ const PAGE_KEYS = ['a', 'b', 'c'];
  * `result` is the bench's `result.json` (`systems[].name`, `samples["<system>|<page>"][].total`).
  */
 export function splitByVisit(result, { warmup = 5, page = 'a' } = {}) {
+  if (!Array.isArray(result?.systems) || result.systems.length < 2 || typeof result.samples !== 'object' || result.samples === null) {
+    throw new Error('not a peer bench result.json: it has no systems (at least the origin and one more) or no samples');
+  }
   const names = result.systems.map((s) => s.name);
+  if (!Array.isArray(result.samples[`${names[0]}|a`])) throw new Error(`not a peer bench result.json: no samples of ${names[0]} on page (a)`);
   const rounds = result.samples[`${names[0]}|a`].length;
+  // Every system has as many samples on every page: else this is not the run the replay assumes.
+  for (const name of names) for (const key of PAGE_KEYS) {
+    const count = result.samples[`${name}|${key}`]?.length;
+    if (count !== rounds) throw new Error(`not a peer bench result.json: ${name} has ${count ?? 'no'} samples on page (${key}), ${names[0]} ${rounds} on page (a)`);
+  }
   let counter = 0;
   const seen = new Map(names.map((n) => [n, new Set()]));
   /** The next request to `name`: true when it is that system's first request for its visitor. */
@@ -58,14 +67,33 @@ export const p50 = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const fail = (message) => { console.error(message); process.exit(2); };
-  const opt = (name, fallback) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : fallback; };
-  const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
-  if (!file) fail('usage: node scripts/peer-split.mjs RESULT_JSON [--warmup 5] [--page a]');
+  const usage = 'usage: node scripts/peer-split.mjs RESULT_JSON [--warmup 5] [--page a]';
+  const options = new Map();
+  const files = [];
+  for (let i = 0; i < args.length; i++) {
+    if (!args[i].startsWith('--')) files.push(args[i]);
+    else if (args[i] === '--warmup' || args[i] === '--page') options.set(args[i].slice(2), args[++i]);
+    else fail(`${usage}; not understood: ${args[i]}`);
+  }
+  const opt = (name, fallback) => (options.has(name) ? options.get(name) : fallback);
+  if (files.length !== 1) fail(usage);
+  const file = files[0];
   const warmup = Number(opt('warmup', '5'));
   const page = opt('page', 'a');
   if (!Number.isInteger(warmup) || warmup < 0) fail('--warmup must be a whole number');
   if (!PAGE_KEYS.includes(page)) fail(`--page is one of ${PAGE_KEYS.join(', ')}`);
-  const split = splitByVisit(JSON.parse(fs.readFileSync(file, 'utf8')), { warmup, page });
+  let result;
+  try {
+    result = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail(`${file}: ${err instanceof SyntaxError ? 'not JSON' : err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  let split;
+  try {
+    split = splitByVisit(result, { warmup, page });
+  } catch (err) {
+    fail(`${file}: ${err.message}`);
+  }
   const rounds = [...split.values()][0];
   console.log(`page (${page}), ${rounds.first.length + rounds.returning.length} timed requests per system: total p50 (ms) of each system's first request for a visitor and of the returning ones`);
   const fmt = (xs) => (xs.length ? p50(xs).toFixed(1) : '-').padStart(6);

@@ -63,6 +63,19 @@ describe("peer-split", () => {
   });
 
   it.each([
+    { what: "no systems", result: { samples: {} } },
+    { what: "only the origin", result: { systems: [{ name: "origin" }], samples: { "origin|a": [] } } },
+    { what: "no samples", result: { systems: [{ name: "origin" }, { name: "nextbest" }] } },
+    { what: "a page short of one sample", result: (() => {
+      const r = simulatedResult(["origin", "nextbest", "growthbook"], 10, 5);
+      r.samples["growthbook|c"]!.pop();
+      return r;
+    })() },
+  ])("refuses a result.json with $what (the replay would count the wrong requests)", ({ result }) => {
+    expect(() => splitByVisit(result)).toThrow(/not a peer bench result.json/);
+  });
+
+  it.each([
     { xs: [3, 1, 2], p: 2 },
     { xs: [4, 1, 3, 2], p: 2 },
     { xs: [5], p: 5 },
