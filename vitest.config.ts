@@ -68,6 +68,13 @@ export default defineConfig(async () => {
             // Every file opens its own browsers, visitors and consent against the one server and
             // none changes its configuration: files run side by side with the node and client ones.
             maxWorkers: PARALLEL_WORKERS,
+            // One retry (beforeEach opens a fresh browser). In recent CI runs a request from
+            // Chromium sometimes got no answer for minutes — a proxied document without response
+            // headers for 120 s, a decide past the test client's 15 s, an axe page that never
+            // loaded — while the same URL fetched from Node right after answered in 332 ms
+            // (test/e2e/sanitize.test.ts reports what was pending). The cause is not found. A
+            // failure that is the code's fails again on the retry.
+            retry: 1,
           },
         },
         {

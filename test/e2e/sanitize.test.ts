@@ -190,12 +190,7 @@ async function consented(context: BrowserContext) {
 }
 
 describe.each(["proxy", "client", "unsanitised"] as const)("%s mode in Chromium: no block payload runs", (mode) => {
-  // One retry, with a fresh browser: twice in 13 CI runs a request from Chromium got no answer for
-  // minutes (a proxied document with no response headers for 120 s, then a decide past the test
-  // client's 15 s) while the same URL fetched from Node right after answered in 332 ms. The cause is
-  // not found; the error says what was pending. A payload that runs runs on every attempt, so the
-  // retry cannot hide one.
-  it.each(groups.map((group, g) => [group.map(({ payload }) => payload.name).join(", "), g] as const))("%s", { retry: 1 }, async (_, g) => {
+  it.each(groups.map((group, g) => [group.map(({ payload }) => payload.name).join(", "), g] as const))("%s", async (_, g) => {
     if (mode === "proxy") await consented(browser!.context);
     const page = await browser!.context.newPage();
     if (mode === "unsanitised") await unsanitisedDecides(page);
